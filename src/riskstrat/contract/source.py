@@ -1,0 +1,135 @@
+"""Where the tables of a data directory are, and reading them raw, one file at a time.
+
+A data directory holds per table `TABLE.parquet`, `TABLE.csv` or a folder `TABLE/` of
+Parquet parts, and optionally `manifest.json`. When every present table is a part folder
+with the same part names, part k of each table is taken to hold the same persons
+(the synthetic generator writes it so); that gives person-aligned partitions that the
+pipeline can process one at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from riskstrat.contract.tables import TABLES
+
+
+class DataDirError(ValueError):
+    """The data directory cannot be read at all (missing folder, unreadable manifest)."""
+
+
+@dataclass(frozen=True)
+class TableFiles:
+    table: str
+    files: tuple[Path, ...]
+    layout: str  # "parquet", "csv" or "parts"
+
+    def label(self, file: Path) -> str:
+        """How a file is named in messages: the part name for part folders, else the table file."""
+        return file.name if self.layout == "parts" else f"{self.table}.{self.layout}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    contract_version: int | None = None
+    extract_date: date | None = None
+    history_start: date | None = None
+    source: str | None = None
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataDir:
+    path: Path
+    tables: dict[str, TableFiles]
+    manifest: Manifest | None
+
+    @property
+    def partitions(self) -> list[str] | None:
+        """Part names shared by the present tables, or None when the layout is not person-aligned.
+
+        Optional tables may lack a part (a chunk without opt-outs) but never have other names.
+        """
+        if "persons" not in self.tables or any(t.layout != "parts" for t in self.tables.values()):
+            return None
+        persons = [f.name for f in self.tables["persons"].files]
+        for t in self.tables.values():
+            if not {f.name for f in t.files} <= set(persons):
+                return None
+        return persons
+
+
+def open_data_dir(path: str | Path) -> DataDir:
+    """Find each contract table in `path` and read `manifest.json` if present."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DataDirError(f"data directory {root} does not exist or is not a folder")
+    tables: dict[str, TableFiles] = {}
+    for name in TABLES:
+        found = _find_table(root, name)
+        if found is not None:
+            tables[name] = found
+    return DataDir(root, tables, _read_manifest(root / "manifest.json"))
+
+
+def _find_table(root: Path, name: str) -> TableFiles | None:
+    folder = root / name
+    candidates = []
+    if folder.is_dir():
+        parts = tuple(sorted(folder.glob("*.parquet")))
+        candidates.append(TableFiles(name, parts, "parts"))
+    for ext in ("parquet", "csv"):
+        file = root / f"{name}.{ext}"
+        if file.is_file():
+            candidates.append(TableFiles(name, (file,), ext))
+    if len(candidates) > 1:
+        kinds = ", ".join(c.layout for c in candidates)
+        raise DataDirError(f"table {name} is given more than once in {root} ({kinds}); keep one")
+    return candidates[0] if candidates else None
+
+
+def _read_manifest(path: Path) -> Manifest | None:
+    if not path.exists():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest(
+            contract_version=raw.get("contract_version"),
+            extract_date=_parse_date(raw.get("extract_date")),
+            history_start=_parse_date(raw.get("history_start")),
+            source=raw.get("source"),
+            raw=raw,
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DataDirError(f"manifest.json in {path.parent} is not valid: {exc}") from None
+
+
+def _parse_date(value: object) -> date | None:
+    return None if value in (None, "") else date.fromisoformat(str(value))
+
+
+def read_raw(tf: TableFiles, file: Path) -> pa.Table:
+    """One file of a table as Arrow; CSV is read as text so that typing is the validator's job."""
+    try:
+        if tf.layout == "csv":
+            return _read_csv_as_text(file)
+        return pq.read_table(file)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise DataDirError(f"table {tf.table}: cannot read {file.name}: {exc}") from None
+
+
+def _read_csv_as_text(file: Path) -> pa.Table:
+    with file.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    opts = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header}, strings_can_be_null=True
+    )
+    return pacsv.read_csv(file, convert_options=opts)

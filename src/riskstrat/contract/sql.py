@@ -1,0 +1,148 @@
+"""SQL for one table file: typing and normalising the raw columns, and the contract's rules.
+
+Every rule is a predicate that is true for a *bad* row, so one aggregate query counts all
+of a file's problems at once and a second query fetches example rows for those that fail.
+Column kinds come from `riskstrat.contract.tables`; nothing here knows a table by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from riskstrat.contract.tables import Column, Table
+
+SKS_CODE = r"^D[A-Z][0-9]{2}[0-9A-Z]{0,4}$"
+# ATC levels have 1, 3, 4, 5 or 7 characters (A, A10, A10B, A10BA, A10BA02).
+ATC_CODE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
+CPR_SHAPED = r"^[0-9]{6}-?[0-9]{4}$"
+
+
+@dataclass(frozen=True)
+class Rule:
+    column: str
+    rule: str
+    predicate: str  # SQL, true for a row that breaks the rule
+    severity: str = "error"  # or "warning"
+    show_value: bool = True  # False where the value itself is an identifier
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(expr: str) -> str:
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+
+
+def _sks(expr: str) -> str:
+    code = f"upper(replace(replace({expr}, '.', ''), ' ', ''))"
+    return f"(CASE WHEN regexp_matches({code}, '^D[A-Z][0-9]') THEN {code} ELSE 'D' || {code} END)"
+
+
+def typed_expr(col: Column, raw_type: str) -> str:
+    """SQL that turns the raw column into its contract type (NULL where it cannot)."""
+    raw = q(col.name)
+    raw_type = raw_type.upper()
+    if col.kind == "date":
+        if raw_type == "DATE":
+            return raw
+        if raw_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"CAST(timezone('Europe/Copenhagen', {raw}) AS DATE)"
+        if raw_type.startswith("TIMESTAMP"):
+            return f"CAST({raw} AS DATE)"
+        if raw_type == "VARCHAR":
+            return f"TRY_CAST({_text(raw)} AS DATE)"
+        return "CAST(NULL AS DATE)"
+    if col.kind == "int":
+        num = f"TRY_CAST({_text(raw)} AS DOUBLE)"
+        return f"(CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END)"
+    if col.kind == "float":
+        return f"TRY_CAST({_text(raw)} AS DOUBLE)"
+    if col.kind == "bool":
+        if raw_type == "BOOLEAN":
+            return raw
+        txt = f"lower({_text(raw)})"
+        return (
+            f"(CASE WHEN {txt} IN ('true', 't', '1', 'yes') THEN true "
+            f"WHEN {txt} IN ('false', 'f', '0', 'no') THEN false END)"
+        )
+    if col.kind == "category":
+        txt = _text(raw)
+        whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in col.categories)
+        return f"(CASE lower({txt}) {whens} ELSE {txt} END)"
+    if col.kind == "icd10":
+        return _sks(_text(raw))
+    if col.kind == "icd10_list":
+        parts = f"list_filter(string_split({_text(raw)}, ';'), lambda x: trim(x) <> '')"
+        return f"NULLIF(array_to_string(list_transform({parts}, lambda x: {_sks('trim(x)')}), ';'), '')"
+    if col.kind == "atc":
+        return f"upper(replace({_text(raw)}, ' ', ''))"
+    return _text(raw)
+
+
+def typed_select(table: Table, raw_types: dict[str, str]) -> str:
+    """SELECT list of the typed columns plus `__raw_<col>` for those whose typing can fail."""
+    items = []
+    for col in table.columns:
+        if col.name not in raw_types:
+            continue
+        items.append(f"{typed_expr(col, raw_types[col.name])} AS {q(col.name)}")
+        if col.kind in ("date", "int", "float", "bool"):
+            items.append(f"{_text(q(col.name))} AS {q('__raw_' + col.name)}")
+    return ", ".join(items)
+
+
+def column_rules(table: Table, present: set[str], extract_date: date) -> list[Rule]:
+    """The per-row rules of every present column of `table`."""
+    rules: list[Rule] = []
+    ex = f"DATE '{extract_date.isoformat()}'"
+    for col in table.columns:
+        if col.name not in present:
+            continue
+        c = q(col.name)
+        wrong = f"({q('__raw_' + col.name)} IS NOT NULL AND {c} IS NULL)"
+        if col.kind in ("date", "int", "float", "bool"):
+            rules.append(Rule(col.name, f"wrong type (expected {_type_word(col)})", wrong))
+            missing = f"{q('__raw_' + col.name)} IS NULL"
+        else:
+            missing = f"{c} IS NULL"
+        if not col.nullable:
+            rules.append(Rule(col.name, "missing value", missing, show_value=False))
+        if col.categories:
+            allowed = ", ".join(f"'{v}'" for v in col.categories)
+            rules.append(
+                Rule(col.name, f"unknown category (allowed: {', '.join(col.categories)})",
+                     f"{c} IS NOT NULL AND {c} NOT IN ({allowed})")
+            )
+        if col.min_value is not None:
+            rules.append(Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}"))
+        if col.max_value is not None:
+            rules.append(Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}"))
+        if col.kind == "icd10":
+            rules.append(Rule(col.name, "malformed diagnosis code (SKS form DXnn...)",
+                              f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{SKS_CODE}')"))
+        if col.kind == "icd10_list":
+            bad = f"list_filter(string_split({c}, ';'), lambda x: NOT regexp_full_match(x, '{SKS_CODE}'))"
+            rules.append(Rule(col.name, "malformed diagnosis code (SKS form DXnn...)",
+                              f"{c} IS NOT NULL AND len({bad}) > 0"))
+        if col.kind == "atc":
+            rules.append(Rule(col.name, "malformed ATC code",
+                              f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{ATC_CODE}')"))
+        if col.date_role == "event":
+            rules.append(Rule(col.name, f"date on or after the extract date {extract_date}",
+                              f"{c} >= {ex}"))
+        if col.date_role == "end":
+            rules.append(Rule(col.name, f"after the extract date {extract_date} (read as ongoing)",
+                              f"{c} >= {ex}", severity="warning"))
+        if col.name == "birth_date":
+            rules.append(Rule(col.name, f"after the extract date {extract_date}", f"{c} > {ex}"))
+    for start, end in table.periods:
+        if {start, end} <= present:
+            rules.append(Rule(end, f"{end} before {start}", f"{q(end)} < {q(start)}"))
+    return rules
+
+
+def _type_word(col: Column) -> str:
+    return {"date": "an ISO date", "int": "a whole number", "float": "a number",
+            "bool": "true/false"}[col.kind]
