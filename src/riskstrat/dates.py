@@ -21,7 +21,11 @@ def add_months(d: date, months: int) -> date:
 def age_on(birth_date: pd.Series, on: date | pd.Series) -> pd.Series:
     """Completed years between `birth_date` and `on` (a date or a Series aligned with it)."""
     born = pd.to_datetime(birth_date)
-    when = pd.to_datetime(pd.Series(on, index=born.index)) if not isinstance(on, pd.Series) else pd.to_datetime(on)
+    when = (
+        pd.to_datetime(pd.Series(on, index=born.index))
+        if not isinstance(on, pd.Series)
+        else pd.to_datetime(on)
+    )
     before_birthday = (when.dt.month * 100 + when.dt.day) < (born.dt.month * 100 + born.dt.day)
     age = when.dt.year - born.dt.year - before_birthday.astype("int64")
     return age.astype("Int64") if age.isna().any() else age.astype(np.int64)
@@ -29,8 +33,10 @@ def age_on(birth_date: pd.Series, on: date | pd.Series) -> pd.Series:
 
 def age_sql(birth: str, on: str) -> str:
     """DuckDB expression for the completed years between two DATE expressions."""
-    return (f"(year({on}) - year({birth}) - CASE WHEN month({on}) * 100 + day({on}) "
-            f"< month({birth}) * 100 + day({birth}) THEN 1 ELSE 0 END)")
+    return (
+        f"(year({on}) - year({birth}) - CASE WHEN month({on}) * 100 + day({on}) "
+        f"< month({birth}) * 100 + day({birth}) THEN 1 ELSE 0 END)"
+    )
 
 
 def parse_month(month: str) -> date:

@@ -14,8 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 DEFAULT_AVOIDABLE_LIST = "dk_avoidable_65plus_working_v1"
-RURALITY_NAMES = {1: "Hovedstadskommune", 2: "Storbykommune", 3: "Provinsbykommune",
-                  4: "Oplandskommune", 5: "Landkommune"}
+RURALITY_NAMES = {
+    1: "Hovedstadskommune",
+    2: "Storbykommune",
+    3: "Provinsbykommune",
+    4: "Oplandskommune",
+    5: "Landkommune",
+}
 
 
 def data_path(*parts: str) -> Path:
@@ -26,15 +31,17 @@ def data_path(*parts: str) -> Path:
 def municipalities() -> pd.DataFrame:
     """The 98 municipalities: municipality_code, name, region, population, rurality (1-5), cluster."""
     raw = pd.read_csv(data_path("municipalities.csv"), dtype={"kommunekode_4digit": str})
-    return pd.DataFrame({
-        "municipality_code": raw["kommunekode"].astype("int64"),
-        "name": raw["name"],
-        "region": raw["region"],
-        "population": raw["population"].astype("int64"),
-        "rurality": raw["kommunegruppe_code"].astype("int64"),
-        "rurality_name": raw["kommunegruppe"],
-        "cluster": raw["sundhedsklynge"],
-    })
+    return pd.DataFrame(
+        {
+            "municipality_code": raw["kommunekode"].astype("int64"),
+            "name": raw["name"],
+            "region": raw["region"],
+            "population": raw["population"].astype("int64"),
+            "rurality": raw["kommunegruppe_code"].astype("int64"),
+            "rurality_name": raw["kommunegruppe"],
+            "cluster": raw["sundhedsklynge"],
+        }
+    )
 
 
 @cache

@@ -20,20 +20,37 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from riskstrat.dates import add_months
+from riskstrat.errors import InputError
 
 LABEL_COLUMNS = {
     "avoidable_admission": "y_avoidable_admission",
     "trilateral": "y_trilateral",
     "new_trilateral": "y_new_trilateral",
 }
-FEATURE_GROUPS = ("demographics", "hospital", "gp", "municipal", "conditions", "medication",
-                  "trajectory", "social")
-AUDIT_ATTRIBUTES = ("municipality_code", "rurality", "education", "income_quintile", "origin",
-                    "sex", "age_band", "living_alone")
+FEATURE_GROUPS = (
+    "demographics",
+    "hospital",
+    "gp",
+    "municipal",
+    "conditions",
+    "medication",
+    "trajectory",
+    "social",
+)
+AUDIT_ATTRIBUTES = (
+    "municipality_code",
+    "rurality",
+    "education",
+    "income_quintile",
+    "origin",
+    "sex",
+    "age_band",
+    "living_alone",
+)
 _RELATIVE = re.compile(r"^extract\s*(?:-\s*(\d+)\s*([my]))?$")
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A model spec that cannot be used, with every problem listed."""
 
 
@@ -57,7 +74,9 @@ class IndexDates(_Strict):
     def _well_formed(cls, value: Any) -> Any:
         for v in value if isinstance(value, list) else [value]:
             if not _RELATIVE.match(v.strip()) and not _is_iso(v):
-                raise ValueError(f"{v!r} is neither an ISO date nor 'extract - Nm' / 'extract - Ny'")
+                raise ValueError(
+                    f"{v!r} is neither an ISO date nor 'extract - Nm' / 'extract - Ny'"
+                )
         return value
 
 
@@ -91,8 +110,11 @@ class NeedsSegment(_Strict):
 
 
 class Segments(_Strict):
-    tiers: list[Tier] = [Tier(name="very_high", top=0.01), Tier(name="high", top=0.05),
-                         Tier(name="elevated", top=0.20)]
+    tiers: list[Tier] = [
+        Tier(name="very_high", top=0.01),
+        Tier(name="high", top=0.05),
+        Tier(name="elevated", top=0.20),
+    ]
     lowest_tier: str = "low"
     needs: list[NeedsSegment]
 
@@ -159,20 +181,30 @@ class ModelSpec(_Strict):
         h = self.horizon_months
         problems = []
         if add_months(train[-1], h) > validation:
-            problems.append(f"the last training label window ends {add_months(train[-1], h)}, "
-                            f"after the validation index date {validation}")
+            problems.append(
+                f"the last training label window ends {add_months(train[-1], h)}, "
+                f"after the validation index date {validation}"
+            )
         if add_months(validation, h) > test:
-            problems.append(f"the validation label window ends {add_months(validation, h)}, "
-                            f"after the test index date {test}")
+            problems.append(
+                f"the validation label window ends {add_months(validation, h)}, "
+                f"after the test index date {test}"
+            )
         if add_months(test, h) > extract_date:
-            problems.append(f"the test label window ends {add_months(test, h)}, after the "
-                            f"extract date {extract_date}: its outcomes are not yet observed")
+            problems.append(
+                f"the test label window ends {add_months(test, h)}, after the "
+                f"extract date {extract_date}: its outcomes are not yet observed"
+            )
         if history_start is not None and train[0] < history_start:
-            problems.append(f"the first training index date {train[0]} is before the data's "
-                            f"history starts ({history_start})")
+            problems.append(
+                f"the first training index date {train[0]} is before the data's "
+                f"history starts ({history_start})"
+            )
         if problems:
-            raise SpecError(f"spec {self.name}: index dates do not fit this extract "
-                            f"(extract date {extract_date}):\n  - " + "\n  - ".join(problems))
+            raise SpecError(
+                f"spec {self.name}: index dates do not fit this extract "
+                f"(extract date {extract_date}):\n  - " + "\n  - ".join(problems)
+            )
         return ResolvedDates(train=train, validation=validation, test=test)
 
 
@@ -200,9 +232,24 @@ def _is_iso(text: str) -> bool:
         return False
 
 
-_ALLOWED_NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare,
-                  ast.Name, ast.Load, ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt,
-                  ast.GtE)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.UnaryOp,
+    ast.Not,
+    ast.Compare,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+)
 
 
 def check_expression(text: str) -> set[str]:
@@ -213,8 +260,10 @@ def check_expression(text: str) -> set[str]:
         raise ValueError(f"segment rule {text!r} is not a valid expression: {exc.msg}") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise ValueError(f"segment rule {text!r} may only compare features with numbers "
-                             f"using and/or/not (found {type(node).__name__})")
+            raise ValueError(
+                f"segment rule {text!r} may only compare features with numbers "
+                f"using and/or/not (found {type(node).__name__})"
+            )
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {"True", "False"}
 
 

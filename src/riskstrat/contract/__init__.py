@@ -6,7 +6,16 @@ from riskstrat.contract.tables import CONTRACT_VERSION, TABLES
 from riskstrat.contract.validate import ContractError, Finding, ValidationReport, validate_data_dir
 
 __all__ = [
-    "CONTRACT_VERSION", "TABLES", "ContractError", "DataDir", "DataDirError", "Extract",
-    "Finding", "ValidationReport", "load_extract", "open_data_dir", "read_extract",
+    "CONTRACT_VERSION",
+    "TABLES",
+    "ContractError",
+    "DataDir",
+    "DataDirError",
+    "Extract",
+    "Finding",
+    "ValidationReport",
+    "load_extract",
+    "open_data_dir",
+    "read_extract",
     "validate_data_dir",
 ]

@@ -16,8 +16,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from riskstrat.contract.sql import q, typed_expr
 from riskstrat.contract.source import DataDir, open_data_dir, read_raw
+from riskstrat.contract.sql import q, typed_expr
 from riskstrat.contract.tables import TABLES, Column, Table
 
 
@@ -39,14 +39,19 @@ class Extract:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name in TABLES}
 
 
-def read_extract(data_dir: DataDir | str | Path, extract_date: date, partition: str | None = None) -> Extract:
+def read_extract(
+    data_dir: DataDir | str | Path, extract_date: date, partition: str | None = None
+) -> Extract:
     """Read the tables of `data_dir` (validated beforehand) into typed frames.
 
     `partition` names one part of a person-aligned layout (`DataDir.partitions`); None reads all.
     """
     if not isinstance(data_dir, DataDir):
         data_dir = open_data_dir(data_dir)
-    frames = {name: _read_table(data_dir, table, extract_date, partition) for name, table in TABLES.items()}
+    frames = {
+        name: _read_table(data_dir, table, extract_date, partition)
+        for name, table in TABLES.items()
+    }
     history = data_dir.manifest.history_start if data_dir.manifest else None
     return Extract(**frames, extract_date=extract_date, history_start=history)
 
@@ -61,7 +66,9 @@ def load_extract(path: str | Path) -> Extract:
     return read_extract(path, report.extract_date)
 
 
-def _read_table(data_dir: DataDir, table: Table, extract: date, partition: str | None) -> pd.DataFrame:
+def _read_table(
+    data_dir: DataDir, table: Table, extract: date, partition: str | None
+) -> pd.DataFrame:
     tf = data_dir.tables.get(table.name)
     files = [] if tf is None else [f for f in tf.files if partition is None or f.name == partition]
     con = duckdb.connect()

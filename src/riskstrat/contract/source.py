@@ -20,9 +20,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from riskstrat.contract.tables import TABLES
+from riskstrat.errors import InputError
 
 
-class DataDirError(ValueError):
+class DataDirError(InputError):
     """The data directory cannot be read at all (missing folder, unreadable manifest)."""
 
 

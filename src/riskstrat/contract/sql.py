@@ -25,6 +25,7 @@ class Rule:
     predicate: str  # SQL, true for a row that breaks the rule
     severity: str = "error"  # or "warning"
     show_value: bool = True  # False where the value itself is an identifier
+    value_expr: str | None = None  # what to show as the offending value (default: the column)
 
 
 def q(name: str) -> str:
@@ -103,7 +104,14 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
         c = q(col.name)
         wrong = f"({q('__raw_' + col.name)} IS NOT NULL AND {c} IS NULL)"
         if col.kind in ("date", "int", "float", "bool"):
-            rules.append(Rule(col.name, f"wrong type (expected {_type_word(col)})", wrong))
+            rules.append(
+                Rule(
+                    col.name,
+                    f"wrong type (expected {_type_word(col)})",
+                    wrong,
+                    value_expr=q("__raw_" + col.name),
+                )
+            )
             missing = f"{q('__raw_' + col.name)} IS NULL"
         else:
             missing = f"{c} IS NULL"
@@ -112,29 +120,58 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
         if col.categories:
             allowed = ", ".join(f"'{v}'" for v in col.categories)
             rules.append(
-                Rule(col.name, f"unknown category (allowed: {', '.join(col.categories)})",
-                     f"{c} IS NOT NULL AND {c} NOT IN ({allowed})")
+                Rule(
+                    col.name,
+                    f"unknown category (allowed: {', '.join(col.categories)})",
+                    f"{c} IS NOT NULL AND {c} NOT IN ({allowed})",
+                )
             )
         if col.min_value is not None:
-            rules.append(Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}"))
+            rules.append(
+                Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}")
+            )
         if col.max_value is not None:
-            rules.append(Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}"))
+            rules.append(
+                Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}")
+            )
         if col.kind == "icd10":
-            rules.append(Rule(col.name, "malformed diagnosis code (SKS form DXnn...)",
-                              f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{SKS_CODE}')"))
+            rules.append(
+                Rule(
+                    col.name,
+                    "malformed diagnosis code (SKS form DXnn...)",
+                    f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{SKS_CODE}')",
+                )
+            )
         if col.kind == "icd10_list":
             bad = f"list_filter(string_split({c}, ';'), lambda x: NOT regexp_full_match(x, '{SKS_CODE}'))"
-            rules.append(Rule(col.name, "malformed diagnosis code (SKS form DXnn...)",
-                              f"{c} IS NOT NULL AND len({bad}) > 0"))
+            rules.append(
+                Rule(
+                    col.name,
+                    "malformed diagnosis code (SKS form DXnn...)",
+                    f"{c} IS NOT NULL AND len({bad}) > 0",
+                )
+            )
         if col.kind == "atc":
-            rules.append(Rule(col.name, "malformed ATC code",
-                              f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{ATC_CODE}')"))
+            rules.append(
+                Rule(
+                    col.name,
+                    "malformed ATC code",
+                    f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{ATC_CODE}')",
+                )
+            )
         if col.date_role == "event":
-            rules.append(Rule(col.name, f"date on or after the extract date {extract_date}",
-                              f"{c} >= {ex}"))
+            rules.append(
+                Rule(col.name, f"date on or after the extract date {extract_date}", f"{c} >= {ex}")
+            )
         if col.date_role == "end":
-            rules.append(Rule(col.name, f"after the extract date {extract_date} (read as ongoing)",
-                              f"{c} >= {ex}", severity="warning"))
+            rules.append(
+                Rule(
+                    col.name,
+                    f"after the extract date {extract_date} (read as ongoing)",
+                    f"{c} >= {ex}",
+                    severity="warning",
+                )
+            )
         if col.name == "birth_date":
             rules.append(Rule(col.name, f"after the extract date {extract_date}", f"{c} > {ex}"))
     for start, end in table.periods:
@@ -144,5 +181,9 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
 
 
 def _type_word(col: Column) -> str:
-    return {"date": "an ISO date", "int": "a whole number", "float": "a number",
-            "bool": "true/false"}[col.kind]
+    return {
+        "date": "an ISO date",
+        "int": "a whole number",
+        "float": "a number",
+        "bool": "true/false",
+    }[col.kind]

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's test command: README "Quick start" and .ci/run run exactly this.
+# Needs only Python 3.11 with pip; installs uv and the locked environment itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if command -v uv >/dev/null 2>&1; then UV=(uv); else
+  python3 -m pip install -q uv
+  UV=(python3 -m uv)
+fi
+"${UV[@]}" sync --frozen --group dev -q
+"${UV[@]}" run --frozen ruff check src tests pipelines benchmarks
+"${UV[@]}" run --frozen pytest "$@"

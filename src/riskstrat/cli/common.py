@@ -1,0 +1,56 @@
+"""Console, JSON output and 'not built yet' handling shared by the commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def not_built(command: str, issue: str) -> None:
+    """Say plainly that a command's capability does not exist yet, and exit 2."""
+    err_console.print(
+        f"[yellow]riskstrat {command}: not built yet[/] (tracked in issue "
+        f"{escape(issue)}). Nothing was done."
+    )
+    raise typer.Exit(2)
+
+
+def print_json(payload: Any) -> None:
+    console.print_json(json.dumps(payload, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool = True) -> Iterator:
+    """A rich progress bar on stderr; yields `update(completed, total)`."""
+    if not enabled:
+        yield lambda completed, total=None: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda completed, total=None: progress.update(task, completed=completed, total=total)

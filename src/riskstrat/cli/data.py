@@ -1,0 +1,163 @@
+"""Commands on data: synth, validate, features."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from riskstrat.cli.common import console, err_console, not_built, print_json, progress_bar
+from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
+from riskstrat.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("synth")(synth)
+    app.command("validate")(validate)
+    app.command("features")(features)
+
+
+def synth(
+    profile: str = typer.Option(
+        ..., help="tiny (≈2,000 persons), randers (≈228,000) or denmark (≈5.9 M)."
+    ),
+    seed: int = typer.Option(
+        ..., help="Random seed; the same seed and arguments give the same bytes."
+    ),
+    out: Path = typer.Option(..., help="Output data directory (must not exist or be empty)."),
+    persons: int | None = typer.Option(None, help="Scale the profile to this many persons."),
+    extract_date: str = typer.Option("2026-01-01", help="First day with no events (ISO date)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write a synthetic population in input contract v1, with a calibration report."""
+    if importlib.util.find_spec("riskstrat.synth") is None:
+        not_built("synth", "[synth]")
+    from riskstrat.synth import generate
+
+    with progress_bar(f"synthesising {profile} (person chunks)", enabled=not as_json) as update:
+        result = generate(
+            profile,
+            seed=seed,
+            out_dir=out,
+            persons=persons,
+            extract_date=_iso(extract_date, "--extract-date"),
+            progress=update,
+        )
+    payload = {
+        "out": str(result.out_dir),
+        "persons": result.persons,
+        "rows": result.rows,
+        "calibration": getattr(result, "calibration", None),
+    }
+    if as_json:
+        print_json(payload)
+    else:
+        console.print(f"wrote {result.persons:,} persons to {result.out_dir}")
+        for table, n in result.rows.items():
+            console.print(f"  {table:<20} {n:>12,} rows")
+        console.print(f"calibration report: {Path(result.out_dir) / 'calibration.md'}")
+
+
+def validate(
+    data_dir: Path = typer.Argument(..., help="Data directory in input contract v1."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check a data directory against input contract v1 and print a summary.
+
+    Exit code 2 when any rule is broken, with one line per problem class (table, column,
+    rule, row count, example rows).
+    """
+    report = validate_data_dir(data_dir)
+    if as_json:
+        print_json(_report_json(report))
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+def features(
+    data: Path = typer.Option(..., help="Data directory in input contract v1."),
+    index_date: str = typer.Option(..., help="Index date D (ISO date)."),
+    spec: Path = typer.Option(..., "--spec", "--model-spec", help="Model spec (models/*.yaml)."),
+    out: Path = typer.Option(..., help="Output Parquet file."),
+) -> None:
+    """The cohort, features and labels of one model spec at one index date."""
+    if importlib.util.find_spec("riskstrat.features") is None:
+        not_built("features", "[features]")
+    from riskstrat.io import write_parquet_atomic
+    from riskstrat.partitions import features_for_data_dir
+    from riskstrat.spec import load_spec
+
+    model_spec = load_spec(spec)
+    report = validate_data_dir(data)
+    if not report.ok:
+        raise ContractError(report)
+    with progress_bar("building features (person partitions)") as update:
+        table = features_for_data_dir(
+            data,
+            report.extract_date,
+            model_spec,
+            [_iso(index_date, "--index-date")],
+            progress=update,
+        )
+    write_parquet_atomic(table, out)
+    console.print(f"wrote features and labels of {len(table):,} persons to {out}")
+
+
+def _iso(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{flag} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
+
+
+def _report_json(report: ValidationReport) -> dict:
+    def finding(f):
+        return {
+            "table": f.table,
+            "column": f.column,
+            "rule": f.rule,
+            "count": f.count,
+            "examples": f.examples,
+        }
+
+    return {
+        "ok": report.ok,
+        "path": str(report.path),
+        "extract_date": report.extract_date,
+        "extract_date_source": report.extract_date_source,
+        "rows": report.rows,
+        "date_ranges": {k: list(v) for k, v in report.date_ranges.items()},
+        "persons_by_age_band": report.persons_by_age_band,
+        "errors": [finding(f) for f in report.errors],
+        "warnings": [finding(f) for f in report.warnings],
+    }
+
+
+def _print_report(report: ValidationReport) -> None:
+    source = (
+        "manifest" if report.extract_date_source == "manifest" else "derived from the latest event"
+    )
+    console.print(f"[bold]{report.path}[/]  extract date {report.extract_date} ({source})")
+    table = Table("table", "rows", "first event", "last event", box=None)
+    for name, n in report.rows.items():
+        first, last = report.date_ranges.get(name, (None, None))
+        table.add_row(name, f"{n:,}", str(first or ""), str(last or ""))
+    console.print(table)
+    if report.persons_by_age_band:
+        bands = ", ".join(f"{b}: {n:,}" for b, n in report.persons_by_age_band.items())
+        console.print(f"persons alive at the extract date by age band: {bands}")
+    for f in report.warnings:
+        console.print(f"[yellow]warning[/] {f.message()}")
+    for f in report.errors:
+        err_console.print(f"[bold red]error[/] {f.message()}")
+    if report.ok:
+        console.print("[green]valid[/]: the data directory meets input contract v1")
+    else:
+        err_console.print(
+            f"[bold red]invalid[/]: {len(report.errors)} problem classes; nothing was written"
+        )
