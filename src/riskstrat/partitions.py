@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskstrat.contract import Extract, open_data_dir, read_extract
+from riskstrat.contract.reader import hash_partitions
 from riskstrat.spec import ModelSpec
 
 Progress = Callable[[int, int | None], None]
@@ -33,15 +34,28 @@ def run_partition(
     return fn(read_extract(data_dir, extract_date, partition))
 
 
+def partition_names(data_dir: str | Path, hash_buckets: int = 1) -> list[str | None]:
+    """The person partitions of `data_dir`: its aligned parts, else `hash_buckets` hash buckets."""
+    aligned = open_data_dir(data_dir).partitions
+    if aligned:
+        return list(aligned)
+    return list(hash_partitions(hash_buckets)) if hash_buckets > 1 else [None]
+
+
 def map_partitions(
     data_dir: str | Path,
     extract_date: date,
     fn: Callable[[Extract], pd.DataFrame],
     workers: int = 1,
     progress: Progress | None = None,
+    hash_buckets: int = 1,
 ) -> pd.DataFrame:
-    """Apply `fn` to every person partition of `data_dir` and concatenate the results in order."""
-    parts = open_data_dir(data_dir).partitions or [None]
+    """Apply `fn` to every person partition of `data_dir` and concatenate the results in order.
+
+    `hash_buckets` > 1 splits a layout that is not person-aligned into that many partitions
+    by a hash of person_id: bounded memory at the price of reading each file once per bucket.
+    """
+    parts = partition_names(data_dir, hash_buckets)
     job = partial(run_partition, data_dir, extract_date, fn=fn)
     results: list[pd.DataFrame] = []
     if workers <= 1 or len(parts) == 1:

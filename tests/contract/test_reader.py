@@ -64,3 +64,17 @@ def test_load_extract_refuses_invalid_data(tmp_path):
     tables["persons"].loc[0, "sex"] = "X"
     with pytest.raises(ContractError, match="persons.sex: unknown category"):
         load_extract(write_extract(tmp_path / "d", tables))
+
+
+def test_hash_partitions_cover_every_person_once(tmp_path):
+    from riskstrat.contract.reader import hash_partitions
+
+    data = write_extract(tmp_path / "d", valid_tables(), "csv")
+    whole = read_extract(data, date(2026, 1, 1))
+    parts = [read_extract(data, date(2026, 1, 1), p) for p in hash_partitions(3)]
+    for name, frame in whole.tables.items():
+        ids = sorted(i for part in parts for i in part.tables[name]["person_id"])
+        assert ids == sorted(frame["person_id"]), name
+    # a person's events land in the same bucket as the person
+    for part in parts:
+        assert set(part.hospital_contacts["person_id"]) <= set(part.persons["person_id"])

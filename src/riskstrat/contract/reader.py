@@ -44,7 +44,9 @@ def read_extract(
 ) -> Extract:
     """Read the tables of `data_dir` (validated beforehand) into typed frames.
 
-    `partition` names one part of a person-aligned layout (`DataDir.partitions`); None reads all.
+    `partition` is None (everything), the name of one part of a person-aligned layout
+    (`DataDir.partitions`), or `hash:i/n` — the persons whose id hashes to bucket i of n, for
+    layouts that are not person-aligned (each such partition reads every file once).
     """
     if not isinstance(data_dir, DataDir):
         data_dir = open_data_dir(data_dir)
@@ -70,7 +72,10 @@ def _read_table(
     data_dir: DataDir, table: Table, extract: date, partition: str | None
 ) -> pd.DataFrame:
     tf = data_dir.tables.get(table.name)
-    files = [] if tf is None else [f for f in tf.files if partition is None or f.name == partition]
+    bucket = hash_bucket(partition)
+    named = partition if bucket is None else None
+    files = [] if tf is None else [f for f in tf.files if named is None or f.name == named]
+    where = "" if bucket is None else f"WHERE hash(person_id) % {bucket[1]} = {bucket[0]}"
     con = duckdb.connect()
     parts = []
     for file in files:
@@ -78,10 +83,23 @@ def _read_table(
         con.register("raw", raw)
         types = {r[0]: r[1] for r in con.execute("DESCRIBE raw").fetchall()}
         cols = ", ".join(_select(col, types, extract) for col in table.columns)
-        parts.append(con.sql(f"SELECT {cols} FROM raw").to_arrow_table())
+        parts.append(con.sql(f"SELECT * FROM (SELECT {cols} FROM raw) {where}").to_arrow_table())
     if not parts:
         return _empty(table)
     return _to_pandas(pa.concat_tables(parts), table)
+
+
+def hash_bucket(partition: str | None) -> tuple[int, int] | None:
+    """(i, n) of a `hash:i/n` partition name, else None."""
+    if not partition or not partition.startswith("hash:"):
+        return None
+    i, n = partition[5:].split("/")
+    return int(i), int(n)
+
+
+def hash_partitions(n: int) -> list[str]:
+    """Names of n hash partitions over person_id, for layouts that are not person-aligned."""
+    return [f"hash:{i}/{n}" for i in range(n)]
 
 
 def _select(col: Column, types: dict[str, str], extract: date) -> str:
