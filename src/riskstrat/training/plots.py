@@ -1,0 +1,340 @@
+"""The figures of a training run, each returned with the aggregate table it is drawn from.
+
+Nothing here shows a person: curves are drawn at fixed shares of the population, the
+calibration plot by tenths of predicted risk, the SHAP summary by groups of input values,
+and any count from 1 to 4 is suppressed (with the rates that would reveal it) before
+drawing. Figures are drawn on matplotlib's Agg canvas without pyplot's global state.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy.stats import norm  # noqa: E402
+
+from riskstrat.training.evaluation import selection_order  # noqa: E402
+from riskstrat.training.learner import is_categorical  # noqa: E402
+
+SHARES = np.unique(np.r_[0.005, np.arange(1, 11) / 100, np.arange(2, 21) / 20]).round(3)
+TOP_FEATURES = 20
+
+
+def is_small(counts) -> np.ndarray:
+    """True where a count is 1 to 4 (zeros may show)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return (counts >= 1) & (counts <= 4)
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def selection_curve(y: np.ndarray, risk: np.ndarray, person_id) -> pd.DataFrame:
+    """Confusion counts and rates when the top share of persons by risk is flagged."""
+    y_sorted = np.asarray(y, dtype=np.int64)[selection_order(risk, person_id)]
+    n, events = len(y_sorted), int(y_sorted.sum())
+    flagged = np.maximum(1, np.round(SHARES * n)).astype(int)
+    tp = np.cumsum(y_sorted)[flagged - 1]
+    table = pd.DataFrame(
+        {
+            "share_flagged": SHARES,
+            "risk_threshold": np.sort(np.asarray(risk, dtype=np.float64))[::-1][flagged - 1],
+            "n_flagged": flagged,
+            "true_positives": tp,
+            "false_positives": flagged - tp,
+            "false_negatives": events - tp,
+            "true_negatives": n - events - (flagged - tp),
+        }
+    )
+    counts = ["true_positives", "false_positives", "false_negatives", "true_negatives"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["tpr"] = tp / events
+        table["fpr"] = (flagged - tp) / (n - events)
+        table["precision"] = tp / flagged
+    hidden = is_small(table[counts]).any(axis=1)
+    table[counts + ["tpr", "fpr", "precision"]] = table[
+        counts + ["tpr", "fpr", "precision"]
+    ].astype(float)
+    table.loc[hidden, counts + ["tpr", "fpr", "precision"]] = np.nan
+    table["suppressed"] = hidden
+    return table
+
+
+def roc_figure(curve: pd.DataFrame, auroc: float) -> bytes:
+    shown = curve.dropna(subset=["tpr", "fpr"])
+    fig = Figure(figsize=(5, 5))
+    ax = fig.add_subplot()
+    ax.plot(
+        np.r_[0, shown["fpr"], 1],
+        np.r_[0, shown["tpr"], 1],
+        marker=".",
+        label=f"model (AUROC {auroc:.3f})",
+    )
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
+    ax.set(
+        xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC, test date"
+    )
+    ax.legend(loc="lower right")
+    return png(fig)
+
+
+def pr_figure(curve: pd.DataFrame, auprc: float, event_rate: float) -> bytes:
+    shown = curve.dropna(subset=["tpr", "precision"])
+    fig = Figure(figsize=(5, 5))
+    ax = fig.add_subplot()
+    ax.plot(shown["tpr"], shown["precision"], marker=".", label=f"model (AUPRC {auprc:.3f})")
+    ax.axhline(event_rate, linestyle=":", color="grey", label="event rate")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, test date", xlim=(0, 1))
+    ax.legend(loc="upper right")
+    return png(fig)
+
+
+def calibration_table(y: np.ndarray, risk: np.ndarray, person_id, bins: int = 10) -> pd.DataFrame:
+    """Observed event rate (Wilson 95 % interval) against mean predicted risk, by risk tenths."""
+    order = selection_order(risk, person_id)[::-1]
+    rows = []
+    for i, idx in enumerate(np.array_split(order, bins), start=1):
+        n, events = len(idx), int(np.asarray(y)[idx].sum())
+        low, high = _wilson(events, n)
+        rows.append(
+            (
+                i,
+                n,
+                events,
+                float(np.mean(np.asarray(risk)[idx])) if n else np.nan,
+                events / n if n else np.nan,
+                low,
+                high,
+            )
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "risk_group",
+            "n",
+            "events",
+            "mean_predicted",
+            "observed_rate",
+            "observed_ci_low",
+            "observed_ci_high",
+        ],
+    )
+    hidden = (
+        is_small(table["events"]) | is_small(table["n"] - table["events"]) | is_small(table["n"])
+    )
+    table[["n", "events"]] = table[["n", "events"]].astype(float)
+    table.loc[hidden, ["events", "observed_rate", "observed_ci_low", "observed_ci_high"]] = np.nan
+    table.loc[is_small(table["n"]), "n"] = np.nan
+    table["suppressed"] = hidden
+    return table
+
+
+def calibration_figure(table: pd.DataFrame) -> bytes:
+    shown = table.dropna(subset=["observed_rate"])
+    fig = Figure(figsize=(5, 5))
+    ax = fig.add_subplot()
+    top = float(np.nanmax(np.r_[shown["observed_ci_high"], shown["mean_predicted"], 0.01]))
+    ax.plot([0, top], [0, top], linestyle=":", color="grey", label="perfect calibration")
+    yerr = [
+        shown["observed_rate"] - shown["observed_ci_low"],
+        shown["observed_ci_high"] - shown["observed_rate"],
+    ]
+    ax.errorbar(
+        shown["mean_predicted"], shown["observed_rate"], yerr=yerr, fmt="o", label="tenths of risk"
+    )
+    ax.set(
+        xlabel="mean predicted risk", ylabel="observed event rate", title="Calibration, test date"
+    )
+    ax.legend(loc="upper left")
+    return png(fig)
+
+
+def risk_distribution_table(y: np.ndarray, risk: np.ndarray, bins: int = 40) -> pd.DataFrame:
+    """Persons with and without the event per band of calibrated risk (equal widths)."""
+    upper = max(0.05, float(np.ceil(np.max(risk) * 20) / 20)) if len(risk) else 1.0
+    edges = np.linspace(0, upper, bins + 1)
+    y = np.asarray(y)
+    with_event, _ = np.histogram(np.asarray(risk)[y == 1], bins=edges)
+    without, _ = np.histogram(np.asarray(risk)[y == 0], bins=edges)
+    table = pd.DataFrame(
+        {
+            "risk_from": edges[:-1],
+            "risk_to": edges[1:],
+            "with_event": with_event.astype(float),
+            "without_event": without.astype(float),
+        }
+    )
+    for column in ("with_event", "without_event"):
+        table.loc[is_small(table[column]), column] = np.nan
+    return table
+
+
+def risk_distribution_figure(table: pd.DataFrame) -> bytes:
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    width = float(table["risk_to"].iloc[0] - table["risk_from"].iloc[0])
+    for column, offset in (("without_event", 0.0), ("with_event", 0.5)):
+        share = table[column] / table[column].sum()
+        ax.bar(
+            table["risk_from"] + offset * width,
+            share.fillna(0),
+            width=width / 2,
+            align="edge",
+            label=column.replace("_", " "),
+        )
+    ax.set(
+        xlabel="calibrated risk",
+        ylabel="share of group",
+        title="Risk distribution by outcome, test date",
+    )
+    ax.legend()
+    return png(fig)
+
+
+def importance_table(booster, feature_names: list[str]) -> pd.DataFrame:
+    """Total gain and number of splits per input, largest gain first."""
+    table = pd.DataFrame(
+        {
+            "feature": feature_names,
+            "gain": booster.feature_importance(importance_type="gain"),
+            "splits": booster.feature_importance(importance_type="split"),
+        }
+    )
+    table["gain_share"] = table["gain"] / max(table["gain"].sum(), 1e-12)
+    return table.sort_values(["gain", "feature"], ascending=[False, True], ignore_index=True)
+
+
+def importance_figure(table: pd.DataFrame) -> bytes:
+    top = table.head(TOP_FEATURES).iloc[::-1]
+    fig = Figure(figsize=(6, 0.3 * len(top) + 1.5))
+    ax = fig.add_subplot()
+    ax.barh(top["feature"], top["gain_share"])
+    ax.set(xlabel="share of total gain", title="Feature importance (LightGBM gain)")
+    return png(fig)
+
+
+def shap_summary_table(
+    contributions: np.ndarray, features: pd.DataFrame, feature_names: list[str]
+) -> pd.DataFrame:
+    """Mean contribution per group of input values (fifths, or each value/level if few).
+
+    An aggregate SHAP summary: per input its mean absolute contribution, and for each group
+    of its values the mean contribution, so direction shows without plotting persons.
+    Groups of fewer than 5 persons are left out.
+    """
+    rows = []
+    for j, name in enumerate(feature_names):
+        groups, positions = _value_groups(features[name])
+        frame = pd.DataFrame({"group": groups, "position": positions, "c": contributions[:, j]})
+        summary = (
+            frame.groupby(["group", "position"], observed=True, dropna=False)["c"]
+            .agg(["size", "mean"])
+            .reset_index()
+        )
+        for r in summary.itertuples():
+            if r.size >= 5:
+                rows.append(
+                    (
+                        name,
+                        float(np.abs(contributions[:, j]).mean()),
+                        str(r.group),
+                        float(r.position),
+                        int(r.size),
+                        float(r.mean),
+                    )
+                )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "feature",
+            "mean_abs_contribution",
+            "value_group",
+            "group_position",
+            "n",
+            "mean_contribution",
+        ],
+    )
+    return table.sort_values(
+        ["mean_abs_contribution", "feature", "group_position"],
+        ascending=[False, True, True],
+        ignore_index=True,
+    )
+
+
+def _value_groups(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Group labels and their position from low (0) to high (1); missing is -1."""
+    if is_categorical(values):
+        labels = values.astype(object).where(values.notna(), "missing").astype(str).to_numpy()
+        levels = sorted(set(labels))
+        return labels, np.array([levels.index(v) / max(len(levels) - 1, 1) for v in labels])
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(numbers)
+    distinct = np.unique(numbers[finite])
+    if distinct.size <= 5:
+        index = np.searchsorted(distinct, np.where(finite, numbers, 0.0))
+        labels = [
+            f"={distinct[i]:g}" if ok else "missing" for i, ok in zip(index, finite, strict=True)
+        ]
+        position = np.where(finite, index / max(distinct.size - 1, 1), -1.0)
+        return np.array(labels, dtype=object), position
+    fifth = np.zeros(len(numbers), dtype=int)
+    fifth[finite] = pd.qcut(pd.Series(numbers[finite]).rank(method="first"), 5, labels=False)
+    labels = [f"fifth {f + 1}" if ok else "missing" for f, ok in zip(fifth, finite, strict=True)]
+    return np.array(labels, dtype=object), np.where(finite, fifth / 4, -1.0)
+
+
+def shap_summary_figure(table: pd.DataFrame) -> bytes:
+    names = list(dict.fromkeys(table["feature"]))[:TOP_FEATURES]
+    fig = Figure(figsize=(7, 0.35 * len(names) + 1.5))
+    ax = fig.add_subplot()
+    for y, name in enumerate(reversed(names)):
+        part = table[(table["feature"] == name) & (table["group_position"] >= 0)]
+        scatter = ax.scatter(
+            part["mean_contribution"],
+            np.full(len(part), y),
+            c=part["group_position"],
+            cmap="coolwarm",
+            vmin=0,
+            vmax=1,
+            s=20 + 80 * np.sqrt(part["n"] / part["n"].max()),
+        )
+    ax.set_yticks(range(len(names)), list(reversed(names)))
+    ax.axvline(0, color="grey", linewidth=0.5)
+    ax.set(
+        xlabel="mean contribution to log-odds (per value group)",
+        title="SHAP summary (LightGBM pred_contrib)",
+    )
+    if names:
+        fig.colorbar(scatter, ax=ax, label="input value: low → high")
+    return png(fig)
+
+
+def learning_curve_figure(curve: pd.DataFrame, best_iteration: int) -> bytes:
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    ax.plot(curve["round"], curve["train_logloss"], label="training dates")
+    ax.plot(curve["round"], curve["validation_logloss"], label="validation date")
+    ax.axvline(best_iteration, linestyle=":", color="grey", label=f"best round {best_iteration}")
+    ax.set(xlabel="boosting round", ylabel="log-loss", title="Learning curve")
+    ax.legend()
+    return png(fig)
+
+
+def _wilson(events: int, n: int) -> tuple[float, float]:
+    if n == 0:
+        return float("nan"), float("nan")
+    z = norm.ppf(0.975)
+    p = events / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
