@@ -106,6 +106,7 @@ def test_bundle_round_trip_gives_identical_risks_and_scores(bundle, population, 
         score_population(loaded, population, "2"), score_population(bundle, population, "2")
     )
     assert loaded.segments == bundle.segments and loaded.index_dates == bundle.index_dates
+    assert loaded.spec == bundle.spec and loaded.model_spec().name == bundle.model_name
 
 
 def test_unseen_category_levels_score_as_missing(bundle, population):

@@ -16,6 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskstrat.errors import InputError
 from riskstrat.scoring.segments import SegmentScheme
 from riskstrat.training.calibration import Calibrator
 from riskstrat.training.learner import model_matrix
@@ -43,6 +44,16 @@ class ModelBundle:
     # (quartiles, or the mode of a category) for MLflow's input example; never a person's row.
     input_summary: dict[str, dict] = field(default_factory=dict)
     best_iteration: int = 0
+    # The whole model spec (JSON), so scoring builds the same population and features.
+    spec: dict = field(default_factory=dict)
+
+    def model_spec(self):
+        """The `ModelSpec` the bundle was trained with."""
+        from riskstrat.spec import ModelSpec
+
+        if not self.spec:
+            raise InputError(f"model {self.model_name}: its bundle carries no model spec")
+        return ModelSpec.model_validate(self.spec)
 
     def predict_score(self, features: pd.DataFrame) -> np.ndarray:
         """The model's uncalibrated score for each row of a feature table."""
@@ -95,7 +106,7 @@ class ModelBundle:
         folder = Path(folder)
         data = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
+            raise InputError(
                 f"{folder}: bundle format {data.get('format_version')} is not supported"
             )
         booster = lgb.Booster(model_str=(folder / "model.txt").read_text(encoding="utf-8"))
@@ -114,6 +125,7 @@ class ModelBundle:
             index_dates=data["index_dates"],
             input_summary=data.get("input_summary", {}),
             best_iteration=int(data.get("best_iteration", 0)),
+            spec=data.get("spec", {}),
         )
 
     def _description(self) -> dict:
@@ -132,4 +144,5 @@ class ModelBundle:
             "index_dates": self.index_dates,
             "input_summary": self.input_summary,
             "best_iteration": self.best_iteration,
+            "spec": self.spec,
         }

@@ -202,6 +202,7 @@ def _bundle(
         index_dates=dates,
         input_summary=input_summary(train, features),
         best_iteration=fit.learner.best_iteration,
+        spec=spec.model_dump(mode="json"),
     )
 
 
