@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def not_built(command: str, issue: str) -> None:
@@ -54,3 +54,13 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
     ) as progress:
         task = progress.add_task(description, total=None)
         yield lambda completed, total=None: progress.update(task, completed=completed, total=total)
+
+
+def iso_date(text: str, flag: str) -> date:
+    """An ISO date given on the command line, or an InputError naming the flag."""
+    from riskstrat.errors import InputError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{flag} must be an ISO date (YYYY-MM-DD), got {text!r}") from None

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from riskstrat.cli.common import console, err_console, not_built, print_json, progress_bar
+from riskstrat.cli.common import (
+    console,
+    err_console,
+    iso_date,
+    not_built,
+    print_json,
+    progress_bar,
+)
 from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
-from riskstrat.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +48,7 @@ def synth(
             seed=seed,
             out_dir=out,
             persons=persons,
-            extract_date=_iso(extract_date, "--extract-date"),
+            extract_date=iso_date(extract_date, "--extract-date"),
             progress=update,
         )
     payload = {
@@ -101,18 +106,11 @@ def features(
             data,
             report.extract_date,
             model_spec,
-            [_iso(index_date, "--index-date")],
+            [iso_date(index_date, "--index-date")],
             progress=update,
         )
     write_parquet_atomic(table, out)
     console.print(f"wrote features and labels of {len(table):,} persons to {out}")
-
-
-def _iso(text: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{flag} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
 def _report_json(report: ValidationReport) -> dict:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from riskstrat.cli.common import not_built
+from riskstrat.cli.common import console, iso_date, not_built, print_json, progress_bar
+from riskstrat.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -49,5 +50,45 @@ def score(
     out: Path = typer.Option(..., help="Output folder for scores.parquet and manifest.json."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
-    """Score everyone in the model's population at index date D."""
-    not_built("score", "[monthly]")
+    """Score everyone in the model's population at index date D.
+
+    Writes OUT/scores.parquet (person_id, index_date, model_name, model_version, risk, tier,
+    segment, reason_1..3) and OUT/manifest.json, atomically.
+    """
+    from riskstrat.contract import ContractError, validate_data_dir
+    from riskstrat.monthly import score_champion
+    from riskstrat.scores_io import write_scores
+    from riskstrat.tracking import load_bundle
+
+    report = validate_data_dir(data)
+    if not report.ok:
+        raise ContractError(report)
+    as_of_date = iso_date(as_of, "--as-of")
+    if as_of_date > report.extract_date:
+        raise InputError(
+            f"--as-of {as_of_date} is after the data's extract date "
+            f"{report.extract_date}: events up to it are not all in the data"
+        )
+    bundle, info = load_bundle(model)
+    with progress_bar(
+        f"scoring {bundle.model_name} v{info.version}", enabled=not as_json
+    ) as update:
+        scoring = score_champion(
+            data,
+            report.extract_date,
+            bundle,
+            str(info.version),
+            info.uri,
+            as_of_date,
+            progress=update,
+        )
+    manifest = write_scores(out, scoring.scores, scoring.manifest)
+    if as_json:
+        print_json(manifest)
+        return
+    tiers = scoring.scores["tier"].value_counts()
+    console.print(
+        f"scored {manifest['rows']:,} persons with {info.uri} as of {as_of_date}: "
+        + ", ".join(f"{t} {n:,}" for t, n in tiers.items())
+    )
+    console.print(f"wrote {Path(out) / 'scores.parquet'} and manifest.json")
