@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import typer
@@ -55,6 +56,8 @@ def score(
     Writes OUT/scores.parquet (person_id, index_date, model_name, model_version, risk, tier,
     segment, reason_1..3) and OUT/manifest.json, atomically.
     """
+    if importlib.util.find_spec("riskstrat.tracking") is None:
+        not_built("score", "[train]")
     from riskstrat.contract import ContractError, validate_data_dir
     from riskstrat.monthly import score_champion
     from riskstrat.scores_io import write_scores
