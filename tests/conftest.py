@@ -44,7 +44,8 @@ def prefect_server():
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny synthetic profile (≈2,000 persons), generated once per test session."""
-    synth = pytest.importorskip("riskstrat.synth")
+    from riskstrat.synth import generate
+
     out = tmp_path_factory.mktemp("tiny") / "data"
-    synth.generate("tiny", seed=7, out_dir=out)
+    generate("tiny", seed=7, out_dir=out)
     return out
