@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat.cli.common import not_built
+from riskstrat.cli.common import console, not_built, print_json, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -70,7 +70,35 @@ def monthly(
 
 def report(
     data: Path = typer.Option(..., help="Data directory."),
-    out: Path = typer.Option(..., help="Output HTML file."),
+    out: Path = typer.Option(..., help="Output HTML file; FILE.md and FILE.json are written beside it."),
+    workers: int = typer.Option(1, help="Processes for person partitions."),
+    as_json: bool = typer.Option(False, "--json", help="Print where the files are as JSON."),
 ) -> None:
-    """The population overview for the cluster's steering group."""
-    not_built("report", "[monthly]")
+    """The population overview for the cluster's steering group.
+
+    Inhabitants and their contacts with hospital, GP and municipality over the 12 months
+    before the extract date; acute and avoidable admissions by municipality and social
+    group. Aggregates only; counts of 1-4 suppressed.
+    """
+    from riskstrat.contract import ContractError, validate_data_dir
+    from riskstrat.io import atomic_write_bytes
+    from riskstrat.population import build_overview, render
+
+    checked = validate_data_dir(data)
+    if not checked.ok:
+        raise ContractError(checked)
+    with progress_bar("population overview (person partitions)", enabled=not as_json) as update:
+        overview = build_overview(data, checked.extract_date, workers=workers, progress=update)
+    files = render(overview, "Population overview", f"{data} (extract date {checked.extract_date})")
+    targets = {
+        "report.html": out,
+        "report.md": out.with_suffix(".md"),
+        "tables.json": out.with_suffix(".json"),
+    }
+    for name, path in targets.items():
+        atomic_write_bytes(path, files[name])
+    if as_json:
+        print_json({k: str(v) for k, v in targets.items()})
+    else:
+        console.print(f"population overview: {out} (also {targets['report.md'].name}, "
+                      f"{targets['tables.json'].name})")
