@@ -49,3 +49,13 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny") / "data"
     generate("tiny", seed=7, out_dir=out)
     return out
+
+
+@pytest.fixture(scope="session")
+def cluster_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 15,000-person Randers-profile extract: enough events to train both models."""
+    from riskstrat.synth import generate
+
+    out = tmp_path_factory.mktemp("cluster") / "data"
+    generate("randers", seed=3, out_dir=out, persons=15_000)
+    return out

@@ -26,10 +26,46 @@ def train(
     as_json: bool = typer.Option(
         False, "--json", help="Print {run_id, model_name, version, metrics}."
     ),
+    workers: int = typer.Option(1, help="Processes for person partitions."),
 ) -> None:
     """One experiment: an MLflow run with everything needed to judge it; registers the
-    model version with alias `challenger`."""
-    not_built("train", "[train]")
+    model version with alias `challenger`.
+
+    Out-of-time design from the spec's index dates; baselines, calibrated LightGBM, test
+    metrics with bootstrap CIs, plots, model card and fairness audit go to MLflow
+    (MLFLOW_TRACKING_URI, default SQLite under ./mlruns/).
+    """
+    from riskstrat.experiment import run_experiment
+    from riskstrat.spec import load_spec
+
+    model_spec = load_spec(spec, set_)
+    with progress_bar(f"training {model_spec.name} (features, fit, evaluate)", enabled=not as_json) as update:
+        outcome = run_experiment(model_spec, data, workers=workers, progress=update)
+    payload = {"run_id": outcome.run_id, "model_name": outcome.model_name,
+               "version": outcome.version, "metrics": outcome.metrics}  # fmt: skip
+    if as_json:
+        print_json(payload)
+        return
+    m = outcome.metrics
+    console.print(f"registered {outcome.model_name} version {outcome.version} as challenger "
+                  f"(MLflow run {outcome.run_id})")  # fmt: skip
+    console.print(f"  test AUROC {m['test_auroc']:.3f} (95% CI {m['test_auroc_ci_low']:.3f}–"
+                  f"{m['test_auroc_ci_high']:.3f}), Brier {m['test_brier']:.4f}, O/E {m['test_oe_ratio']:.2f}")  # fmt: skip
+    for base in ("rule", "logistic"):
+        if f"{base}_test_auroc" in m:
+            console.print(f"  baseline {base}: AUROC {m[f'{base}_test_auroc']:.3f}")
+    console.print("  beats baselines: " + ("yes" if outcome.beats_baselines else
+                  "[bold red]no[/] (the gain's CI includes 0)"))  # fmt: skip
+    flags = outcome.audit["flags"]
+    console.print("  fairness audit: " + ("clean" if not flags else f"[bold red]{len(flags)} flags[/]"))
+    console.print(f"next: riskstrat promote {outcome.model_name}   (see runs: mlflow ui "
+                  f"--backend-store-uri {tracking_uri_hint()})")  # fmt: skip
+
+
+def tracking_uri_hint() -> str:
+    from riskstrat.tracking import tracking_uri
+
+    return tracking_uri()
 
 
 def promote(
@@ -40,8 +76,24 @@ def promote(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ) -> None:
-    """Move alias `champion` to a version if its gates pass (or an override reason is given)."""
-    not_built("promote", "[train]")
+    """Move alias `champion` to a version if its gates pass (or an override reason is given).
+
+    Gates: not worse than the current champion on the same test data, fairness audit
+    clean, beats its baselines. The decision is recorded on the version and in the ledger
+    (MLflow experiment `riskstrat-promotions`); a refusal exits with code 2.
+    """
+    from riskstrat.promotion import promote as run_promotion
+
+    decision = run_promotion(name, version, override_reason)
+    if as_json:
+        print_json(decision.as_dict())
+        return
+    console.print(f"{name} version {decision.version} is now champion"
+                  + (f" (was {decision.previous_champion})" if decision.previous_champion else ""))  # fmt: skip
+    if decision.failed_gates:
+        console.print("  promoted by override: " + decision.override_reason)
+        for gate in decision.failed_gates:
+            console.print(f"  - failed gate: {gate}")
 
 
 def score(
