@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.fairness import audit_outcomes, audit_selection, follow_up, holm, render_report
-from riskstrat.spec import Fairness, Tolerances
+from riskstrat.spec import Fairness
 
 FAIR = Fairness(attributes=["municipality_code", "education", "sex", "age_band"])
 
