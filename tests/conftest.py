@@ -6,6 +6,7 @@ Environment is set before anything imports prefect or mlflow (see stack-notes.md
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="riskstrat_prefect_")
@@ -29,6 +30,9 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A real, empty MLflow store (SQLite + local artifacts) in a temp dir for one test."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    if "mlflow" in sys.modules:  # an earlier test may have set MLflow's process-wide URI
+        sys.modules["mlflow"].set_tracking_uri(uri)
+        sys.modules["mlflow"].set_registry_uri(uri)
     return uri
 
 

@@ -46,3 +46,8 @@ def parse_month(month: str) -> date:
         return date(int(year), int(mon), 1)
     except (ValueError, AttributeError):
         raise ValueError(f"month must look like YYYY-MM, got {month!r}") from None
+
+
+def earlier_month_str(month: str, months_back: int) -> str:
+    """'YYYY-MM' of the month `months_back` months before `month`."""
+    return add_months(parse_month(month), -months_back).strftime("%Y-%m")

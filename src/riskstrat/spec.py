@@ -138,6 +138,15 @@ class Fairness(_Strict):
     attributes: list[Literal[AUDIT_ATTRIBUTES]] = list(AUDIT_ATTRIBUTES)  # type: ignore[valid-type]
     intersections: list[tuple[str, str]] = []
     tolerances: Tolerances = Tolerances()
+    # Need, for selection audits before outcomes are known: a rule over features observed
+    # before the index date (never the model's own risk).
+    need: str = "acute_admissions_12m >= 1"
+
+    @field_validator("need")
+    @classmethod
+    def _safe_need(cls, value: str) -> str:
+        check_expression(value)
+        return value
 
 
 class Promotion(_Strict):

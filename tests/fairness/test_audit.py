@@ -44,6 +44,23 @@ def test_group_figures_recompute_by_hand() -> None:
     assert row["oe_ci_low"] < row["oe_ratio"] < row["oe_ci_high"]
 
 
+def test_point_metrics_agree_with_fairlearn_metricframe() -> None:
+    from fairlearn.metrics import MetricFrame, count, selection_rate, true_positive_rate
+
+    frame = population(5000, 4)
+    selected = (frame["risk"] > 0.1).astype(int).to_numpy()
+    audit = audit_outcomes(frame, FAIR, risk="risk", outcome="y", selected=selected)
+    reference = MetricFrame(
+        metrics={"n": count, "selection_rate": selection_rate, "tpr": true_positive_rate},
+        y_true=frame["y"], y_pred=selected, sensitive_features=frame["education"],
+    ).by_group  # fmt: skip
+    ours = audit.rows.query("attribute == 'education'").set_index("group")
+    for group, row in reference.iterrows():
+        assert ours.loc[group, "n"] == row["n"]
+        assert ours.loc[group, "selection_rate"] == pytest.approx(row["selection_rate"])
+        assert ours.loc[group, "tpr"] == pytest.approx(row["tpr"])
+
+
 def test_holm_matches_the_definition() -> None:
     p = np.array([0.01, 0.04, 0.03, 0.005])
     assert holm(p).tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])

@@ -58,6 +58,13 @@ def read_extract(
     return Extract(**frames, extract_date=extract_date, history_start=history)
 
 
+def read_table(data_dir: DataDir | str | Path, name: str, extract_date: date) -> pd.DataFrame:
+    """One table of a (validated) data directory as a typed frame, e.g. `persons`."""
+    if not isinstance(data_dir, DataDir):
+        data_dir = open_data_dir(data_dir)
+    return _read_table(data_dir, TABLES[name], extract_date, None)
+
+
 def load_extract(path: str | Path) -> Extract:
     """Validate the data directory at `path` and read it; raises ContractError if it is invalid."""
     from riskstrat.contract.validate import ContractError, validate_data_dir

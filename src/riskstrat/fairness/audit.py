@@ -6,7 +6,8 @@ measured from observed events before the index date, never from the model's own 
 `audit_outcomes` asks, once outcomes are known, whether the model is calibrated
 (observed/expected with an exact Poisson interval, calibration slope) and discriminates
 (AUROC with a Hanley–McNeil interval) in every group. Point metrics per group
-(selection rate, true-positive rate, counts) come from `fairlearn.metrics.MetricFrame`.
+(selection rate, true-positive rate, counts) are fairlearn `MetricFrame`'s, computed in one
+groupby for speed; the tests check them against `MetricFrame` itself.
 
 The flag rule: a group is flagged only when the evidence says its true value lies outside
 the spec's tolerance band — each group's one-sided test against the nearest band edge
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame, count, selection_rate, true_positive_rate
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
@@ -193,11 +193,17 @@ def calibration_slope(y: np.ndarray, risk: np.ndarray) -> float:
 
 
 def _point_metrics(y: np.ndarray, selected: np.ndarray, groups: pd.Series) -> pd.DataFrame:
-    frame = MetricFrame(
-        metrics={"n": count, "selection_rate": selection_rate, "tpr": true_positive_rate},
-        y_true=y, y_pred=selected, sensitive_features=groups.rename("group"),
-    )  # fmt: skip
-    return frame.by_group
+    """Count, selection rate and true-positive rate by group: what fairlearn's MetricFrame
+    gives with `count`, `selection_rate` and `true_positive_rate` (a test checks they agree),
+    computed in one groupby because MetricFrame costs 0.2-0.6 s per call and a monthly audit
+    makes dozens of calls."""
+    frame = pd.DataFrame({"group": groups.to_numpy(), "y": y, "s": selected, "ys": y * selected})
+    sums = frame.groupby("group", sort=True).agg(n=("y", "size"), s=("s", "sum"), y=("y", "sum"), ys=("ys", "sum"))
+    return pd.DataFrame({
+        "n": sums["n"],
+        "selection_rate": sums["s"] / sums["n"],
+        "tpr": (sums["ys"] / sums["y"].where(sums["y"] > 0)).fillna(0.0),
+    })  # fmt: skip
 
 
 def audit_outcomes(frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcome: str,

@@ -1,0 +1,57 @@
+"""A scoring on disk: `scores.parquet` and its `manifest.json` (interfaces.md, "Scores").
+
+Both files are byte-deterministic for the same scores, so re-running a month rewrites
+nothing; the folder is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from riskstrat.errors import InputError
+from riskstrat.io import atomic_folder
+
+
+def scores_files(scores: pd.DataFrame, manifest: dict) -> dict[str, bytes]:
+    """The bytes of `scores.parquet` and `manifest.json` (row count and checksum filled in)."""
+    table = pa.Table.from_pandas(scores, preserve_index=False)
+    table = table.replace_schema_metadata(None)  # pandas metadata would carry the index layout
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    payload = buffer.getvalue()
+    full = {**manifest, "rows": len(scores), "sha256": hashlib.sha256(payload).hexdigest()}
+    text = json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    return {"scores.parquet": payload, "manifest.json": text.encode("utf-8")}
+
+
+def write_scores(folder: str | Path, scores: pd.DataFrame, manifest: dict) -> dict:
+    """Write a scoring into `folder` atomically; returns the manifest as written."""
+    files = scores_files(scores, manifest)
+    with atomic_folder(folder) as tmp:
+        for name, payload in files.items():
+            (tmp / name).write_bytes(payload)
+    return json.loads(files["manifest.json"])
+
+
+def read_scores(folder: str | Path) -> tuple[pd.DataFrame, dict]:
+    """A scoring folder's scores frame and manifest; InputError if it is missing or altered."""
+    folder = Path(folder)
+    path, meta = folder / "scores.parquet", folder / "manifest.json"
+    if not path.exists() or not meta.exists():
+        raise InputError(
+            f"{folder} is not a scores folder (needs scores.parquet and manifest.json)"
+        )
+    manifest = json.loads(meta.read_text(encoding="utf-8"))
+    payload = path.read_bytes()
+    if manifest.get("sha256") != hashlib.sha256(payload).hexdigest():
+        raise InputError(f"{path} does not match the checksum in its manifest.json")
+    scores = pq.read_table(io.BytesIO(payload)).to_pandas()
+    scores["index_date"] = pd.to_datetime(scores["index_date"]).astype("datetime64[s]")
+    return scores, manifest

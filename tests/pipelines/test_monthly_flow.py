@@ -1,0 +1,151 @@
+"""The monthly flow as real Prefect flow runs on a synthetic cluster with real champions."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskstrat.lists import load_teams
+
+
+@pytest.fixture(scope="module")
+def champions(tmp_path_factory, cluster_data: Path):
+    """Both models trained (small) on the cluster data and promoted, in a module's own store."""
+    from riskstrat.experiment import run_experiment
+    from riskstrat.promotion import promote
+    from riskstrat.spec import load_spec
+
+    store = tmp_path_factory.mktemp("mlflow")
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
+    try:
+        for spec_file in ("models/avoidable_admission.yaml", "models/trilateral_need.yaml"):
+            spec = load_spec(spec_file, ["learner.params.n_estimators=60"])
+            outcome = run_experiment(spec, cluster_data, n_boot=20)
+            promote(spec.name, outcome.version, override_reason="test fixture")
+        yield store
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_month_publishes_isolated_idempotent_lists(prefect_server, champions, cluster_data: Path, tmp_path: Path) -> None:
+    from pipelines.monthly import run_month
+
+    out = tmp_path / "runs"
+    summary = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
+    month = out / "2025-01"
+    assert not summary["unchanged"]
+    for part in ("scores/avoidable_admission/scores.parquet", "scores/trilateral_need/manifest.json",
+                 "fairness/report.html", "fairness/groups.json", "audit.jsonl"):  # fmt: skip
+        assert (month / part).exists(), part
+    persons = pd.read_parquet(cluster_data / "persons")
+    teams = load_teams("teams.yaml")
+    for team in teams.teams:
+        listed = pd.read_csv(month / "lists" / team.name / "target_list.csv", dtype={"person_id": str})
+        assert 0 < len(listed) <= team.capacity
+        where = persons.set_index("person_id").loc[listed["person_id"]]
+        assert where["municipality_code"].isin(team.catchment.municipalities).all(), team.name
+        assert where["death_date"].isna().all()
+    opted = set(pd.read_parquet(cluster_data / "opt_outs")["person_id"])
+    for csv in month.glob("lists/*/target_list.csv"):
+        assert not opted & set(pd.read_csv(csv, dtype={"person_id": str})["person_id"])
+    groups = json.loads((month / "fairness" / "groups.json").read_text())
+    assert all(r["n"] is None or r["n"] == 0 or r["n"] >= 5 for r in groups)
+
+    before = _snapshot(month)
+    again = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
+    assert again["unchanged"] and _snapshot(month) == before
+    assert len((month / "audit.jsonl").read_text().splitlines()) == 1
+
+
+def test_an_interrupted_month_leaves_the_previous_state(prefect_server, champions, cluster_data: Path,
+                                                         tmp_path: Path, monkeypatch) -> None:  # fmt: skip
+    from pipelines.monthly import run_month
+
+    from riskstrat.lists import publish as publish_module
+
+    out = tmp_path / "runs"
+    run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
+    before = _snapshot(out)
+    original = publish_module.write_files
+
+    def crash_midway(folder, files):
+        original(folder, dict(list(files.items())[:3]))
+        raise RuntimeError("power cut while writing")
+
+    monkeypatch.setattr(publish_module, "write_files", crash_midway)
+    teams = tmp_path / "teams.yaml"
+    teams.write_text(Path("teams.yaml").read_text().replace("capacity: 40", "capacity: 39"))
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_month(str(cluster_data), "2025-01", str(teams), str(out), override_reason="test")
+    assert _snapshot(out) == before
+    assert not [p for p in (out).rglob(".*")]
+
+
+def test_a_month_with_invalid_data_publishes_nothing(prefect_server, champions, tmp_path: Path) -> None:
+    from pipelines.monthly import run_month
+
+    from riskstrat.contract import ContractError
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "persons.csv").write_text("person_id,birth_date,sex,municipality_code\nP1,1940-01-01,X,730\n")
+    with pytest.raises(ContractError):
+        run_month(str(data), "2025-01", "teams.yaml", str(tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_deployment_runs_monthly_in_copenhagen_time() -> None:
+    from pipelines.deployments import MONTHLY_CRON, TIMEZONE, monthly_deployment
+
+    deployment = monthly_deployment("/data/extract", "teams.yaml", "runs")
+    schedule = deployment.schedules[0].schedule
+    assert schedule.cron == MONTHLY_CRON == "0 6 1 * *"
+    assert schedule.timezone == TIMEZONE == "Europe/Copenhagen"
+    assert deployment.name == "monthly" and deployment.parameters["month"] is None
+
+
+def test_follow_up_of_the_month_one_horizon_back_and_the_commands(prefect_server, champions, cluster_data: Path,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    from pipelines.monthly import run_month
+
+    from riskstrat.cli import main
+
+    out = tmp_path / "runs"
+    run_month(str(cluster_data), "2024-01", "teams.yaml", str(out), override_reason="test")
+    summary = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
+    assert summary["follow_up"] == ["avoidable_admission", "trilateral_need"]
+    groups = json.loads((out / "2025-01" / "follow-up" / "avoidable_admission" / "groups.json").read_text())
+    assert {r["subset"] for r in groups} == {"listed", "not_listed", "all"}
+    assert all(not r["flagged"] for r in groups if r["subset"] != "not_listed")
+
+    scores = out / "2024-01" / "scores"
+    lists_out = tmp_path / "lists"
+    args = ["lists", "--scores", str(scores / "avoidable_admission"), "--scores", str(scores / "trilateral_need"),
+            "--data", str(cluster_data), "--teams", "teams.yaml", "--month", "2024-01", "--out", str(lists_out)]  # fmt: skip
+    assert main(args) == 0
+    assert (lists_out / "2024-01" / "randers-geriatric-team" / "target_list.xlsx").exists()
+    published = out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.csv"
+    assert (lists_out / "2024-01" / "randers-geriatric-team" / "target_list.csv").read_bytes() == published.read_bytes()
+    assert main(args) == 0  # unchanged month: no new audit line
+    assert len((lists_out / "2024-01" / "audit.jsonl").read_text().splitlines()) == 1
+    assert main(["fairness", "--scores", str(scores / "avoidable_admission"), "--data", str(cluster_data),
+                 "--lists", str(lists_out / "2024-01"), "--out", str(tmp_path / "fair")]) == 0  # fmt: skip
+    assert (tmp_path / "fair" / "groups.json").exists()
+    assert main(["follow-up", "--scores", str(scores / "avoidable_admission"), "--data", str(cluster_data),
+                 "--lists", str(lists_out / "2024-01"), "--out", str(tmp_path / "follow")]) == 0  # fmt: skip
+    assert (tmp_path / "follow" / "report.html").read_text().startswith("<!doctype html>")
+    recent = out / "2025-01" / "scores" / "avoidable_admission"
+    assert main(["follow-up", "--scores", str(recent), "--data", str(cluster_data),
+                 "--out", str(tmp_path / "too-early")]) == 0  # 2025-01 + 12 months = extract date: known
