@@ -172,7 +172,7 @@ def auroc_ci(auc: float, positives: int, negatives: int, z: float = 1.96) -> tup
         positives * negatives
     )
     se = float(np.sqrt(max(var, 1e-12)))
-    return se, auc - z * se, auc + z * se
+    return se, max(0.0, auc - z * se), min(1.0, auc + z * se)
 
 
 def calibration_slope(y: np.ndarray, risk: np.ndarray) -> float:
@@ -189,7 +189,9 @@ def calibration_slope(y: np.ndarray, risk: np.ndarray) -> float:
         beta = beta + step
         if np.abs(step).max() < 1e-8:
             break
-    return float(beta[1])
+    else:
+        return np.nan  # not converged: the group's risks separate its outcomes (too few to fit)
+    return float(beta[1]) if abs(beta[1]) < 50 else np.nan
 
 
 def _point_metrics(y: np.ndarray, selected: np.ndarray, groups: pd.Series) -> pd.DataFrame:
