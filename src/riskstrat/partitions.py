@@ -29,9 +29,10 @@ def run_partition(
     extract_date: date,
     partition: str | None,
     fn: Callable[[Extract], pd.DataFrame],
+    columns: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
-    """Read one partition of `data_dir` and apply `fn` to it."""
-    return fn(read_extract(data_dir, extract_date, partition))
+    """Read one partition of `data_dir` (only `columns`, if given) and apply `fn` to it."""
+    return fn(read_extract(data_dir, extract_date, partition, columns))
 
 
 def partition_names(data_dir: str | Path, hash_buckets: int = 1) -> list[str | None]:
@@ -49,6 +50,7 @@ def map_partitions(
     workers: int = 1,
     progress: Progress | None = None,
     hash_buckets: int = 1,
+    columns: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Apply `fn` to every person partition of `data_dir` and concatenate the results in order.
 
@@ -56,7 +58,7 @@ def map_partitions(
     by a hash of person_id: bounded memory at the price of reading each file once per bucket.
     """
     parts = partition_names(data_dir, hash_buckets)
-    job = partial(run_partition, data_dir, extract_date, fn=fn)
+    job = partial(run_partition, data_dir, extract_date, fn=fn, columns=columns)
     results: list[pd.DataFrame] = []
     if workers <= 1 or len(parts) == 1:
         for i, part in enumerate(parts):
@@ -87,7 +89,9 @@ def features_for_data_dir(
     Rows are sorted by (index_date, person_id) across partitions.
     """
     from riskstrat.features import build_features
+    from riskstrat.features.build import COLUMNS_READ
 
     fn = partial(build_features, spec=spec, index_dates=index_dates, with_labels=with_labels)
-    table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress)
+    table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress,
+                           columns=COLUMNS_READ)  # fmt: skip
     return table.sort_values(["index_date", "person_id"], kind="stable", ignore_index=True)

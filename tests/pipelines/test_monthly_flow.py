@@ -149,3 +149,21 @@ def test_follow_up_of_the_month_one_horizon_back_and_the_commands(prefect_server
     recent = out / "2025-01" / "scores" / "avoidable_admission"
     assert main(["follow-up", "--scores", str(recent), "--data", str(cluster_data),
                  "--out", str(tmp_path / "too-early")]) == 0  # 2025-01 + 12 months = extract date: known
+
+
+def test_score_command_writes_scores_and_manifest(champions, cluster_data: Path, tmp_path: Path, capsys) -> None:
+    from riskstrat.cli import main
+    from riskstrat.scores_io import read_scores
+
+    out = tmp_path / "scores"
+    args = ["score", "--data", str(cluster_data), "--as-of", "2025-06-01", "--model",
+            "avoidable_admission@champion", "--out", str(out), "--json"]  # fmt: skip
+    assert main(args) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    scores, stored = read_scores(out)
+    assert stored["rows"] == len(scores) == manifest["rows"] > 0
+    assert scores["risk"].is_monotonic_decreasing and scores["person_id"].is_unique
+    shown = scores["tier"] != "low"
+    assert scores.loc[shown, "reason_1"].notna().mean() > 0.95 and scores.loc[~shown, "reason_1"].isna().all()
+    assert main(["score", "--data", str(cluster_data), "--as-of", "2027-01-01", "--model",
+                 "avoidable_admission@champion", "--out", str(tmp_path / "late")]) == 2  # fmt: skip

@@ -40,18 +40,22 @@ class Extract:
 
 
 def read_extract(
-    data_dir: DataDir | str | Path, extract_date: date, partition: str | None = None
+    data_dir: DataDir | str | Path,
+    extract_date: date,
+    partition: str | None = None,
+    columns: dict[str, list[str]] | None = None,
 ) -> Extract:
     """Read the tables of `data_dir` (validated beforehand) into typed frames.
 
     `partition` is None (everything), the name of one part of a person-aligned layout
     (`DataDir.partitions`), or `hash:i/n` — the persons whose id hashes to bucket i of n, for
     layouts that are not person-aligned (each such partition reads every file once).
+    `columns` may name, per table, the only columns to read (the others stay out of memory).
     """
     if not isinstance(data_dir, DataDir):
         data_dir = open_data_dir(data_dir)
     frames = {
-        name: _read_table(data_dir, table, extract_date, partition)
+        name: _read_table(data_dir, table, extract_date, partition, (columns or {}).get(name))
         for name, table in TABLES.items()
     }
     history = data_dir.manifest.history_start if data_dir.manifest else None
@@ -76,8 +80,14 @@ def load_extract(path: str | Path) -> Extract:
 
 
 def _read_table(
-    data_dir: DataDir, table: Table, extract: date, partition: str | None
-) -> pd.DataFrame:
+    data_dir: DataDir, table: Table, extract: date, partition: str | None,
+    only: list[str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    if only is not None:
+        table = Table(table.name, table.required, tuple(c for c in table.columns if c.name in only),
+                      tuple(p for p in table.periods if set(p) <= set(only)))  # fmt: skip
+        if not table.columns:
+            return pd.DataFrame()
     tf = data_dir.tables.get(table.name)
     bucket = hash_bucket(partition)
     named = partition if bucket is None else None

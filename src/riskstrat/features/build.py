@@ -37,6 +37,17 @@ SERVICES = ("home_care", "home_nursing", "rehabilitation", "training", "nursing_
 EDUCATION = ["basic", "upper_secondary", "tertiary", "unknown"]
 ORIGIN = ["danish", "immigrant_western", "immigrant_non_western", "descendant_western",
           "descendant_non_western"]  # fmt: skip
+# The columns features and labels read; the rest of an extract stays on disk.
+COLUMNS_READ = {
+    "persons": ["person_id", "birth_date", "sex", "municipality_code", "education", "income_quintile",
+                "origin", "living_alone", "death_date", "emigration_date"],
+    "hospital_contacts": ["person_id", "start_date", "end_date", "contact_type", "acute",
+                          "action_diagnosis", "secondary_diagnoses"],
+    "gp_contacts": ["person_id", "contact_date", "contact_kind"],
+    "municipal_services": ["person_id", "service", "start_date", "end_date", "hours_per_week"],
+    "prescriptions": ["person_id", "dispense_date", "atc_code"],
+    "opt_outs": [],
+}  # fmt: skip
 # Charlson categories of which only the severe form counts when both are present.
 CHARLSON_HIERARCHY = {"mld": "msld", "diab": "diabwc",
                       "canc": "metacanc"}  # fmt: skip
