@@ -150,27 +150,73 @@ def feature_key(spec) -> str:
 
 
 def score_models(ctx: MonthContext, refs: list[str], workers: int = 1) -> dict[str, ModelScoring]:
-    """Score the month with several registered models, building each distinct feature table once."""
-    from riskstrat.partitions import features_for_data_dir
-    from riskstrat.scoring import score_population
+    """Score the month with several registered models.
+
+    Each person partition is read once and scored by every model in the same worker
+    process (features built once per distinct feature setting), so scoring uses every
+    core and only scores and the columns the audits need come back to this process."""
+    from functools import partial
+
+    from riskstrat.partitions import map_partitions
     from riskstrat.tracking import load_bundle
 
     loaded = [load_bundle(ref) for ref in refs]
-    tables: dict[str, pd.DataFrame] = {}
+    bundles = [(bundle, str(info.version)) for bundle, info in loaded]
+    from riskstrat.features.build import COLUMNS_READ
+
+    table = map_partitions(ctx.data_dir, ctx.extract_date, partial(_score_partition, bundles=bundles,
+                                                                  as_of=ctx.as_of),
+                           workers=workers, columns=COLUMNS_READ)  # fmt: skip
+    table = table.sort_values("person_id", kind="stable", ignore_index=True)
     out = {}
     for bundle, info in loaded:
-        spec = bundle.model_spec()
-        key = feature_key(spec)
-        if key not in tables:
-            tables[key] = features_for_data_dir(ctx.data_dir, ctx.extract_date, spec, [ctx.as_of],
-                                                with_labels=False, workers=workers)  # fmt: skip
-        features = tables[key]
-        scores = score_population(bundle, features, info.version)
+        prefix = f"{bundle.model_name}::"
+        mine = table[table[prefix + "risk"].notna()]
+        scores = mine[["person_id", "index_date"]].copy()
+        for column in [c for c in table.columns if c.startswith(prefix)]:
+            scores[column.removeprefix(prefix)] = mine[column].to_numpy()
+        from riskstrat.scoring import SCORE_COLUMNS
+
+        scores = scores[SCORE_COLUMNS].sort_values(["risk", "person_id"], ascending=[False, True],
+                                                    kind="mergesort", ignore_index=True)  # fmt: skip
+        features = mine[[c for c in table.columns if "::" not in c]].reset_index(drop=True)
         manifest = {"model_uri": info.uri, "model_name": bundle.model_name, "model_version": str(info.version),
                     "as_of": ctx.as_of.isoformat(), "data_extract_date": ctx.extract_date.isoformat(),
                     "label": bundle.label, "horizon_months": bundle.horizon_months, "spec": bundle.spec}  # fmt: skip
         out[bundle.model_name] = ModelScoring(bundle.model_name, str(info.version), info.uri, scores, manifest, features)
     return out
+
+
+def _score_partition(extract, bundles, as_of: date) -> pd.DataFrame:
+    """One partition scored by every bundle: person_id, index_date, the columns audits and
+    segments read, and `<model>::<score column>` per model (null where outside its population)."""
+    from riskstrat.features import AUDIT_COLUMNS, build_features
+    from riskstrat.scoring import score_population
+
+    built: dict[str, pd.DataFrame] = {}
+    keep: set[str] = set(AUDIT_COLUMNS)
+    scored = []
+    for bundle, version in bundles:
+        spec = bundle.model_spec()
+        key = feature_key(spec)
+        if key not in built:
+            built[key] = build_features(extract, spec, [as_of], with_labels=False)
+        features = built[key]
+        keep |= set(bundle.segments.required_columns) | spec_rule_columns(spec)
+        scores = score_population(bundle, features, version).drop(columns=["index_date"])
+        scored.append(scores.set_index("person_id").add_prefix(f"{bundle.model_name}::"))
+    everyone = pd.concat([f[["person_id", "index_date", *sorted(keep & set(f.columns))]]
+                          for f in built.values()]).drop_duplicates("person_id").set_index("person_id")  # fmt: skip
+    for frame in scored:
+        everyone = everyone.join(frame, how="left")
+    return everyone.reset_index()
+
+
+def spec_rule_columns(spec) -> set[str]:
+    """Feature columns the spec's rules read (fairness need; the rule baseline's inputs)."""
+    from riskstrat.spec import check_expression
+
+    return check_expression(spec.fairness.need) | {"acute_admissions_12m", "age"}
 
 
 def month_scores_files(scorings: dict[str, ModelScoring]) -> dict[str, bytes]:

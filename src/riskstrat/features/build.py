@@ -140,7 +140,8 @@ class Prepared:
             return index.get_indexer(frame["person_id"])
 
         hc = extract.hospital_contacts
-        inpatient = (hc["contact_type"] == "inpatient").to_numpy()
+        contact_type = hc["contact_type"]
+        inpatient = (contact_type == "inpatient").to_numpy(dtype=bool)
         acute = hc["acute"].to_numpy(dtype=bool)
         h_person = pos(hc)
         h_start = days(hc["start_date"], NEVER)
@@ -154,16 +155,17 @@ class Prepared:
             "acute_inpatient": inpatient & acute,
             "planned_inpatient": inpatient & ~acute,
             "inpatient": inpatient,
-            "emergency": (hc["contact_type"] == "emergency").to_numpy(),
-            "outpatient": (hc["contact_type"] == "outpatient").to_numpy(),
+            "emergency": (contact_type == "emergency").to_numpy(dtype=bool),
+            "outpatient": (contact_type == "outpatient").to_numpy(dtype=bool),
         }
         at_age = _age(birth[h_person], birth_md[h_person], h_start, hc["start_date"])
         h["avoidable"] = h["acute_inpatient"] & on_list & (at_age >= min_age)
 
         gc = extract.gp_contacts
-        kind = gc["contact_kind"].to_numpy(dtype=object)
+        kind = gc["contact_kind"]  # compared as Arrow strings: no Python objects per row
         g = {"person": pos(gc), "day": days(gc["contact_date"], NEVER),
-             "home_visit": kind == "home_visit", "out_of_hours": kind == "out_of_hours"}  # fmt: skip
+             "home_visit": (kind == "home_visit").to_numpy(dtype=bool),
+             "out_of_hours": (kind == "out_of_hours").to_numpy(dtype=bool)}  # fmt: skip
 
         ms = extract.municipal_services
         m = {"person": pos(ms), "start": days(ms["start_date"], NEVER),
@@ -179,8 +181,10 @@ class Prepared:
 
         # diagnoses (action and secondary) in long form, matched once per distinct code
         dx_person, dx_day, dx_code = _diagnoses(hc, h_person, h_start)
-        codes, code_index = np.unique(dx_code, return_inverse=True) if dx_code.size else (
-            np.array([], dtype=object), np.array([], dtype=np.int64))  # fmt: skip
+        # distinct codes by hashing (sorting a million strings is the slow way)
+        code_index, uniques = pd.factorize(pd.Series(dx_code, dtype="str"))
+        codes = np.asarray(uniques, dtype=object)
+        code_index = code_index.astype(np.int64)
         n = len(ids)
         conds = _condition_prefixes()
         condition_first = np.full((n, len(CONDITIONS)), NEVER, dtype=np.int64)
@@ -289,8 +293,10 @@ class Prepared:
 
         rx = self.rx
         rin = (rx["day"] < d) & (rx["day"] >= y12) & (rx["person"] >= 0)
-        pairs = np.unique(np.stack([rx["person"][rin], rx["atc"][rin]]), axis=1) if rin.any() else np.zeros((2, 0), dtype=np.int64)
-        distinct = np.bincount(pairs[0], minlength=n).astype(np.float64)
+        # distinct (person, ATC) pairs as one int64 key each: sorting integers, not rows
+        width = int(rx["atc"].max()) + 1 if rx["atc"].size else 1
+        keys = np.unique(rx["person"][rin] * width + rx["atc"][rin])
+        distinct = np.bincount(keys // width, minlength=n).astype(np.float64)
         cols["distinct_atc_12m"] = distinct
         cols["polypharmacy_5"] = (distinct >= 5).astype(np.float64)
         cols["polypharmacy_10"] = (distinct >= 10).astype(np.float64)
