@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.contract import Extract
+from riskstrat.contract.tables import MUNICIPAL_SERVICES
 from riskstrat.dates import add_months
 from riskstrat.features.columns import (
     AGE_BANDS,
@@ -32,8 +33,7 @@ from riskstrat.spec import ModelSpec
 
 EPOCH = np.datetime64("1970-01-01", "D")
 NEVER = np.iinfo(np.int64).max // 4  # a day after every real date
-SERVICES = ("home_care", "home_nursing", "rehabilitation", "training", "nursing_home",
-            "preventive_home_visit", "acute_team")  # fmt: skip
+SERVICES = MUNICIPAL_SERVICES
 EDUCATION = ["basic", "upper_secondary", "tertiary", "unknown"]
 ORIGIN = ["danish", "immigrant_western", "immigrant_non_western", "descendant_western",
           "descendant_non_western"]  # fmt: skip

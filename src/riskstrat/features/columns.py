@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskstrat.spec import ModelSpec
+from riskstrat.spec import AUDIT_ATTRIBUTES, ModelSpec
 
 CONDITIONS = (
     "copd",
@@ -14,16 +14,7 @@ CONDITIONS = (
     "ckd",
     "osteoporosis",
 )
-AUDIT_COLUMNS = [
-    "municipality_code",
-    "rurality",
-    "education",
-    "income_quintile",
-    "origin",
-    "sex",
-    "age_band",
-    "living_alone",
-]
+AUDIT_COLUMNS = list(AUDIT_ATTRIBUTES)  # carried for the fairness audit, inputs only if a spec says
 LABEL_COLUMNS = [
     "y_avoidable_admission",
     "y_trilateral",

@@ -17,30 +17,13 @@ from datetime import date
 
 import numpy as np
 
+from riskstrat.contract.tables import GP_CONTACT_KINDS, MUNICIPAL_SERVICES
 from riskstrat.dates import add_months
+from riskstrat.features.columns import CONDITIONS
 from riskstrat.synth.population import Persons
 
-CONDITIONS = (
-    "copd",
-    "heart_failure",
-    "diabetes",
-    "dementia",
-    "cancer",
-    "stroke",
-    "ckd",
-    "osteoporosis",
-)
-SERVICES = (
-    "home_care",
-    "home_nursing",
-    "rehabilitation",
-    "training",
-    "nursing_home",
-    "preventive_home_visit",
-    "acute_team",
-)
-CONTACT_TYPES = ("inpatient", "outpatient", "emergency")
-GP_KINDS = ("consultation", "phone", "email", "home_visit", "out_of_hours")
+# the shared vocabularies: conditions of the feature code lists, categories of the contract
+GP_KINDS, SERVICES = GP_CONTACT_KINDS, MUNICIPAL_SERVICES
 EPOCH = date(1970, 1, 1)
 BURN_IN_MONTHS = 36
 
