@@ -13,7 +13,7 @@ Output layout (interfaces.md): `runs/YYYY-MM/scores/<model>/`, `runs/YYYY-MM/lis
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -34,15 +34,12 @@ class ModelScoring:
     manifest: dict
     features: pd.DataFrame  # the scored population's features: need measures and audit columns
 
+    @property
+    def spec(self):
+        """The model's spec as registered with it (fairness settings, segments, label)."""
+        from riskstrat.spec import ModelSpec
 
-@dataclass
-class MonthOutputs:
-    """Everything a month publishes, as relative path -> bytes, plus aggregate facts."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    audit_passed: bool = True
-    flags: list[dict] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+        return ModelSpec.model_validate(self.manifest["spec"])
 
 
 def month_as_of(month: str, extract_date: date) -> date:
@@ -129,15 +126,6 @@ def load_month_teams(teams_path: str | Path):
     from riskstrat.lists import load_teams
 
     return load_teams(teams_path)
-
-
-def score_model(ctx: MonthContext, ref: str, workers: int = 1) -> ModelScoring:
-    """Score the month with one registered model (e.g. `avoidable_admission@champion`)."""
-    from riskstrat.tracking import load_bundle
-
-    bundle, info = load_bundle(ref)
-    return score_champion(ctx.data_dir, ctx.extract_date, bundle, info.version, info.uri,
-                          ctx.as_of, workers=workers)  # fmt: skip
 
 
 def feature_key(spec) -> str:
@@ -232,7 +220,7 @@ def month_scores_files(scorings: dict[str, ModelScoring]) -> dict[str, bytes]:
 def month_lists(ctx: MonthContext, teams, scorings: dict[str, ModelScoring]) -> tuple[dict[str, bytes], dict, dict]:
     """(files, summary, listed ids per team) of every team's list for the month."""
     from riskstrat.contract.reader import read_table
-    from riskstrat.lists import list_files, load_teams  # noqa: F401 - validated teams come in
+    from riskstrat.lists import list_files
 
     persons = read_table(ctx.data_dir, "persons", ctx.extract_date)
     opt_outs = read_table(ctx.data_dir, "opt_outs", ctx.extract_date)
@@ -259,7 +247,7 @@ def _check_teams(teams, scorings: dict[str, ModelScoring], persons: pd.DataFrame
             problems.append(f"team {team.name}: no scoring of model {team.model_name}")
             continue
         segments = set(scoring.scores["segment"].dropna().unique()) | {
-            s.name for s in scoring_spec_needs(scoring)
+            s.name for s in scoring.spec.segments.needs
         }
         bad = [s for s in team.eligibility.exclude_segments if s not in segments]
         if bad:
@@ -269,13 +257,6 @@ def _check_teams(teams, scorings: dict[str, ModelScoring], persons: pd.DataFrame
             problems.append(f"team {team.name}: GP clinic(s) {unknown} do not occur in the data")
     if problems:
         raise TeamsError("the teams file does not fit the models and data:\n  - " + "\n  - ".join(problems))
-
-
-def scoring_spec_needs(scoring: ModelScoring):
-    from riskstrat.spec import ModelSpec
-
-    spec = scoring.manifest.get("spec")
-    return ModelSpec.model_validate(spec).segments.needs if spec else []
 
 
 def month_fairness(ctx: MonthContext, teams, scorings: dict[str, ModelScoring], listed: dict) -> tuple[dict[str, bytes], dict]:
@@ -290,8 +271,8 @@ def month_fairness(ctx: MonthContext, teams, scorings: dict[str, ModelScoring], 
     for name, scoring in scorings.items():
         frame = scoring.features.merge(scoring.scores[["person_id", "tier"]], on="person_id")
         frame = frame.merge(clinics, on="person_id", how="left")
-        fairness = _fairness_of(scoring)
-        frame["selected"] = frame["tier"] != _lowest_tier(scoring)
+        fairness = scoring.spec.fairness
+        frame["selected"] = frame["tier"] != scoring.spec.segments.lowest_tier
         frame["need"] = evaluate_rule(fairness.need, frame).astype(bool)
         audits[f"{name}: top tiers"] = audit_selection(frame, fairness, selected="selected", need="need")
         for team in teams.teams:
@@ -302,26 +283,12 @@ def month_fairness(ctx: MonthContext, teams, scorings: dict[str, ModelScoring], 
             audits[f"team {team.name}"] = audit_selection(inside, fairness, selected="selected", need="need")
     context = {"month": ctx.month, "as of": ctx.as_of.isoformat(), "data extract date": ctx.extract_date.isoformat(),
                "need (observed before the as-of date, never predicted)": "; ".join(
-                   f"{n}: {_fairness_of(s).need}" for n, s in scorings.items()),
+                   f"{n}: {s.spec.fairness.need}" for n, s in scorings.items()),
                "models": ", ".join(f"{n} v{s.model_version}" for n, s in scorings.items())}  # fmt: skip
     files = render_report(audits, f"Fairness audit {ctx.month}", context)
     passed = all(a.passed for a in audits.values())
     flags = [{"scope": scope, **f} for scope, a in audits.items() for f in a.summary()["flags"]]
     return {f"fairness/{k}": v for k, v in files.items()}, {"passed": passed, "flags": flags}
-
-
-def _fairness_of(scoring: ModelScoring):
-    from riskstrat.spec import Fairness, ModelSpec
-
-    spec = scoring.manifest.get("spec")
-    return ModelSpec.model_validate(spec).fairness if spec else Fairness()
-
-
-def _lowest_tier(scoring: ModelScoring) -> str:
-    from riskstrat.spec import ModelSpec
-
-    spec = scoring.manifest.get("spec")
-    return ModelSpec.model_validate(spec).segments.lowest_tier if spec else "low"
 
 
 def month_follow_up(ctx: MonthContext, scorings: dict[str, ModelScoring]) -> dict[str, bytes]:
@@ -345,7 +312,7 @@ def month_follow_up(ctx: MonthContext, scorings: dict[str, ModelScoring]) -> dic
             continue
         from riskstrat.spec import ModelSpec
 
-        spec = ModelSpec.model_validate(manifest["spec"]) if manifest.get("spec") else scoring_spec(scoring)
+        spec = ModelSpec.model_validate(manifest["spec"]) if manifest.get("spec") else scoring.spec
         cache_key = (feature_key(spec), spec.horizon_months, spec.code_list, as_of)
         if cache_key not in labelled_cache:
             labelled_cache[cache_key] = features_for_data_dir(ctx.data_dir, ctx.extract_date, spec, [as_of],
@@ -369,12 +336,6 @@ def month_follow_up(ctx: MonthContext, scorings: dict[str, ModelScoring]) -> dic
         report = render_report({name: audit}, f"Follow-up of {back} ({name})", context)
         files.update({f"follow-up/{name}/{k}": v for k, v in report.items()})
     return files
-
-
-def scoring_spec(scoring: ModelScoring):
-    from riskstrat.spec import ModelSpec
-
-    return ModelSpec.model_validate(scoring.manifest["spec"])
 
 
 def month_aggregates(scorings: dict[str, ModelScoring], min_cell: int = 5) -> dict[str, float]:

@@ -9,6 +9,7 @@ over local processes (`workers > 1`) or through a Dask client (`client.map(run_p
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -66,7 +67,9 @@ def map_partitions(
             if progress:
                 progress(i + 1, len(parts))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # "spawn", not fork: a forked child of a process that has run LightGBM's OpenMP
+        # threads (a loaded model) can hang forever
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for i, frame in enumerate(pool.map(job, parts)):
                 results.append(frame)
                 if progress:
