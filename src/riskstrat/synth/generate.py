@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from riskstrat.contract.tables import CONTACT_TYPES
 from riskstrat.dates import add_months
 from riskstrat.errors import InputError
 from riskstrat.reference import code_list, data_path, icd10_categories, municipalities
@@ -39,7 +40,6 @@ from riskstrat.synth.population import (
 )
 from riskstrat.synth.simulate import (
     CONDITIONS,
-    CONTACT_TYPES,
     GP_KINDS,
     SERVICES,
     Simulation,
