@@ -205,7 +205,9 @@ def log_training(
         c.get_registered_model(spec.name)
     except Exception:  # noqa: BLE001 - MLflow raises its own RestException subclasses
         c.create_registered_model(spec.name, description=spec.description.strip() or None)
-    version = c.create_model_version(spec.name, info.model_uri, run_id=run_id, tags=tags)
+    # register_model links the logged model (models:/m-<id>) the way both the SQLite store
+    # and a tracking server's REST registry accept
+    version = mlflow.register_model(info.model_uri, spec.name, tags=tags)
     scheme = result.bundle.segments.to_dict()
     version_tags = {
         "run_id": run_id,
