@@ -48,6 +48,6 @@ def parse_month(month: str) -> date:
         raise ValueError(f"month must look like YYYY-MM, got {month!r}") from None
 
 
-def earlier_month_str(month: str, months_back: int) -> str:
+def earlier_month(month: str, months_back: int) -> str:
     """'YYYY-MM' of the month `months_back` months before `month`."""
     return add_months(parse_month(month), -months_back).strftime("%Y-%m")

@@ -12,14 +12,13 @@ Output layout (interfaces.md): `runs/YYYY-MM/scores/<model>/`, `runs/YYYY-MM/lis
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from riskstrat.dates import add_months, parse_month
+from riskstrat.dates import add_months, earlier_month, parse_month
 from riskstrat.errors import InputError
 
 
@@ -52,11 +51,6 @@ def month_as_of(month: str, extract_date: date) -> date:
             f"day of {month}; bring an extract whose extract date is {as_of} or later"
         )
     return as_of
-
-
-def earlier_month(month: str, months_back: int) -> str:
-    """'YYYY-MM' of the month `months_back` months before `month`."""
-    return add_months(parse_month(month), -months_back).strftime("%Y-%m")
 
 
 def score_champion(
@@ -320,13 +314,9 @@ def month_follow_up(ctx: MonthContext, scorings: dict[str, ModelScoring]) -> dic
         labelled = labelled_cache[cache_key]
         frame = old[["person_id", "risk"]].merge(labelled, on="person_id")
         frame = frame[frame[spec.label_column].notna()]
-        listed: set[str] = set()
-        for team_dir in sorted((ctx.out_root / back / "lists").glob("*")):
-            meta = team_dir / "manifest.json"
-            if meta.exists() and json.loads(meta.read_text())["model"].split("@")[0].split("/")[0] == name:
-                from riskstrat.lists import previous_list
+        from riskstrat.lists import listed_for_model
 
-                listed |= previous_list(team_dir)
+        listed = listed_for_model(ctx.out_root / back / "lists", name)
         frame["listed"] = frame["person_id"].isin(listed)
         frame["outcome"] = frame[spec.label_column].astype(float)
         audit = follow_up(frame, spec.fairness, risk="risk", outcome="outcome", listed="listed")

@@ -49,7 +49,7 @@ def lists(
     OUT/MONTH/audit.jsonl. Re-running the same month on the same inputs changes no file.
     """
     from riskstrat.contract.reader import read_table
-    from riskstrat.dates import earlier_month_str, parse_month
+    from riskstrat.dates import earlier_month, parse_month
     from riskstrat.experiment import validated
     from riskstrat.lists import list_files, load_teams, publish_month
     from riskstrat.scores_io import read_scores
@@ -63,7 +63,7 @@ def lists(
     as_of = parse_month(month)
     persons = read_table(data, "persons", report.extract_date)
     opt_outs = read_table(data, "opt_outs", report.extract_date)
-    previous = out / earlier_month_str(month, 1)
+    previous = out / earlier_month(month, 1)
     files, summary = list_files(team_config, scorings, persons, opt_outs, month, as_of,
                                 previous if previous.exists() else None)  # fmt: skip
     record = {"month": month, "data_extract_date": report.extract_date.isoformat(), "teams": summary,
@@ -98,18 +98,9 @@ def _scored_frame(scores: Path, data: Path, with_labels: bool):
 
 
 def _listed(lists_dir: Path | None, model_name: str) -> set[str]:
-    import json
+    from riskstrat.lists import listed_for_model
 
-    from riskstrat.lists import previous_list
-
-    listed: set[str] = set()
-    if lists_dir is None:
-        return listed
-    for meta in sorted(Path(lists_dir).rglob("manifest.json")):
-        info = json.loads(meta.read_text())
-        if str(info.get("model", "")).split("@")[0].split("/")[0] == model_name:
-            listed |= previous_list(meta.parent)
-    return listed
+    return set() if lists_dir is None else listed_for_model(lists_dir, model_name)
 
 
 def _write_report(out: Path, files: dict[str, bytes]) -> None:

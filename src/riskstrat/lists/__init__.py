@@ -3,12 +3,12 @@
 from riskstrat.lists.build import LIST_COLUMNS, build_target_list, in_catchment
 from riskstrat.lists.compose import list_files
 from riskstrat.lists.phrases import phrase, reasons_text
-from riskstrat.lists.publish import PublishResult, previous_list, publish_month
+from riskstrat.lists.publish import PublishResult, listed_for_model, previous_list, publish_month
 from riskstrat.lists.teams import Team, Teams, TeamsError, load_teams
 from riskstrat.lists.workbook import target_list_csv, target_list_xlsx
 
 __all__ = [
     "LIST_COLUMNS", "PublishResult", "Team", "Teams", "TeamsError", "build_target_list",
-    "in_catchment", "list_files", "load_teams", "phrase", "previous_list", "publish_month",
+    "in_catchment", "list_files", "listed_for_model", "load_teams", "phrase", "previous_list", "publish_month",
     "reasons_text", "target_list_csv", "target_list_xlsx",
 ]  # fmt: skip

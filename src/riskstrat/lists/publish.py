@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,3 +73,17 @@ def previous_list(folder: str | Path) -> set[str]:
     import pandas as pd
 
     return set(pd.read_csv(path, usecols=["person_id"], dtype=str)["person_id"])
+
+
+def listed_for_model(lists_root: str | Path, model_name: str) -> set[str]:
+    """Person ids on every published list under `lists_root` whose team used `model_name`
+    (each team folder's manifest.json names the model)."""
+    listed: set[str] = set()
+    root = Path(lists_root)
+    if not root.exists():
+        return listed
+    for meta in sorted(root.rglob("manifest.json")):
+        model = str(json.loads(meta.read_text(encoding="utf-8")).get("model", ""))
+        if re.split(r"[@/]", model)[0] == model_name:
+            listed |= previous_list(meta.parent)
+    return listed
