@@ -205,9 +205,10 @@ def log_training(
         c.get_registered_model(spec.name)
     except Exception:  # noqa: BLE001 - MLflow raises its own RestException subclasses
         c.create_registered_model(spec.name, description=spec.description.strip() or None)
-    # register_model links the logged model (models:/m-<id>) the way both the SQLite store
-    # and a tracking server's REST registry accept
-    version = mlflow.register_model(info.model_uri, spec.name, tags=tags)
+    # model_id links the logged model (models:/m-<id>): a tracking server's REST registry
+    # refuses the source without it
+    version = c.create_model_version(spec.name, info.model_uri, run_id=run_id, tags=tags,
+                                     model_id=info.model_id)  # fmt: skip
     scheme = result.bundle.segments.to_dict()
     version_tags = {
         "run_id": run_id,
