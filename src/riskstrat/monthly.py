@@ -53,6 +53,20 @@ def month_as_of(month: str, extract_date: date) -> date:
     return as_of
 
 
+def scores_manifest(bundle, model_version: str, model_uri: str, as_of: date, extract_date: date) -> dict:
+    """What a scoring's manifest.json says (row count and checksum are added when written)."""
+    return {
+        "model_uri": model_uri,
+        "model_name": bundle.model_name,
+        "model_version": str(model_version),
+        "as_of": as_of.isoformat(),
+        "data_extract_date": extract_date.isoformat(),
+        "label": bundle.label,
+        "horizon_months": bundle.horizon_months,
+        "spec": bundle.spec,
+    }
+
+
 def score_champion(
     data_dir: str | Path,
     extract_date: date,
@@ -75,16 +89,7 @@ def score_champion(
         data_dir, extract_date, spec, [as_of], with_labels=False, workers=workers, progress=progress
     )
     scores = score_population(bundle, features, model_version)
-    manifest = {
-        "model_uri": model_uri,
-        "model_name": bundle.model_name,
-        "model_version": str(model_version),
-        "as_of": as_of.isoformat(),
-        "data_extract_date": extract_date.isoformat(),
-        "label": bundle.label,
-        "horizon_months": bundle.horizon_months,
-        "spec": bundle.spec,
-    }
+    manifest = scores_manifest(bundle, model_version, model_uri, as_of, extract_date)
     return ModelScoring(
         bundle.model_name, str(model_version), model_uri, scores, manifest, features
     )
@@ -162,9 +167,7 @@ def score_models(ctx: MonthContext, refs: list[str], workers: int = 1) -> dict[s
         scores = scores[SCORE_COLUMNS].sort_values(["risk", "person_id"], ascending=[False, True],
                                                     kind="mergesort", ignore_index=True)  # fmt: skip
         features = mine[[c for c in table.columns if "::" not in c]].reset_index(drop=True)
-        manifest = {"model_uri": info.uri, "model_name": bundle.model_name, "model_version": str(info.version),
-                    "as_of": ctx.as_of.isoformat(), "data_extract_date": ctx.extract_date.isoformat(),
-                    "label": bundle.label, "horizon_months": bundle.horizon_months, "spec": bundle.spec}  # fmt: skip
+        manifest = scores_manifest(bundle, info.version, info.uri, ctx.as_of, ctx.extract_date)
         out[bundle.model_name] = ModelScoring(bundle.model_name, str(info.version), info.uri, scores, manifest, features)
     return out
 
