@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -116,7 +117,9 @@ def test_social_attributes_are_audited_not_inputs_unless_the_spec_says(spec) -> 
 
 # ---------------------------------------------------------------- leakage
 PIDS = ["a", "b", "c"]
-days = st.integers(min_value=-900, max_value=400)  # days relative to D
+# days relative to D, often right at the edges (D itself, the day before, window starts)
+days = st.one_of(st.integers(min_value=-900, max_value=400),
+                 st.sampled_from([0, 0, 1, -1, -90, -91, -92, -365, -366, -730, -731]))  # fmt: skip
 
 
 def _iso(offset: int) -> str:
@@ -124,9 +127,10 @@ def _iso(offset: int) -> str:
 
 
 event = st.one_of(
-    st.tuples(st.just("h"), st.sampled_from(PIDS), days, st.integers(0, 20),
+    st.tuples(st.just("h"), st.sampled_from(PIDS), days, st.one_of(st.none(), st.integers(0, 20)),
               st.sampled_from(["inpatient", "outpatient", "emergency"]), st.booleans(),
-              st.sampled_from(["DJ189", "DE119", "DF009", "DI500", "DR074", "DN390"])),
+              st.sampled_from(["DJ189", "DE119", "DF009", "DI500", "DR074", "DN390", "DC509"]),
+              st.sampled_from([None, "DE112", "DK703;DK721", "DJ441;DN18"])),
     st.tuples(st.just("g"), st.sampled_from(PIDS), days,
               st.sampled_from(["consultation", "home_visit", "out_of_hours", "phone"])),
     st.tuples(st.just("m"), st.sampled_from(PIDS), days, st.one_of(st.none(), st.integers(0, 400)),
@@ -139,9 +143,11 @@ def _extract(events):
     hospital, gps, services, prescriptions = [], [], [], []
     for e in events:
         if e[0] == "h":
-            _, pid, start, length, ctype, acute, dx = e
-            end = _iso(start + length) if ctype == "inpatient" else _iso(start)
-            hospital.append(admission(pid, _iso(start), end, dx, contact_type=ctype, acute=acute))
+            _, pid, start, length, ctype, acute, dx, secondary = e
+            # an inpatient contact without an end is still admitted at the extract date
+            end = (None if length is None else _iso(start + length)) if ctype == "inpatient" else _iso(start)
+            row = admission(pid, _iso(start), end, dx, contact_type=ctype, acute=acute, secondary=secondary)
+            hospital.append({**row, "end_date": end})
         elif e[0] == "g":
             gps.append(gp(e[1], _iso(e[2]), e[3]))
         elif e[0] == "m":
@@ -198,3 +204,30 @@ def test_tiny_profile_features_are_plausible(tiny_data: Path, spec) -> None:
     assert (table["age"] >= 65).all()
     assert 0.01 < table["y_avoidable_admission"].mean() < 0.2
     assert table[feature_columns(spec)].notna().all().drop("days_since_last_admission").all()
+
+
+def test_empty_extract_population_and_dates_keep_columns_and_dtypes(spec) -> None:
+    full = build_features(make_extract([person("a")], [admission("a", "2023-05-01")]), spec, [D])
+    empties = [
+        build_features(make_extract([person("young", "2000-01-01")]), spec, [D]),  # nobody 65+
+        build_features(make_extract([person("a")]), spec, []),  # no index dates
+    ]
+    e = make_extract([person("a")])
+    empties.append(build_features(dataclasses.replace(e, persons=e.persons.iloc[:0]), spec, [D]))  # no persons at all
+    for table in empties:
+        assert table.empty
+        pd.testing.assert_series_equal(table.dtypes, full.dtypes)
+    no_events = build_features(make_extract([person("a")]), spec, [D])  # nobody has any event
+    pd.testing.assert_series_equal(no_events.dtypes, full.dtypes)
+    assert (full[built_columns(spec)].dtypes == "float64").all()
+
+
+def test_feature_columns_follow_the_spec(spec) -> None:
+    names = feature_columns(spec)
+    assert names[:2] == ["age", "sex_male"] and len(names) == len(set(names))
+    assert set(names) <= set(build_features(make_extract([person("a")]), spec, [D]).columns)
+    short = spec.model_copy(update={"features": spec.features.model_copy(
+        update={"groups": ["demographics", "hospital"], "windows_months": [3]})})  # fmt: skip
+    assert "acute_admissions_3m" in feature_columns(short)
+    assert "acute_admissions_12m" not in feature_columns(short) and "gp_contacts_3m" not in feature_columns(short)
+    assert "acute_admissions_12m" in build_features(make_extract([person("a")]), short, [D]).columns

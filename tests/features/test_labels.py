@@ -132,3 +132,34 @@ def test_leap_day_birthday_counts_on_first_of_march(spec) -> None:
     assert ages[("leap29", pd.Timestamp("2025-02-28"))] == 64
     assert ages[("leap29", pd.Timestamp("2025-03-01"))] == 65
     assert ages[("leap", pd.Timestamp("2025-02-28"))] == 66
+
+
+def test_max_age_and_nursing_home_exclusion(spec) -> None:
+    e = make_extract(
+        [person("in"), person("turns_91_on_d", "1933-01-01"), person("ninety", "1933-01-02"),
+         person("in_home"), person("home_from_d"), person("home_ended")],
+        services=[service("in_home", "nursing_home", "2022-01-01"),
+                  service("home_from_d", "nursing_home", "2024-01-01"),  # not yet at D
+                  service("home_ended", "nursing_home", "2022-01-01", "2023-12-31")],
+    )  # fmt: skip
+    population = spec.population.model_copy(update={"max_age": 90, "exclude_nursing_home": True})
+    t = build_features(e, spec.model_copy(update={"population": population}), [D])
+    assert sorted(t["person_id"]) == ["home_ended", "home_from_d", "in", "ninety"]  # 90 until 2 Jan: still in
+    assert "in_home" in set(build_features(e, spec, [D])["person_id"])  # default: nursing homes included
+
+
+def test_trilateral_window_edges(spec) -> None:
+    people = ["gp_on_d", "gp_at_end", "hosp_day_before", "service_ends_on_d"]
+    hospital = [admission("gp_on_d", "2024-06-01", contact_type="outpatient"),
+                admission("gp_at_end", "2024-12-31", contact_type="emergency"),
+                admission("hosp_day_before", "2023-12-31", contact_type="outpatient"),
+                admission("service_ends_on_d", "2024-01-01", contact_type="outpatient")]  # fmt: skip
+    gps = [gp("gp_on_d", "2024-01-01"), gp("gp_at_end", "2025-01-01"), gp("hosp_day_before", "2024-03-01"),
+           gp("service_ends_on_d", "2024-12-31")]  # fmt: skip
+    services = [service(p, "home_care", "2023-06-01") for p in people[:3]]
+    services.append(service("service_ends_on_d", "training", "2023-10-01", "2024-01-01"))
+    t = build_features(make_extract([person(p) for p in people], hospital, gps, services), spec, [D])
+    assert row(t, "gp_on_d")["y_trilateral"] == 1
+    assert row(t, "gp_at_end")["y_trilateral"] == 0  # GP contact on D + H: outside
+    assert row(t, "hosp_day_before")["y_trilateral"] == 0
+    assert row(t, "service_ends_on_d")["y_trilateral"] == 1  # a period ending on D overlaps W

@@ -16,6 +16,8 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskstrat.contract import Extract
 from riskstrat.contract.tables import MUNICIPAL_SERVICES
@@ -69,7 +71,16 @@ def build_features(
     extract: Extract, spec: ModelSpec, index_dates: list[date], with_labels: bool = True
 ) -> pd.DataFrame:
     """One row per person in the population at each index date: features, audit columns and
-    (if `with_labels`) labels; sorted by (index_date, person_id)."""
+    (if `with_labels`) labels; sorted by (index_date, person_id).
+
+    Population at D: born before D, `death_date` and `emigration_date` null or >= D, aged
+    >= `spec.population.min_age` (and <= `max_age` if set) in completed years on D, and, if
+    `exclude_nursing_home`, without a nursing-home period active at D (start < D, end null
+    or >= D). Feature columns are float64 (`days_since_last_admission` is NaN for persons
+    with no inpatient contact before D); audit columns are typed as in `_audit`; labels are
+    nullable Int8, all null when D + H months is after the extract date. An empty extract,
+    population or list of index dates gives an empty frame with the same columns and dtypes.
+    """
     prepared = Prepared.of(extract, spec)
     frames = [prepared.at(d, with_labels) for d in sorted(set(index_dates))]
     if not frames:
@@ -131,13 +142,15 @@ class Prepared:
     def of(cls, extract: Extract, spec: ModelSpec) -> Prepared:
         persons = extract.persons.sort_values("person_id", kind="stable").reset_index(drop=True)
         ids = persons["person_id"].to_numpy(dtype=object)
-        index = pd.Index(ids)
+        id_set = _arrow(persons["person_id"])
         birth_ts = persons["birth_date"]
         birth = days(birth_ts, NEVER)
         birth_md = (birth_ts.dt.month * 100 + birth_ts.dt.day).to_numpy(dtype=np.int64)
 
         def pos(frame: pd.DataFrame) -> np.ndarray:
-            return index.get_indexer(frame["person_id"])
+            """Each row's person position (-1 for a person not in `persons`), by Arrow hashing."""
+            found = pc.index_in(_arrow(frame["person_id"]), value_set=id_set)
+            return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
         hc = extract.hospital_contacts
         contact_type = hc["contact_type"]
@@ -147,7 +160,10 @@ class Prepared:
         h_start = days(hc["start_date"], NEVER)
         listed = code_list(spec.code_list)
         min_age = int(listed["min_age"].iloc[0]) if "min_age" in listed else 65
-        on_list = _match(hc["action_diagnosis"].to_numpy(dtype=object), list(listed["code_prefix"]))
+        # diagnoses (action and secondary) in long form, each distinct code matched once
+        dx_row, code_index, codes = _diagnoses(hc)
+        code_on_list = _match(codes, list(listed["code_prefix"]))
+        on_list = code_on_list[code_index[: len(hc)]]  # the action diagnoses come first
         h = {
             "person": h_person,
             "start": h_start,
@@ -174,32 +190,28 @@ class Prepared:
              "hours": ms["hours_per_week"].to_numpy(dtype=np.float64, na_value=np.nan)}  # fmt: skip
 
         pr = extract.prescriptions
-        atc = pr["atc_code"].to_numpy(dtype=object)
-        atc_codes, atc_uniques = pd.factorize(pd.Series(atc, dtype="str"))
-        rx = {"person": pos(pr), "day": days(pr["dispense_date"], NEVER),
-              "atc": atc_codes.astype(np.int64)}  # fmt: skip
+        atc_codes, atc_uniques = _encode(_arrow(pr["atc_code"]))  # distinct full ATC codes
+        rx = {"person": pos(pr), "day": days(pr["dispense_date"], NEVER), "atc": atc_codes}
 
-        # diagnoses (action and secondary) in long form, matched once per distinct code
-        dx_person, dx_day, dx_code = _diagnoses(hc, h_person, h_start)
-        # distinct codes by hashing (sorting a million strings is the slow way)
-        code_index, uniques = pd.factorize(pd.Series(dx_code, dtype="str"))
-        codes = np.asarray(uniques, dtype=object)
-        code_index = code_index.astype(np.int64)
+        known = h_person[dx_row] >= 0
+        dx_person, dx_day = h_person[dx_row][known], h_start[dx_row][known]
+        code_index = code_index[known]
         n = len(ids)
         conds = _condition_prefixes()
         condition_first = np.full((n, len(CONDITIONS)), NEVER, dtype=np.int64)
         for j, name in enumerate(CONDITIONS):
             rules = conds[conds["condition"] == name]
-            for source, rows in (("diagnosis", (dx_person, dx_day, codes, code_index)),
-                                 ("atc", (rx["person"], rx["day"], atc_uniques.to_numpy(dtype=object),
-                                          rx["atc"]))):  # fmt: skip
+            for source, (who, when, distinct, index) in (
+                ("diagnosis", (dx_person, dx_day, codes, code_index)),
+                ("atc", (rx["person"], rx["day"], atc_uniques, rx["atc"])),
+            ):
                 r = rules[rules["source"] == source]
-                if r.empty or not len(rows[2]):
+                if r.empty or not len(distinct):
                     continue
-                hit = _match(rows[2], list(r.loc[~r["exclude"], "code_prefix"]))
-                hit &= ~_match(rows[2], list(r.loc[r["exclude"], "code_prefix"]))
-                sel = hit[rows[3]]
-                np.minimum.at(condition_first[:, j], rows[0][sel], rows[1][sel])
+                hit = _match(distinct, list(r.loc[~r["exclude"], "code_prefix"]))
+                hit &= ~_match(distinct, list(r.loc[r["exclude"], "code_prefix"]))
+                sel = hit[index] & (who >= 0)
+                np.minimum.at(condition_first[:, j], who[sel], when[sel])
         charlson = _charlson()
         categories = sorted(charlson["category"].unique())
         charlson_first = np.full((n, len(categories)), NEVER, dtype=np.int64)
@@ -209,14 +221,15 @@ class Prepared:
             hit = _match(codes, list(charlson.loc[charlson["category"] == cat, "code_prefix"]))
             sel = hit[code_index]
             np.minimum.at(charlson_first[:, j], dx_person[sel], dx_day[sel])
+        # HFRS: 'D' + the first three characters; each 3-character code is one key number
         weights = _hfrs()
-        code_weight = np.array([weights.get(str(c)[:4], 0.0) for c in codes], dtype=np.float64)
-        row_weight = code_weight[code_index] if len(codes) else np.zeros(0)
-        keep = row_weight > 0
-        hfrs = {"person": dx_person[keep], "day": dx_day[keep],
-                "code": (np.array([str(c)[:4] for c in codes], dtype=object)[code_index[keep]]
-                         if len(codes) else np.array([], dtype=object)),
-                "weight": row_weight[keep]}  # fmt: skip
+        keys = list(weights)
+        key_of = {k: i for i, k in enumerate(keys)}
+        code_key = np.array([key_of.get(str(c)[:4], -1) for c in codes], dtype=np.int64)
+        row_key = code_key[code_index] if len(codes) else np.zeros(0, dtype=np.int64)
+        keep = row_key >= 0
+        hfrs = {"person": dx_person[keep], "day": dx_day[keep], "key": row_key[keep],
+                "key_weight": np.array([weights[k] for k in keys], dtype=np.float64)}  # fmt: skip
 
         return cls(
             spec=spec, extract_day=day(extract.extract_date),
@@ -261,6 +274,8 @@ class Prepared:
         last = np.full(n, -NEVER, dtype=np.int64)
         sel = before & h["inpatient"] & (h["person"] >= 0)
         np.maximum.at(last, h["person"][sel], h["start"][sel])
+        # NaN (not a cap) for persons never admitted before D: LightGBM treats missing as its
+        # own branch, and a cap would pretend to know of an admission ten years back.
         cols["days_since_last_admission"] = np.where(last > -NEVER, d - last, np.nan).astype(np.float64)
 
         active = (m["start"] < d) & (m["end"] >= d)
@@ -301,6 +316,8 @@ class Prepared:
         cols["polypharmacy_5"] = (distinct >= 5).astype(np.float64)
         cols["polypharmacy_10"] = (distinct >= 10).astype(np.float64)
 
+        if spec.population.exclude_nursing_home:  # a nursing-home period active at D
+            member &= cols["nursing_home"] == 0
         rows = np.flatnonzero(member)
         out = pd.DataFrame({"person_id": pd.Series(self.person_id[rows], dtype="str")})
         out["index_date"] = pd.Series(np.full(rows.size, np.datetime64(index_date, "s")))
@@ -337,9 +354,11 @@ class Prepared:
         sel = (hf["day"] < d) & (hf["day"] >= lo) & (hf["person"] >= 0)
         if not sel.any():
             return np.zeros(n)
-        frame = pd.DataFrame({"person": hf["person"][sel], "code": hf["code"][sel],
-                              "weight": hf["weight"][sel]}).drop_duplicates(["person", "code"])  # fmt: skip
-        return np.bincount(frame["person"].to_numpy(), weights=frame["weight"].to_numpy(), minlength=n)
+        width = len(hf["key_weight"])
+        pairs = np.unique(hf["person"][sel] * width + hf["key"][sel])  # each code once a person
+        return np.bincount(pairs // width, weights=hf["key_weight"][pairs % width], minlength=n).astype(
+            np.float64
+        )
 
     def _audit(self, rows: np.ndarray, age: np.ndarray) -> dict[str, pd.Series]:
         p = self.persons.iloc[rows]
@@ -409,22 +428,33 @@ def _any(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
 
 def _sum(person: np.ndarray, mask: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     sel = mask & (person >= 0)
-    return np.bincount(person[sel], weights=values[sel].astype(np.float64), minlength=n)
+    # float64 even when nothing is selected (numpy gives int64 for empty weights)
+    return np.bincount(person[sel], weights=values[sel].astype(np.float64), minlength=n).astype(np.float64)
 
 
-def _diagnoses(hc: pd.DataFrame, person: np.ndarray, start: np.ndarray):
-    """(person, day, code) for every action and secondary diagnosis."""
-    action = hc["action_diagnosis"].to_numpy(dtype=object)
-    secondary = hc["secondary_diagnoses"]
-    has = secondary.notna().to_numpy()
-    if has.any():
-        split = secondary[has].str.split(";")
-        counts = split.str.len().to_numpy(dtype=np.int64)
-        codes = np.concatenate(split.to_numpy()) if counts.sum() else np.array([], dtype=object)
-        idx = np.repeat(np.flatnonzero(has), counts)
-    else:
-        codes, idx = np.array([], dtype=object), np.array([], dtype=np.int64)
-    all_codes = np.concatenate([action, codes.astype(object)])
-    rows = np.concatenate([np.arange(len(action)), idx])
-    keep = person[rows] >= 0
-    return person[rows][keep], start[rows][keep], all_codes[keep]
+def _arrow(values: pd.Series) -> pa.Array:
+    """A string column as one Arrow (large) string array (zero-copy for Arrow-backed `str`)."""
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
+
+
+def _encode(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(code number of each row, the distinct codes): hashing, no Python object per row."""
+    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+    return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            encoded.dictionary.to_numpy(zero_copy_only=False).astype(object))  # fmt: skip
+
+
+def _diagnoses(hc: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every action and secondary diagnosis in long form, without a Python object per row:
+    (contact row, code number, distinct codes). The first `len(hc)` entries are the action
+    diagnoses in row order; then the `;`-separated secondary diagnoses."""
+    action = _arrow(hc["action_diagnosis"])
+    secondary = pc.split_pattern(_arrow(hc["secondary_diagnoses"]), ";")
+    parts = pc.list_flatten(secondary)
+    rows = np.concatenate([np.arange(len(action), dtype=np.int64),
+                           pc.list_parent_indices(secondary).to_numpy().astype(np.int64)])  # fmt: skip
+    code_index, codes = _encode(pa.concat_arrays([action, parts.cast(pa.large_string())]))
+    return rows, code_index, codes

@@ -53,9 +53,11 @@ def windows(spec: ModelSpec) -> list[int]:
     return sorted(set(spec.features.windows_months) | {12})
 
 
-def feature_groups(spec: ModelSpec) -> dict[str, list[str]]:
-    """Every feature column, by group (all are built; the spec chooses the model inputs)."""
-    w = windows(spec)
+def feature_groups(spec: ModelSpec, built: bool = True) -> dict[str, list[str]]:
+    """Every feature column, by group (all are built; the spec chooses the model inputs).
+    With `built=False`, only the lookback windows the spec lists (its model inputs); the
+    12-month counts are built in any case (trends and baselines read them)."""
+    w = windows(spec) if built else sorted(set(spec.features.windows_months))
     return {
         "demographics": ["age", "sex_male"],
         "hospital": [f"{name}_{m}m" for name in HOSPITAL_COUNTS for m in w]
@@ -73,7 +75,7 @@ def feature_groups(spec: ModelSpec) -> dict[str, list[str]]:
 def feature_columns(spec: ModelSpec) -> list[str]:
     """The model inputs of `spec`, in order: its feature groups; the social group only when
     the spec says social attributes are inputs (by default they are audited, not used)."""
-    groups = feature_groups(spec)
+    groups = feature_groups(spec, built=False)
     chosen = [g for g in groups if g in spec.features.groups and g != "social"]
     if spec.features.social_inputs or "social" in spec.features.groups:
         chosen.append("social")
