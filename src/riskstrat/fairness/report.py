@@ -1,87 +1,101 @@
 """report.html, report.md and groups.json of one or more group audits.
 
-Rendered only from the suppressed records (`GroupAudit.records`), so a count of 1–4 can
-never reach a page. Every chart is drawn from the table printed under it.
+Rendered only from the suppressed records (`GroupAudit.records`), so a count of 1–4 (or a
+figure that would reveal one) can never reach a page; every chart is drawn from the table
+printed under it. The output is deterministic: the same audits and context give the same
+bytes (no timestamps unless the caller puts one in `context`).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 
-from riskstrat.fairness.audit import GroupAudit
+from riskstrat.fairness.audit import MIN_AUROC_CLASS, GroupAudit
 
-RULE = (
-    "A group is flagged only when the evidence says its true value lies outside the tolerance "
-    "band: one-sided tests against the nearest band edge (O/E: exact Poisson; selection-to-need: "
-    "normal on the log ratio; AUROC: normal, against overall AUROC minus the allowed drop), "
-    "Holm-corrected over every group and metric tested in this report (family-wise α = {alpha}). "
-    "Counts of 1–4 are suppressed (·) with complementary suppression."
-)
+HIDDEN = "·"
+COLUMNS = {
+    "selection": ["group", "n", "selected", "needy", "selection_rate", "need_rate",
+                  "selection_to_need", "stn_ci_low", "stn_ci_high", "flagged", "reason"],
+    "outcomes": ["group", "n", "events", "expected", "oe_ratio", "oe_ci_low", "oe_ci_high",
+                 "calibration_slope", "auroc", "auroc_ci_low", "auroc_ci_high", "selection_rate",
+                 "tpr", "flagged", "reason"],
+}  # fmt: skip
+
+
+def rule_text(audit: GroupAudit) -> str:
+    """The flag and suppression rules of an audit, in words, for the report."""
+    t = audit.tolerances
+    if audit.kind == "selection":
+        tests = (f"selection-to-need ratio (share of the selected / share of those in need) "
+                 f"outside {t.selection_to_need[0]}–{t.selection_to_need[1]}, normal test on the log ratio")  # fmt: skip
+    else:
+        tests = (f"observed/expected outside {t.oe[0]}–{t.oe[1]} (exact Poisson), or AUROC more "
+                 f"than {t.auroc_max_drop} below the overall AUROC of the same persons (DeLong; "
+                 f"groups with at least {MIN_AUROC_CLASS} persons with and without the event)")  # fmt: skip
+    judged = sorted(set(audit.tests["subset"])) if len(audit.tests) else []
+    where = f" Flags are judged on: {', '.join(s.replace('_', ' ') for s in judged)}." if judged and set(
+        judged) != set(audit.rows["subset"]) else ""
+    return (f"A group is flagged only when its interval lies wholly outside the tolerance band: "
+            f"{tests}. Each test's p-value is twice the one-sided p-value against the nearest band "
+            f"edge; the p-values are Holm-corrected over {audit.family} (family-wise α = {t.alpha}), "
+            f"so a clean population raises a false flag at most {t.alpha:.0%} of the time.{where} "
+            f"Counts of 1–{t.min_cell - 1} persons, and every figure that would reveal one, are "
+            f"suppressed ({HIDDEN}), with further cells suppressed wherever a hidden cell could be "
+            f"recovered by subtraction from a total.")  # fmt: skip
 
 
 def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> dict[str, bytes]:
-    """The three files of a fairness or follow-up report (deterministic bytes)."""
-    records = []
-    for scope, audit in audits.items():
-        for record in audit.records():
-            records.append({"scope": scope, **record})
-    alpha = next(iter(audits.values())).tolerances.alpha if audits else 0.05
-    rule = RULE.format(alpha=alpha)
+    """The three files of a fairness or follow-up report, as deterministic bytes.
+
+    `audits` maps a scope name (e.g. "avoidable_admission: top tiers") to its audit;
+    `context` holds facts printed at the top (as-of date, model version, ...): aggregates only."""
+    records = [{"scope": scope, **r} for scope, audit in audits.items() for r in audit.records()]
     passed = all(a.passed for a in audits.values())
-    verdict = "No group is flagged." if passed else "Flagged groups need attention (below)."
-    facts = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in context.items())
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1><ul>{facts}</ul>",
-        f"<p class='{'ok' if passed else 'flag'}'><strong>{html.escape(verdict)}</strong></p>",
-        f"<p class='rule'>{html.escape(rule)}</p>",
-    ]
-    md = [f"# {title}", "", *[f"- {k}: {v}" for k, v in context.items()], "", f"**{verdict}**", "",
-          rule, ""]  # fmt: skip
+    verdict = "No group is flagged." if passed else "Some groups are flagged (listed below)."
+    facts = [f"{k}: {v}" for k, v in context.items()]
+    page = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
+            "<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>",
+            f"<p class='{'ok' if passed else 'flag'}'><strong>{_e(verdict)}</strong></p>"]  # fmt: skip
+    md = [f"# {title}", "", *[f"- {f}" for f in facts], "", f"**{verdict}**", ""]
     flagged = [r for r in records if r["flagged"]]
     if flagged:
-        parts.append("<h2>Flags</h2><ul>")
-        md += ["## Flags", ""]
-        for r in flagged:
-            line = f"{r['scope']} / {r['subset']}: {r['attribute']} = {r['group']}: {r['reason']}"
-            parts.append(f"<li>{html.escape(line)}</li>")
-            md.append(f"- {line}")
-        parts.append("</ul>")
-        md.append("")
+        lines = [f"{r['scope']} ({r['subset'].replace('_', ' ')}): {r['attribute']} = {r['group']}: "
+                 f"{r['reason']}" for r in flagged]  # fmt: skip
+        page.append("<h2>Flags</h2><ul>" + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
+        md += ["## Flags", "", *[f"- {x}" for x in lines], ""]
     for scope, audit in audits.items():
+        rule, notes = rule_text(audit), [*audit.notes]
+        page += [f"<h2>{_e(scope)}</h2>", f"<p class='rule'>{_e(rule)}</p>"]
+        page += [f"<p class='rule'>Note: {_e(n)}</p>" for n in notes]
+        md += [f"## {scope}", "", rule, "", *[f"Note: {n}\n" for n in notes]]
         rows = [r for r in records if r["scope"] == scope]
-        columns = _columns(audit.kind)
-        parts.append(f"<h2>{html.escape(scope)}</h2>")
-        md += [f"## {scope}", ""]
-        for (subset, attribute) in dict.fromkeys((r["subset"], r["attribute"]) for r in rows):
+        overall = {r["subset"]: r["auroc"] for r in rows if r["attribute"] == "overall"}
+        for subset, attribute in dict.fromkeys((r["subset"], r["attribute"]) for r in rows):
             block = [r for r in rows if r["subset"] == subset and r["attribute"] == attribute]
-            heading = attribute if subset == "all" else f"{attribute} ({subset.replace('_', ' ')})"
-            parts.append(f"<section><h3>{html.escape(heading)}</h3>")
-            parts.append(_chart(block, audit.kind))
-            parts.append(_html_table(block, columns))
-            parts.append("</section>")
-            md += [f"### {heading}", "", _md_table(block, columns), ""]
-    parts.append("<footer>riskstrat fairness report: aggregates only.</footer></body></html>")
+            heading = attribute if subset == "all" and audit.partition is None else (
+                f"{attribute} — {subset.replace('_', ' ')}")  # fmt: skip
+            page.append(f"<section><h3>{_e(heading)}</h3>{_charts(block, audit, overall.get(subset))}"
+                        f"{_html_table(block, COLUMNS[audit.kind])}</section>")  # fmt: skip
+            md += [f"### {heading}", "", _md_table(block, COLUMNS[audit.kind]), ""]
+    page.append(f"<footer>Aggregates only; {HIDDEN} = suppressed. riskstrat fairness report.</footer>"
+                "</body></html>")  # fmt: skip
     return {
-        "report.html": "\n".join(parts).encode(),
+        "report.html": "\n".join(page).encode(),
         "report.md": "\n".join(md).encode(),
         "groups.json": (json.dumps(records, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(),
     }
 
 
-def _columns(kind: str) -> list[str]:
-    if kind == "selection":
-        return ["group", "n", "selected", "needy", "selection_rate", "need_rate", "selection_to_need",
-                "stn_ci_low", "stn_ci_high", "flagged", "reason"]  # fmt: skip
-    return ["group", "n", "events", "expected", "oe_ratio", "oe_ci_low", "oe_ci_high", "auroc",
-            "auroc_ci_low", "auroc_ci_high", "calibration_slope", "selection_rate", "tpr", "flagged", "reason"]  # fmt: skip
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
 
 
 def _cell(value) -> str:
     if value is None:
-        return "·"
+        return HIDDEN
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, float):
@@ -92,11 +106,10 @@ def _cell(value) -> str:
 
 
 def _html_table(rows: list[dict], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
+    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
     body = "".join(
         f"<tr class='{'flag' if r['flagged'] else ''}'>"
-        + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in columns)
-        + "</tr>"
+        + "".join(f"<td>{_e(_cell(r.get(c)))}</td>" for c in columns) + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -104,48 +117,64 @@ def _html_table(rows: list[dict], columns: list[str]) -> str:
 
 def _md_table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(r.get(c)) for c in columns) + " |" for r in rows]
+    lines += ["| " + " | ".join(_cell(r.get(c)).replace("|", "/") for c in columns) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def _chart(rows: list[dict], kind: str) -> str:
-    """Point and interval per group on a log scale, with the tolerance band shaded."""
-    key, low, high, band = (("selection_to_need", "stn_ci_low", "stn_ci_high", "selection to need")
-                            if kind == "selection" else ("oe_ratio", "oe_ci_low", "oe_ci_high", "observed / expected"))  # fmt: skip
-    shown = [r for r in rows if r.get(key) is not None and r.get(low) is not None and r.get(high)]
+def _charts(rows: list[dict], audit: GroupAudit, overall: float | None) -> str:
+    t = audit.tolerances
+    if audit.kind == "selection":
+        return _interval_chart(rows, ("selection_to_need", "stn_ci_low", "stn_ci_high"),
+                               "selection to need", band=t.selection_to_need)  # fmt: skip
+    charts = _interval_chart(rows, ("oe_ratio", "oe_ci_low", "oe_ci_high"), "observed / expected", band=t.oe)
+    if rows and rows[0]["attribute"] != "overall":
+        charts += _interval_chart(rows, ("auroc", "auroc_ci_low", "auroc_ci_high"), "AUROC",
+                                  floor=None if overall is None else overall - t.auroc_max_drop)  # fmt: skip
+    return charts
+
+
+def _interval_chart(rows: list[dict], keys: tuple[str, str, str], label: str,
+                    band: tuple[float, float] | None = None, floor: float | None = None) -> str:  # fmt: skip
+    """Inline SVG: point and 95% interval per group; ratios on a log scale (0.25–4) with the
+    tolerance band shaded, AUROC on 0.4–1 with the flag floor (overall minus the allowed drop)."""
+    key, low, high = keys
+    shown = [r for r in rows if all(r.get(k) is not None for k in keys)]
     if not shown:
         return ""
-    import math
-
-    lo_v, hi_v = 0.25, 4.0
+    lo_v, hi_v, scale = (0.25, 4.0, math.log) if band else (0.4, 1.0, float)
 
     def x(v: float) -> float:
         v = min(max(v, lo_v), hi_v)
-        return 200 + 360 * (math.log(v) - math.log(lo_v)) / (math.log(hi_v) - math.log(lo_v))
+        return 200 + 360 * (scale(v) - scale(lo_v)) / (scale(hi_v) - scale(lo_v))
 
-    h = 20
-    items = [
-        f"<rect x='{x(0.8):.1f}' y='0' width='{x(1.25) - x(0.8):.1f}' height='{h * len(shown)}' fill='#e8f1e8'/>",
-        f"<line x1='{x(1):.1f}' x2='{x(1):.1f}' y1='0' y2='{h * len(shown)}' stroke='#888'/>",
-    ]
+    h, height = 20, 20 * len(shown)
+    items = []
+    if band:
+        items.append(f"<rect x='{x(band[0]):.1f}' y='0' width='{x(band[1]) - x(band[0]):.1f}' "
+                     f"height='{height}' fill='#e8f1e8'/>")  # fmt: skip
+        items.append(f"<line x1='{x(1):.1f}' x2='{x(1):.1f}' y1='0' y2='{height}' stroke='#888'/>")
+    if floor is not None:
+        items.append(f"<line x1='{x(floor):.1f}' x2='{x(floor):.1f}' y1='0' y2='{height}' "
+                     "stroke='#b22' stroke-dasharray='4 3'/>")  # fmt: skip
     for i, r in enumerate(shown):
         y = i * h + h / 2
         colour = "#b22" if r["flagged"] else "#246"
-        items.append(f"<text x='0' y='{y + 4}'>{html.escape(str(r['group']))[:28]}</text>")
-        items.append(f"<line x1='{x(r[low]):.1f}' x2='{x(r[high]):.1f}' y1='{y}' y2='{y}' stroke='{colour}' stroke-width='2'/>")
+        items.append(f"<text x='0' y='{y + 4}'>{_e(str(r['group'])[:28])}</text>")
+        items.append(f"<line x1='{x(r[low]):.1f}' x2='{x(r[high]):.1f}' y1='{y}' y2='{y}' "
+                     f"stroke='{colour}' stroke-width='2'/>")  # fmt: skip
         items.append(f"<circle cx='{x(r[key]):.1f}' cy='{y}' r='4' fill='{colour}'/>")
-    return (
-        f"<figure><svg role='img' aria-label='{band} by group' width='600' height='{h * len(shown)}' "
-        f"font-size='11' font-family='sans-serif'>{''.join(items)}</svg><figcaption>{band} with 95% "
-        "interval (log scale 0.25–4; shaded: tolerance band)</figcaption></figure>"
-    )
+    axis = (f"log scale {lo_v}–{hi_v:g}; shaded: tolerance band {band[0]}–{band[1]}" if band
+            else f"scale {lo_v}–{hi_v:g}; dashed: overall AUROC minus the allowed drop")  # fmt: skip
+    return (f"<figure><svg role='img' aria-label='{_e(label)} by group' width='600' height='{height}' "
+            f"font-size='11' font-family='sans-serif'>{''.join(items)}</svg><figcaption>{_e(label)} "
+            f"with 95% interval by group ({axis}; suppressed groups are not drawn)</figcaption></figure>")  # fmt: skip
 
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1150px;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.4rem 0 1.2rem;font-size:.85rem}
 th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:right}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child,td:last-child{text-align:left}
 tr.flag td{background:#fde8e8}
 p.ok{color:#1a5e1a}p.flag{color:#a11}p.rule,figcaption,footer{color:#555;font-size:.85rem}
 """

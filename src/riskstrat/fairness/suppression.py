@@ -1,0 +1,199 @@
+"""Small-cell suppression of group audits, as Danish statistics do it.
+
+Every row of an audit stands for a few counts of persons ("cells"): the group's size, with
+and without the event, selected and not, in need and not, and the four cells of event ×
+selected. A cell of 1–4 persons is *sensitive* and hidden (zeros may show). Cells are tied
+together by sums: the cells of one row (n = events + non-events, ...), the groups of an
+attribute (the "overall" row is their total), listed + not listed = all, and the groups of an
+intersection (their totals are the groups of each of its two attributes). A hidden cell that
+could be recovered by subtracting shown cells from a shown total is not hidden at all, so
+further cells are hidden (complementary suppression) until no chain of such subtractions
+reveals a sensitive cell: among the shown cells of the sum that gives it away, the smallest
+non-zero part is hidden (a total only if no part is left; rows that are flagged last).
+
+The protection is against recovery by subtraction, however many steps it takes; it does not
+solve the full linear programme an attacker could set up to narrow a hidden cell to bounds.
+A figure is shown only if every cell it reveals is shown (`REVEALS`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+# A shown figure -> the cells it reveals (with the row's other shown figures). Only these
+# five counts are ever shown; the other cells of a row (non-events, not selected, the
+# event × selected cells) are never shown but may be recovered by subtraction.
+REVEALS = {
+    "n": ("n",),
+    "expected": ("n",),
+    "events": ("events",),
+    "oe_ratio": ("events",),
+    "oe_ci_low": ("events",),
+    "oe_ci_high": ("events",),
+    "auroc": ("events", "n"),
+    "auroc_ci_low": ("events", "n"),
+    "auroc_ci_high": ("events", "n"),
+    "calibration_slope": ("events", "n"),
+    "selected": ("selected",),
+    "needy": ("needy",),
+    "selection_rate": ("selected", "n"),
+    "need_rate": ("needy", "n"),
+    "tpr": ("selected_events", "events"),
+    "selection_to_need": ("selected", "needy"),
+    "stn_ci_low": ("selected", "needy"),
+    "stn_ci_high": ("selected", "needy"),
+    "p_value": ("n", "events"),  # a selection audit's p-values: ("selected", "needy")
+    "p_holm": ("n", "events"),
+}
+SELECTION_P = ("selected", "needy")
+
+
+def row_cells(row: pd.Series) -> tuple[dict[str, int], list[tuple[str, ...]]]:
+    """The cells of one audit row and the sums inside it (total first)."""
+    def known(column: str) -> bool:
+        return column in row and pd.notna(row[column])
+
+    n = int(row["n"])
+    cells, sums = {"n": n}, []
+    if known("events"):
+        cells.update(events=int(row["events"]), nonevents=n - int(row["events"]))
+        sums.append(("n", "events", "nonevents"))
+    if known("selected"):
+        cells.update(selected=int(row["selected"]), unselected=n - int(row["selected"]))
+        sums.append(("n", "selected", "unselected"))
+        if known("events") and known("selected_events"):
+            se, e, s = int(row["selected_events"]), cells["events"], cells["selected"]
+            cells.update(selected_events=se, selected_nonevents=s - se, unselected_events=e - se,
+                         unselected_nonevents=n - s - e + se)  # fmt: skip
+            sums += [("events", "selected_events", "unselected_events"),
+                     ("nonevents", "selected_nonevents", "unselected_nonevents"),
+                     ("selected", "selected_events", "selected_nonevents"),
+                     ("unselected", "unselected_events", "unselected_nonevents")]  # fmt: skip
+    if known("needy"):
+        cells.update(needy=int(row["needy"]), notneedy=n - int(row["needy"]))
+        sums.append(("n", "needy", "notneedy"))
+    return cells, sums
+
+
+def hidden_figures(rows: pd.DataFrame, min_cell: int, parents: dict, partition) -> pd.DataFrame:
+    """Which figure of which row to hide: a boolean frame with a column per `REVEALS` figure
+    present in `rows` and a column `any` (some cell of the row is hidden).
+
+    `parents` maps an intersection (attribute, group) to its two parent (attribute, group)s;
+    `partition` is (whole subset, (its parts...)) when those subsets add up, else None."""
+    ids: dict[tuple[int, str], int] = {}
+    values: list[int] = []
+    sums: list[list[int]] = []
+    shows: dict[tuple[int, str], list[int]] = {}  # (row, figure) -> the cells it reveals
+    per_row: dict[int, dict[str, int]] = {}
+    for i, row in rows.iterrows():
+        cells, inner = row_cells(row)
+        per_row[i] = cells
+        for name, value in cells.items():
+            ids[(i, name)] = len(values)
+            values.append(value)
+        sums += [[ids[(i, name)] for name in s] for s in inner]
+        for figure, needs in REVEALS.items():
+            needs = SELECTION_P if figure.startswith("p_") and "needy" in cells else needs
+            if figure in rows and all(name in cells for name in needs):
+                shows[(i, figure)] = [ids[(i, name)] for name in needs]
+    for total, parts in _row_sums(rows, parents, partition):
+        for name in per_row[total]:
+            members = [ids[(p, name)] for p in parts if (p, name) in ids]
+            if members:
+                sums.append([ids[(total, name)], *members])
+    flagged = rows["flagged"].to_numpy(dtype=bool)
+    rank = [(bool(flagged[i]), values[k], i, name) for (i, name), k in ids.items()]
+    hidden = protect(values, sums, list(shows.values()), min_cell, rank)
+    out = pd.DataFrame(False, index=rows.index, columns=[c for c in REVEALS if c in rows] + ["any"])
+    for (i, figure), cells in shows.items():
+        out.loc[i, figure] = not hidden.isdisjoint(cells)
+    for (i, _), k in ids.items():
+        if k in hidden:
+            out.loc[i, "any"] = True
+    return out
+
+
+def _row_sums(rows: pd.DataFrame, parents: dict, partition) -> list[tuple[int, list[int]]]:
+    """(total row, part rows) for every sum across rows."""
+    at = {(r.subset, r.attribute, r.group): i for i, r in zip(rows.index, rows.itertuples(), strict=True)}
+    blocks: dict[tuple, list[int]] = defaultdict(list)  # (total row, kind of sum) -> part rows
+    for (subset, attribute, group), i in at.items():
+        if attribute != "overall":
+            blocks[((subset, "overall", "all"), attribute)].append(i)
+        for parent in parents.get((attribute, group), ()):
+            blocks[((subset, *parent), attribute)].append(i)
+        if partition and subset == partition[0]:
+            blocks[((subset, attribute, group), "subsets")] += [
+                at[(s, attribute, group)] for s in partition[1] if (s, attribute, group) in at]
+    return [(at[total], parts) for (total, _), parts in blocks.items() if total in at]
+
+
+def protect(values: list[int], sums: list[list[int]], figures: list[list[int]], min_cell: int,
+            rank: list[tuple]) -> set[int]:  # fmt: skip
+    """The cells to hide: the sensitive ones (1 to min_cell - 1) that a figure would show, and
+    complements, until no chain of subtractions over `sums` ([total, *parts]) recovers a
+    sensitive cell from the cells still shown. A figure (a list of cells) shows its cells
+    only if none of them is hidden. `rank` orders complement candidates (smallest first)."""
+    sensitive = [k for k, v in enumerate(values) if 0 < v < min_cell]
+    showable = {k for cells in figures for k in cells}
+    hidden = showable.intersection(sensitive)
+    while True:
+        shown = {k for cells in figures if hidden.isdisjoint(cells) for k in cells}
+        via = _recoverable(sums, len(values), shown)
+        leaks = [k for k in sensitive if k in via]
+        if not leaks:
+            return hidden
+        added: set[int] = set()
+        for leak in leaks:
+            if not added.intersection(sums[via[leak][0]]):
+                added |= _hide_one(leak, via, sums, values, shown, rank)
+        if not added - hidden:  # cannot happen; never loop forever over a leak
+            raise RuntimeError("small-cell suppression made no progress")
+        hidden |= added
+
+
+def _recoverable(sums: list[list[int]], n_cells: int, shown: set[int]) -> dict[int, tuple[int, int]]:
+    """Cells not shown but recoverable by subtraction -> (the sum that gives each away, step)."""
+    containing: list[list[int]] = [[] for _ in range(n_cells)]
+    unknown = np.zeros(len(sums), dtype=int)
+    for s, members in enumerate(sums):
+        for m in members:
+            containing[m].append(s)
+            unknown[s] += m not in shown
+    known = set(shown)
+    queue = [s for s in range(len(sums)) if unknown[s] == 1]
+    via: dict[int, tuple[int, int]] = {}
+    while queue:
+        s = queue.pop()
+        missing = [m for m in sums[s] if m not in known]
+        if len(missing) != 1:
+            continue
+        cell = missing[0]
+        known.add(cell)
+        via[cell] = (s, len(via))
+        for other in containing[cell]:
+            unknown[other] -= 1
+            if unknown[other] == 1:
+                queue.append(other)
+    return via
+
+
+def _hide_one(cell: int, via: dict, sums: list[list[int]], values: list[int], shown: set[int],
+              rank: list[tuple]) -> set[int]:  # fmt: skip
+    """One more cell to hide so that `cell` can no longer be recovered the way it was: a shown
+    part of the sum that gave it away, else (recursively) a part that was itself recovered,
+    else the sum's total."""
+    s, step = via[cell]
+    total, parts = sums[s][0], [m for m in sums[s][1:] if m != cell]
+    for group in (parts, [total] if total != cell else []):
+        visible = [m for m in group if m in shown and values[m] > 0]
+        if visible:
+            return {min(visible, key=lambda m: rank[m])}
+        earlier = [m for m in group if m in via and via[m][1] < step and values[m] > 0]
+        if earlier:
+            return _hide_one(min(earlier, key=lambda m: rank[m]), via, sums, values, shown, rank)
+    return {m for m in sums[s] if m in shown}
