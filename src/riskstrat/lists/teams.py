@@ -1,16 +1,34 @@
-"""`teams.yaml`: who gets a list, from which model, for which catchment, with what capacity."""
+"""`teams.yaml`: who gets a list, from which model, for which catchment, with what capacity.
+
+Validated like any input: unknown keys, a malformed model reference, an unknown
+municipality (not one of the 98 in the reference table), and, when the caller knows them,
+an unknown model, segment, tier or GP clinic are errors. Every problem of every team is
+reported at once, by team name.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from riskstrat.errors import InputError
 from riskstrat.reference import municipalities
+
+TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MODEL_REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(@[A-Za-z][A-Za-z0-9_-]*|/[1-9][0-9]*)$")
 
 
 class TeamsError(InputError):
@@ -21,9 +39,43 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _known(info: ValidationInfo, key: str) -> Collection[str] | None:
+    return (info.context or {}).get(key)
+
+
 class Catchment(_Strict):
+    """Where a team works: municipality codes and/or GP clinics (both given: both must hold)."""
+
     municipalities: list[int] = []
     gp_clinics: list[str] = []
+
+    @field_validator("gp_clinics", mode="before")
+    @classmethod
+    def _clinic_ids_as_text(cls, value: object) -> object:
+        # a clinic id written without quotes in YAML (730001) is read as a number
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("municipalities")
+    @classmethod
+    def _known_municipalities(cls, codes: list[int]) -> list[int]:
+        known = set(municipalities()["municipality_code"])
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown municipality code(s) {unknown}: not among the 98 Danish municipalities"
+            )
+        return codes
+
+    @field_validator("gp_clinics")
+    @classmethod
+    def _known_clinics(cls, clinics: list[str], info: ValidationInfo) -> list[str]:
+        known = _known(info, "clinics")
+        unknown = [c for c in clinics if known is not None and c not in known]
+        if unknown:
+            raise ValueError(f"GP clinic(s) {unknown} do not occur in the data")
+        return clinics
 
     @model_validator(mode="after")
     def _something(self) -> Catchment:
@@ -33,26 +85,86 @@ class Catchment(_Strict):
 
 
 class Eligibility(_Strict):
+    """Who in the catchment may be listed: age range (completed years), segments, tiers."""
+
     min_age: int = Field(0, ge=0, le=130)
     max_age: int | None = Field(None, ge=0, le=130)
     exclude_segments: list[str] = []
     include_tiers: list[str] | None = None  # default: every tier
 
+    @field_validator("exclude_segments")
+    @classmethod
+    def _known_segments(cls, segments: list[str], info: ValidationInfo) -> list[str]:
+        known = _known(info, "segments")
+        unknown = [s for s in segments if known is not None and s not in known]
+        if unknown:
+            raise ValueError(f"unknown segment(s) {unknown}; the models have {sorted(known or [])}")
+        return segments
+
+    @field_validator("include_tiers")
+    @classmethod
+    def _known_tiers(cls, tiers: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        known = _known(info, "tiers")
+        unknown = [t for t in tiers or [] if known is not None and t not in known]
+        if unknown:
+            raise ValueError(f"unknown tier(s) {unknown}; the models have {sorted(known or [])}")
+        if tiers is not None and not tiers:
+            raise ValueError(
+                "include_tiers is empty: no one could be listed (leave it out for all)"
+            )
+        return tiers
+
+    @model_validator(mode="after")
+    def _age_range(self) -> Eligibility:
+        if self.max_age is not None and self.max_age < self.min_age:
+            raise ValueError(f"max_age {self.max_age} is below min_age {self.min_age}")
+        return self
+
 
 class Team(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    model: str = Field(pattern=r"^[a-z][a-z0-9_]*(@[A-Za-z0-9_-]+|/\d+)$")
+    """One team: `name` (folder-safe), `model` ('model_name@alias'), catchment, capacity
+    (persons a month), eligibility and the language of its list ('da' or 'en')."""
+
+    name: str
+    model: str
     catchment: Catchment
     capacity: int = Field(ge=1, le=100_000)
     eligibility: Eligibility = Eligibility()
     language: Literal["da", "en"] = "da"
 
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, name: str) -> str:
+        if not TEAM_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a folder-safe name: use lower-case letters, digits, '-' and '_' "
+                "(at most 64, starting with a letter or digit)"
+            )
+        return name
+
+    @field_validator("model")
+    @classmethod
+    def _model_ref(cls, model: str, info: ValidationInfo) -> str:
+        match = MODEL_REF.match(model)
+        if not match:
+            raise ValueError(
+                f"{model!r} is not a model reference: write model_name@alias, "
+                "e.g. avoidable_admission@champion"
+            )
+        known = _known(info, "models")
+        if known is not None and match["name"] not in known and model not in known:
+            raise ValueError(f"unknown model {match['name']!r}; known: {sorted(known)}")
+        return model
+
     @property
     def model_name(self) -> str:
+        """The registered model's name (the part before '@')."""
         return re.split(r"[@/]", self.model)[0]
 
 
 class Teams(_Strict):
+    """Every team of a teams file, names unique."""
+
     teams: list[Team] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -63,54 +175,70 @@ class Teams(_Strict):
             raise ValueError(f"team names must be unique: {', '.join(duplicated)}")
         return self
 
+    def team(self, name: str) -> Team:
+        """The team called `name` (KeyError if there is none)."""
+        for team in self.teams:
+            if team.name == name:
+                return team
+        raise KeyError(name)
 
-def load_teams(path: str | Path, known_models: set[str] | None = None,
-               known_segments: set[str] | None = None, known_clinics: set[str] | None = None) -> Teams:  # fmt: skip
-    """Read and validate a teams file; TeamsError lists every problem, by team."""
+
+def load_teams(
+    path: str | Path,
+    known_models: Collection[str] | None = None,
+    known_segments: Collection[str] | None = None,
+    known_clinics: Collection[str] | None = None,
+    known_tiers: Collection[str] | None = None,
+) -> Teams:
+    """Read and validate a teams file into `Teams`.
+
+    Municipalities are always checked against the reference table; models (names or full
+    `name@alias` references), segments, tiers and GP clinics only when the caller passes
+    what is known. Raises TeamsError (an InputError) listing every problem, by team.
+    """
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise TeamsError(f"teams file {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        teams = Teams.model_validate(raw)
     except yaml.YAMLError as error:
         raise TeamsError(f"{path} is not valid YAML: {error}") from None
-    except ValidationError as error:
-        lines = []
-        for e in error.errors():
-            where = _where(raw, e["loc"])
-            lines.append(f"{where}: {e['msg']}")
-        raise TeamsError(f"{path} has {len(lines)} problem(s):\n  - " + "\n  - ".join(lines)) from None
-    problems = []
-    codes = set(municipalities()["municipality_code"])
-    for team in teams.teams:
-        unknown = [m for m in team.catchment.municipalities if m not in codes]
-        if unknown:
-            problems.append(f"team {team.name}: unknown municipality code(s) {unknown}")
-        if known_models is not None and team.model_name not in known_models:
-            problems.append(f"team {team.name}: model {team.model_name!r} is not one of {sorted(known_models)}")
-        if known_segments is not None:
-            bad = [s for s in team.eligibility.exclude_segments if s not in known_segments]
-            if bad:
-                problems.append(f"team {team.name}: unknown segment(s) {bad}; known: {sorted(known_segments)}")
-        if known_clinics is not None:
-            bad = [c for c in team.catchment.gp_clinics if c not in known_clinics]
-            if bad:
-                problems.append(f"team {team.name}: GP clinic(s) {bad} not in the data")
-    if problems:
+    context = {"models": known_models, "segments": known_segments, "clinics": known_clinics,
+               "tiers": known_tiers}  # fmt: skip
+    teams, problems = _validate(raw, context)
+    if teams is None:
         raise TeamsError(f"{path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return teams
 
 
-def _where(raw, loc) -> str:
-    parts = []
-    node = raw
-    for key in loc:
-        if isinstance(key, int) and isinstance(node, list) and key < len(node):
-            node = node[key]
-            name = node.get("name") if isinstance(node, dict) else None
-            parts.append(f"team {name}" if name else f"[{key}]")
-        else:
-            parts.append(str(key))
-            node = node.get(key) if isinstance(node, dict) else None
-    return " ".join(p for p in parts if p != "teams") or "teams"
+def _validate(raw: object, context: dict) -> tuple[Teams | None, list[str]]:
+    if not isinstance(raw, dict) or "teams" not in raw:
+        return None, ["the file must hold a mapping with a 'teams:' list"]
+    problems = [f"unknown top-level key {key!r} (only 'teams')" for key in raw if key != "teams"]
+    entries = raw["teams"]
+    if not isinstance(entries, list) or not entries:
+        return None, [*problems, "'teams' must be a non-empty list"]
+    valid = []
+    for i, entry in enumerate(entries, start=1):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"team {name}" if isinstance(name, str) and name else f"team #{i}"
+        try:
+            valid.append(Team.model_validate(entry, context=context))
+        except ValidationError as error:
+            problems.extend(f"{where}: {_describe(e)}" for e in error.errors())
+    names = [t.name for t in valid]
+    problems.extend(f"team {n}: the name is used more than once"
+                    for n in sorted({n for n in names if names.count(n) > 1}))  # fmt: skip
+    if problems:
+        return None, problems
+    return Teams(teams=valid), []
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (a typo?)"
+    elif error["type"] == "missing":
+        message = "required but missing"
+    return f"{where}: {message}" if where else message

@@ -1,8 +1,9 @@
-"""Byte-deterministic list files: `target_list.xlsx` (for people), `target_list.csv` (for scripts).
+"""`target_list.xlsx`: a team's list for people, byte-deterministic.
 
-A workbook's bytes depend only on its content: document properties carry the month's first
-day instead of "now", and the zip archive is rewritten with fixed entry timestamps, so a
-re-run of the same month produces identical files.
+A workbook's bytes depend only on its content: the document's created/modified properties
+carry the first day of the month instead of "now", and the zip archive is rewritten with
+that date on every entry, in a fixed order, so publishing the same month again writes
+identical files.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from riskstrat.dates import parse_month
+from riskstrat.lists.phrases import label
+from riskstrat.lists.teams import Team
+from riskstrat.reference import municipalities
 
 HEADERS = {
     "da": {"rank": "Rang", "person_id": "Person-id", "age": "Alder", "sex": "Køn",
@@ -31,108 +36,181 @@ HEADERS = {
 }  # fmt: skip
 EXPLAIN = {
     "da": {
-        "rank": "Placering efter risiko (1 = højest).",
+        "rank": "Placering efter risiko (1 = højest; lige risiko ordnes efter person-id).",
         "person_id": "Pseudonym; slå borgeren op i jeres eget system.",
-        "age": "Alder i hele år ved månedens start.",
-        "sex": "F = kvinde, M = mand.",
-        "municipality_code": "Bopælskommune (DST-kode).",
-        "gp_clinic_id": "Egen læges praksis (ydernummer).",
-        "risk": "Modellens kalibrerede sandsynlighed for hændelsen inden for horisonten.",
-        "tier": "Risikogruppe fastsat ved træning (very_high = top 1 %, high = næste 4 %, elevated = næste 15 %).",
-        "segment": "Behovssegment efter modellens regler (fx plejebolig, hjemmepleje, multisyg).",
-        "reasons": "De tre forhold, der øgede risikoen mest (fra modellens bidrag pr. borger).",
-        "new_this_month": "Ja, hvis borgeren ikke stod på sidste måneds liste.",
+        "age": "Alder i hele år på månedens første dag.",
+        "sex": "Køn.",
+        "municipality_code": "Bopælskommune (kode og navn) pr. dataudtrækket.",
+        "gp_clinic_id": "Egen læges praksis (ydernummer) pr. dataudtrækket.",
+        "risk": "Modellens kalibrerede sandsynlighed for hændelsen inden for modellens horisont.",
+        "tier": "Risikogruppe efter faste grænser sat ved træningen (meget høj = top 1 %, "
+        "høj = næste 4 %, forhøjet = næste 15 %).",
+        "segment": "Behovssegment efter modellens regler (fx plejebolig, hjemmepleje, flere kroniske sygdomme).",
+        "reasons": "De op til tre forhold, der øgede borgerens risiko mest.",
+        "new_this_month": "Ja, hvis borgeren ikke stod på teamets liste sidste måned.",
     },
     "en": {
-        "rank": "Position by risk (1 = highest).",
+        "rank": "Position by risk (1 = highest; equal risks are ordered by person id).",
         "person_id": "Pseudonym; look the citizen up in your own system.",
         "age": "Age in completed years on the first day of the month.",
-        "sex": "F = female, M = male.",
-        "municipality_code": "Municipality of residence (DST code).",
-        "gp_clinic_id": "The citizen's GP clinic (ydernummer).",
-        "risk": "The model's calibrated probability of the event within the horizon.",
-        "tier": "Risk tier fixed at training (very_high = top 1%, high = next 4%, elevated = next 15%).",
+        "sex": "Sex.",
+        "municipality_code": "Municipality of residence (code and name) as of the data extract.",
+        "gp_clinic_id": "The citizen's GP clinic (ydernummer) as of the data extract.",
+        "risk": "The model's calibrated probability of the event within the model's horizon.",
+        "tier": "Risk tier by fixed cut-points set at training (very high = top 1%, "
+        "high = next 4%, elevated = next 15%).",
         "segment": "Needs segment from the model's rules (e.g. nursing home, home care, multimorbid).",
-        "reasons": "The three factors that raised the risk most (the model's per-person contributions).",
-        "new_this_month": "Yes if the citizen was not on last month's list.",
+        "reasons": "Up to three factors that raised the citizen's risk most.",
+        "new_this_month": "Yes if the citizen was not on the team's list last month.",
     },
 }
-WIDTHS = {"rank": 7, "person_id": 14, "age": 7, "sex": 6, "municipality_code": 11, "gp_clinic_id": 13,
-          "risk": 9, "tier": 12, "segment": 17, "reasons": 90, "new_this_month": 15}  # fmt: skip
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+FACTS = {
+    "da": {"team": "Team", "month": "Måned", "model": "Model", "model_version": "Modelversion",
+           "model_uri": "Model-URI", "as_of": "Risiko og alder pr.", "data_extract_date": "Data til og med",
+           "capacity": "Kapacitet (personer pr. måned)", "rows": "Personer på listen",
+           "new": "Heraf nye denne måned"},
+    "en": {"team": "Team", "month": "Month", "model": "Model", "model_version": "Model version",
+           "model_uri": "Model URI", "as_of": "Risk and age as of", "data_extract_date": "Data up to",
+           "capacity": "Capacity (persons a month)", "rows": "Persons on the list",
+           "new": "Of whom new this month"},
+}  # fmt: skip
+NOTE = {
+    "da": "Fortroligt: kun til teamets opsøgende arbejde. Listen er en prioritering, ikke en "
+          "diagnose; brug faglig vurdering. Bopæl og læge er som i dataudtrækket.",
+    "en": "Confidential: for the team's outreach only. The list is a prioritisation, not a "
+          "diagnosis; use clinical judgement. Residence and GP are as in the data extract.",
+}  # fmt: skip
+WIDTHS = {"rank": 7, "person_id": 14, "age": 7, "sex": 9, "municipality_code": 16, "gp_clinic_id": 13,
+          "risk": 9, "tier": 14, "segment": 26, "reasons": 90, "new_this_month": 16}  # fmt: skip
+YES_NO = {"da": ("Ja", "Nej"), "en": ("Yes", "No")}
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 
 
-def target_list_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with the interfaces.md column names (for scripts)."""
-    out = frame.copy()
-    out["risk"] = out["risk"].map(lambda r: f"{r:.6f}")
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def target_list_xlsx(frame: pd.DataFrame, team: str, month: str, language: str, about: dict) -> bytes:
-    """A workbook for people: frozen header, widths, headers in the team's language, a sheet
-    that explains the columns and the model version."""
-    headers = HEADERS[language]
-    yes, no = ("Ja", "") if language == "da" else ("Yes", "")
+def target_list_xlsx(
+    list_frame: pd.DataFrame,
+    team: Team | str,
+    model_version: str,
+    month: str,
+    language: str | None = None,
+    *,
+    model: str | None = None,
+    model_uri: str | None = None,
+    data_extract_date: str | date | None = None,
+    as_of: date | None = None,
+) -> bytes:
+    """The bytes of a team's workbook: the list (headers in `language`, frozen header row,
+    filters, column widths, risk as a percentage) and a sheet that explains the columns and
+    says which model version, month and data the list comes from. `team` is a Team (its
+    language and capacity are used) or a team name. Same inputs, same bytes."""
+    name = team.name if isinstance(team, Team) else team
+    language = language or (team.language if isinstance(team, Team) else "da")
     wb = Workbook()
-    ws = wb.active
-    ws.title = "Liste" if language == "da" else "List"
-    ws.append([headers[c] for c in frame.columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE6F0")
-    for row in frame.itertuples(index=False):
-        values = []
-        for column, value in zip(frame.columns, row, strict=True):
-            if column == "new_this_month":
-                value = yes if value else no
-            elif hasattr(value, "item"):
-                value = value.item()
-            values.append(value)
-        ws.append(values)
-    risk_col = list(frame.columns).index("risk") + 1
-    for r in range(2, ws.max_row + 1):
-        ws.cell(row=r, column=risk_col).number_format = "0.0%"
-        ws.cell(row=r, column=list(frame.columns).index("reasons") + 1).alignment = Alignment(wrap_text=True)
-    for j, column in enumerate(frame.columns, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = WIDTHS.get(column, 12)
-    ws.freeze_panes = "A2"
-    info = wb.create_sheet("Forklaring" if language == "da" else "About")
-    title = "Kolonne" if language == "da" else "Column"
-    info.append([title, "Betydning" if language == "da" else "Meaning"])
-    for column in frame.columns:
-        info.append([headers[column], EXPLAIN[language][column]])
-    info.append([])
-    for key, value in about.items():
-        info.append([key, str(value)])
-    info.column_dimensions["A"].width = 26
-    info.column_dimensions["B"].width = 100
-    for cell in info[1]:
-        cell.font = Font(bold=True)
+    _fill_list(wb.active, list_frame, language)
+    facts = {
+        "team": name, "month": month, "model": model or (team.model if isinstance(team, Team) else None),
+        "model_version": model_version, "model_uri": model_uri,
+        "as_of": as_of.isoformat() if as_of else None,
+        "data_extract_date": str(data_extract_date) if data_extract_date else None,
+        "capacity": team.capacity if isinstance(team, Team) else None,
+        "rows": len(list_frame), "new": int(list_frame["new_this_month"].sum()),
+    }  # fmt: skip
+    _fill_about(wb.create_sheet(), list_frame, language, facts)
     stamp = datetime.combine(parse_month(month), datetime.min.time())
     wb.properties.created = stamp
     wb.properties.modified = stamp
     wb.properties.creator = "riskstrat"
     wb.properties.lastModifiedBy = "riskstrat"
-    wb.properties.title = f"{team} {month}"
+    wb.properties.title = f"{name} {month}"
     raw = io.BytesIO()
     wb.save(raw)
-    return _fixed_zip(raw.getvalue(), stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return fixed_zip(raw.getvalue(), stamp)
 
 
-def _fixed_zip(payload: bytes, modified: str) -> bytes:
-    """The same archive with fixed entry timestamps, and the document's `modified` property
-    set to `modified` (openpyxl stamps both with 'now' when it saves)."""
+def _fill_list(ws: Worksheet, frame: pd.DataFrame, language: str) -> None:
+    headers = HEADERS[language]
+    columns = list(frame.columns)
+    ws.title = "Liste" if language == "da" else "List"
+    ws.append([headers.get(c, c) for c in columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+    names = dict(zip(municipalities()["municipality_code"], municipalities()["name"], strict=True))
+    yes, no = YES_NO[language]
+    for record in frame.to_dict("records"):
+        ws.append([_cell(c, record[c], language, names, yes, no) for c in columns])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # text such as '=x' is data here, never a formula
+                cell.data_type = "s"
+    for j, column in enumerate(columns, start=1):
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = WIDTHS.get(column, 12)
+        for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+            if column == "risk":
+                cell.number_format = "0.0%"
+            elif column == "reasons":
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+
+
+def _cell(column: str, value: object, language: str, names: dict, yes: str, no: str) -> object:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    if column == "new_this_month":
+        return yes if value else no
+    if column == "tier":
+        return label("tiers", value, language)
+    if column == "segment":
+        return label("segments", value, language)
+    if column == "sex":
+        return label("sex", value, language)
+    if column == "municipality_code":
+        return f"{int(value)} {names.get(int(value), '')}".strip()
+    return value.item() if hasattr(value, "item") else value
+
+
+def _fill_about(ws: Worksheet, frame: pd.DataFrame, language: str, facts: dict) -> None:
+    ws.title = "Forklaring" if language == "da" else "About"
+    ws.append([NOTE[language]])
+    ws.append([])
+    ws.append(
+        [
+            "Kolonne" if language == "da" else "Column",
+            "Betydning" if language == "da" else "Meaning",
+        ]
+    )
+    bold = [ws.max_row]
+    for column in frame.columns:
+        ws.append([HEADERS[language].get(column, column), EXPLAIN[language].get(column, "")])
+    ws.append([])
+    ws.append(["Om listen" if language == "da" else "About this list"])
+    bold.append(ws.max_row)
+    for key, value in facts.items():
+        if value is not None:
+            ws.append([FACTS[language][key], value])
+    for row in bold:
+        for cell in ws[row]:
+            cell.font = Font(bold=True)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 100
+
+
+def fixed_zip(payload: bytes, stamp: datetime) -> bytes:
+    """The same xlsx archive with `stamp` as every entry's time and as the document's
+    created/modified properties ([Content_Types].xml first, then openpyxl's order)."""
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     source = zipfile.ZipFile(io.BytesIO(payload))
+    items = sorted(source.infolist(), key=lambda i: i.filename != "[Content_Types].xml")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
+        for item in items:
             data = source.read(item.filename)
             if item.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + modified.encode() + rb"\g<2>", data)  # fmt: skip
-            target.writestr(info, data)
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                              rb"\g<1>" + iso + rb"\g<3>", data)  # fmt: skip
+            info = zipfile.ZipInfo(item.filename, date_time=stamp.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            target.writestr(info, data, compresslevel=6)
     return out.getvalue()

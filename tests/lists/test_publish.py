@@ -1,0 +1,132 @@
+"""Publishing a month: idempotent, atomic, audited; last month's list gives `new_this_month`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from riskstrat.lists import list_files, previous_list, publish_lists
+from riskstrat.lists import publish as publish_module
+from riskstrat.lists.teams import Teams
+from tests.lists.frames import AS_OF, NO_OPT_OUTS, SCORES_MANIFEST, people, team
+
+
+def month_files(month: str = "2026-01", previous_root: Path | None = None, capacity: int = 25):
+    persons, scores = people()
+    teams = Teams(
+        teams=[
+            team(capacity=capacity),
+            team(name="t2", language="en", catchment={"municipalities": [710]}),
+        ]
+    )
+    files, summary = list_files(teams, {"avoidable_admission": (scores, SCORES_MANIFEST)}, persons,
+                                NO_OPT_OUTS, month, AS_OF, previous_root)  # fmt: skip
+    record = {
+        "teams": summary,
+        "data_extract_date": "2026-01-01",
+        "models": {"avoidable_admission": "3"},
+    }
+    return files, record
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def audit_lines(root: Path, month: str = "2026-01") -> list[dict]:
+    return [json.loads(line) for line in (root / month / "audit.jsonl").read_text().splitlines()]
+
+
+def test_publishing_the_same_month_again_changes_nothing(tmp_path: Path) -> None:
+    files, record = month_files()
+    first = publish_lists(tmp_path, "2026-01", files, record)
+    assert not first.unchanged and first.folder == tmp_path / "2026-01"
+    assert sorted(snapshot(tmp_path)) == sorted(
+        [f"2026-01/{k}" for k in files] + ["2026-01/audit.jsonl"]
+    )
+    before = snapshot(tmp_path)
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    again_files, _ = month_files()  # rebuilt from the same inputs: identical bytes
+    again = publish_lists(tmp_path, "2026-01", again_files, record)
+    assert again.unchanged and again.audit is None
+    assert snapshot(tmp_path) == before
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == mtimes
+    assert len(audit_lines(tmp_path)) == 1
+
+
+def test_the_audit_line_says_who_when_what_and_names_no_person(tmp_path: Path) -> None:
+    files, record = month_files()
+    publish_lists(tmp_path, "2026-01", files, record)
+    (line,) = audit_lines(tmp_path)
+    assert line["who"] and line["when"].endswith("+00:00") and line["month"] == "2026-01"
+    assert line["teams"]["t1"]["rows"] == 25 and line["teams"]["t1"]["model_version"] == "3"
+    assert line["data_extract_date"] == "2026-01-01"
+    assert set(line["files"]) == set(files) and all(len(v) == 64 for v in line["files"].values())
+    text = (tmp_path / "2026-01" / "audit.jsonl").read_text()
+    persons, _ = people()
+    assert not any(pid in text for pid in persons["person_id"])
+
+
+def test_a_changed_month_is_replaced_whole_and_keeps_its_audit_history(tmp_path: Path) -> None:
+    files, record = month_files()
+    publish_lists(tmp_path, "2026-01", {**files, "old-team/target_list.csv": b"rank\n"}, record)
+    changed, record = month_files(capacity=10)
+    result = publish_lists(tmp_path, "2026-01", changed, record)
+    assert not result.unchanged
+    assert not (
+        tmp_path / "2026-01" / "old-team"
+    ).exists()  # a team that is gone leaves no stale list
+    lines = audit_lines(tmp_path)
+    assert len(lines) == 2 and lines[1]["teams"]["t1"]["rows"] == 10
+    assert "old-team/target_list.csv" in lines[0]["files"]
+
+
+@pytest.mark.parametrize("already_published", [True, False])
+def test_an_interrupted_publish_leaves_the_previous_state(
+    tmp_path: Path, monkeypatch, already_published
+) -> None:
+    files, record = month_files()
+    if already_published:
+        publish_lists(tmp_path, "2026-01", files, record)
+    before = snapshot(tmp_path)
+    original = publish_module.write_files
+
+    def crash_midway(folder: Path, new_files: dict[str, bytes]) -> None:
+        original(folder, dict(list(sorted(new_files.items()))[:2]))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publish_module, "write_files", crash_midway)
+    changed, record = month_files(capacity=10)
+    with pytest.raises(OSError, match="disk full"):
+        publish_lists(tmp_path, "2026-01", changed, record)
+    assert snapshot(tmp_path) == before
+    assert [p.name for p in tmp_path.iterdir()] == (["2026-01"] if already_published else [])
+
+
+def test_file_names_that_could_escape_the_month_are_refused(tmp_path: Path) -> None:
+    for name in ("../x.csv", "/abs.csv", "audit.jsonl", "t1/.hidden", ""):
+        with pytest.raises(ValueError, match="cannot publish"):
+            publish_lists(tmp_path, "2026-01", {name: b"x"}, {})
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("layout", ["", "lists/"])
+def test_new_this_month_comes_from_last_months_published_list(tmp_path: Path, layout: str) -> None:
+    files, record = month_files("2025-12")
+    publish_lists(tmp_path, "2025-12", {layout + k: v for k, v in files.items()}, record)
+    last = previous_list(tmp_path, "2026-01", "t1")
+    assert last is not None and len(last) == 25 and last["person_id"].str.startswith("P").all()
+    assert previous_list(tmp_path, "2025-12", "t1") is None
+    assert previous_list(tmp_path, "2026-01", "nobody") is None
+    january, _ = month_files(
+        "2026-01", previous_root=tmp_path / "2025-12" / layout.rstrip("/"), capacity=30
+    )
+    lines = january["t1/target_list.csv"].decode().splitlines()[1:]
+    new = [line.rsplit(",", 1)[1] for line in lines]
+    assert new == ["False"] * 25 + ["True"] * 5
