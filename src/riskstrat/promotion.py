@@ -1,18 +1,25 @@
 """Promotion: moving alias `champion` to a model version, under gates, with a ledger.
 
-Gates (interfaces.md): the challenger is not worse than the current champion on the same
-test data (AUROC loss and Brier increase within the spec's `promotion` limits, compared
-on the champion's metrics recomputed on the challenger's test rows at training), its
-fairness audit is clean, and it beats its baselines. A refused gate can be overridden
-only with a reason, which is recorded. Every decision is written on the model version
-(tags) and appended to the ledger, the MLflow experiment `riskstrat-promotions`.
+Gates (interfaces.md):
+1. not worse than the current champion on the same test data: the challenger's test AUROC
+   is at least the champion's minus the spec's `promotion.max_auroc_loss`, and its Brier
+   score at most the champion's plus `promotion.max_brier_increase`. The champion's
+   metrics are those recomputed on the challenger's own test rows at training
+   (`champion_test_*` on the challenger's run); a challenger compared with another
+   version than today's champion (or with none) is refused: it must be retrained;
+2. its fairness audit is clean (tag `fairness_passed` = true; a missing audit refuses);
+3. it beats its baselines (metric `beats_baselines` = 1).
+A refused gate can be overridden only with a reason, which is recorded. Every decision is
+written on the model version (tags `promotion_*`) and appended to the ledger, the MLflow
+experiment `riskstrat-promotions` (one run per decision, aggregates only).
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from riskstrat.errors import InputError
@@ -20,16 +27,28 @@ from riskstrat.tracking import (
     CHALLENGER,
     CHAMPION,
     client,
+    experiment_id,
+    load_run_text,
     log_aggregates,
     model_version,
     run_metrics,
+    run_tags,
 )
 
 LEDGER = "riskstrat-promotions"
+_COMPARED = ("test_auroc", "test_brier", "test_auroc_ci_low", "test_auroc_ci_high")
 
 
 class PromotionRefused(InputError):
-    """The gates refused the challenger and no override was given."""
+    """The gates refused the version and no override was given (the CLI exits with 2).
+
+    The message's first line names the version, each failed gate follows on its own line
+    ("  - ..."), and the last line says how to override. `decision` holds the record.
+    """
+
+    def __init__(self, message: str, decision: PromotionDecision | None = None) -> None:
+        super().__init__(message)
+        self.decision = decision
 
 
 @dataclass
@@ -42,121 +61,216 @@ class PromotionDecision:
     override_reason: str | None = None
     compared: dict[str, float] = field(default_factory=dict)
     by: str = ""
-    at: str = ""
+    at: str = ""  # UTC, ISO 8601
+    ledger_run_id: str | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why: the failed gates (promoted anyway if there is an override), else that all passed."""
+        if self.failed_gates:
+            return list(self.failed_gates)
+        if self.previous_champion == self.version:
+            return [f"version {self.version} is already the champion; its gates still pass"]
+        return ["all gates passed"]
+
+    @property
+    def decision(self) -> str:
+        if not self.promoted:
+            return "refused"
+        return "promoted by override" if self.failed_gates else "promoted"
 
     def as_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {**asdict(self), "decision": self.decision, "reasons": self.reasons}
 
 
-def check_gates(name: str, version: str) -> tuple[list[str], dict[str, float], str | None]:
-    """The gates a version fails (empty = passes), the metrics compared, the current champion."""
-    from riskstrat.spec import ModelSpec
+@dataclass(frozen=True)
+class GateReport:
+    failed: list[str]
+    compared: dict[str, float]
+    champion: str | None  # the champion version before the decision
 
+
+def check_gates(name: str, version: str) -> GateReport:
+    """The gates `name` version `version` fails (empty = passes) and the metrics compared."""
     c = client()
     mv = c.get_model_version(name, version)
     metrics = run_metrics(mv.run_id)
-    tags = dict(mv.tags)
-    failed = []
-    try:
-        champion = c.get_model_version_by_alias(name, CHAMPION)
-    except Exception:  # noqa: BLE001 - no champion yet
-        champion = None
-    compared = {k: metrics[k] for k in ("test_auroc", "test_brier") if k in metrics}
-    if champion is not None and str(champion.version) != str(version):
-        spec_yaml = _spec_limits(mv.run_id)
-        limits = ModelSpec.model_validate(spec_yaml).promotion if spec_yaml else None
-        if tags.get("champion_version_compared") != str(champion.version):
+    tags = {**run_tags(mv.run_id), **dict(mv.tags or {})}
+    failed: list[str] = []
+    champion = _champion_version(name)
+    compared = {k: metrics[k] for k in _COMPARED if k in metrics}
+
+    if champion is not None and champion != str(version):
+        compared_with = tags.get("champion_version_compared", "none")
+        auroc, brier = metrics.get("test_auroc"), metrics.get("test_brier")
+        c_auroc, c_brier = metrics.get("champion_test_auroc"), metrics.get("champion_test_brier")
+        if compared_with != champion or c_auroc is None or c_brier is None:
+            why = (f"it was compared with version {compared_with}" if compared_with != "none"
+                   else "no champion was compared at training")  # fmt: skip
+            if tags.get("champion_comparison_error"):
+                why += f" ({tags['champion_comparison_error'][:300]})"
             failed.append(
-                f"not compared with the current champion (version {champion.version}) on the same "
-                f"test data: it was trained against {tags.get('champion_version_compared', 'none')}; "
-                "retrain the challenger"
+                f"not compared with the current champion (version {champion}) on the same test "
+                f"data: {why}; retrain the challenger so both are evaluated on its test rows"
             )
         else:
-            auroc, brier = metrics.get("test_auroc"), metrics.get("test_brier")
-            c_auroc, c_brier = metrics.get("champion_test_auroc"), metrics.get("champion_test_brier")
-            compared.update({"champion_test_auroc": c_auroc, "champion_test_brier": c_brier})
-            max_loss = limits.max_auroc_loss if limits else 0.0
-            max_brier = limits.max_brier_increase if limits else 0.0
-            if auroc is None or c_auroc is None or auroc < c_auroc - max_loss:
-                failed.append(f"test AUROC {auroc:.4f} is below the champion's {c_auroc:.4f} on the same data")
-            if brier is None or c_brier is None or brier > c_brier + max_brier:
-                failed.append(f"test Brier score {brier:.5f} is worse than the champion's {c_brier:.5f}")
+            max_loss, max_increase = _limits(mv.run_id)
+            compared.update({
+                "champion_test_auroc": c_auroc, "champion_test_brier": c_brier,
+                "max_auroc_loss": max_loss, "max_brier_increase": max_increase,
+            })  # fmt: skip
+            if auroc is None or auroc < c_auroc - max_loss:
+                failed.append(
+                    f"test AUROC {_fmt(auroc, 4)} is below the champion's {c_auroc:.4f} on the same "
+                    f"data by more than the allowed {max_loss:g} (promotion.max_auroc_loss)"
+                )
+            if brier is None or brier > c_brier + max_increase:
+                failed.append(
+                    f"test Brier score {_fmt(brier, 5)} is worse than the champion's {c_brier:.5f} on "
+                    f"the same data by more than the allowed {max_increase:g} (promotion.max_brier_increase)"
+                )
+
     fairness = tags.get("fairness_passed")
     if fairness is None:
         failed.append("no fairness audit is recorded for this version")
     elif fairness != "true":
-        failed.append("the fairness audit raised flags (see fairness.json of the run)")
-    if metrics.get("beats_baselines", 0.0) < 1.0:
-        failed.append("LightGBM does not beat its baselines on the test date (gain CI includes 0)")
-    return failed, {k: v for k, v in compared.items() if v is not None}, (
-        None if champion is None else str(champion.version)
-    )
+        flags = tags.get("fairness_flags")
+        failed.append(f"the fairness audit raised {flags + ' ' if flags else ''}flags "
+                      "(see fairness.json of the run)")  # fmt: skip
+    if "beats_baselines" not in metrics:
+        failed.append(
+            "no baseline comparison is recorded for this version (metric beats_baselines)"
+        )
+    elif metrics["beats_baselines"] < 1.0:
+        failed.append(
+            "the model does not beat its baselines on the test date (the AUROC gain's CI includes 0)"
+        )
+    failed = [" ".join(gate.split()) for gate in failed]  # one line each (the CLI lists them)
+    return GateReport(failed, {k: float(v) for k, v in compared.items() if v is not None}, champion)
 
 
-def _spec_limits(run_id: str) -> dict | None:
+def _gates(text: str) -> list[str]:
+    try:
+        return list(json.loads(text))
+    except ValueError:  # cut at MLflow's parameter length
+        return [text]
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "missing" if value is None else f"{value:.{digits}f}"
+
+
+def _champion_version(name: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client().get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def _limits(run_id: str) -> tuple[float, float]:
+    """The challenger's spec's `promotion` limits (run params, else its spec.yaml, else 0)."""
+    params = dict(client().get_run(run_id).data.params)
+    try:
+        return (
+            float(params["promotion.max_auroc_loss"]),
+            float(params["promotion.max_brier_increase"]),
+        )
+    except (KeyError, ValueError):
+        pass
     import yaml
 
-    from riskstrat.tracking import _mlflow
+    from riskstrat.spec import ModelSpec
 
-    mlflow = _mlflow()
+    text = load_run_text(run_id, "spec.yaml")
+    if text:
+        limits = ModelSpec.model_validate(yaml.safe_load(text)).promotion
+        return limits.max_auroc_loss, limits.max_brier_increase
+    return 0.0, 0.0
+
+
+def _user() -> str:
     try:
-        text = mlflow.artifacts.load_text(f"runs:/{run_id}/spec.yaml")
-    except Exception:  # noqa: BLE001
-        return None
-    return yaml.safe_load(text)
+        return getpass.getuser()
+    except (OSError, KeyError):  # no passwd entry (containers)
+        return os.environ.get("USER") or "unknown"
 
 
 def promote(name: str, version: str | None = None, override_reason: str | None = None,
             user: str | None = None) -> PromotionDecision:  # fmt: skip
-    """Move `champion` to `version` (default: the challenger) if the gates pass or an override
-    reason is given; record the decision either way. Raises PromotionRefused when refused."""
+    """Move `champion` to `version` (default: the `challenger` alias) if the gates pass, or if
+    they fail and an override reason is given; record the decision either way (version tags
+    and the ledger). Raises `PromotionRefused` (an InputError) when refused."""
     mv = model_version(f"{name}/{version}" if version else f"{name}@{CHALLENGER}")
-    version = str(mv.version)
-    failed, compared, previous = check_gates(name, version)
+    name, version = mv.name, str(mv.version)
+    report = check_gates(name, version)
     reason = (override_reason or "").strip() or None
-    promoted = not failed or reason is not None
+    promoted = not report.failed or reason is not None
     decision = PromotionDecision(
-        model=name, version=version, promoted=promoted, previous_champion=previous,
-        failed_gates=failed, override_reason=reason if failed else None, compared=compared,
-        by=user or getpass.getuser(), at=datetime.now(UTC).isoformat(timespec="seconds"),
+        model=name, version=version, promoted=promoted, previous_champion=report.champion,
+        failed_gates=report.failed, override_reason=reason if report.failed else None,
+        compared=report.compared, by=user or _user(),
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
     c = client()
     if promoted:
         c.set_registered_model_alias(name, CHAMPION, version)
+        if report.champion and report.champion != version:
+            c.set_model_version_tag(name, report.champion, "replaced_as_champion_by", version)
+            c.set_model_version_tag(name, report.champion, "replaced_as_champion_at", decision.at)
+    why = reason if (report.failed and reason) else "; ".join(decision.reasons)
     record = {
-        "promotion_decision": "promoted" if promoted else "refused",
+        "promotion_decision": decision.decision,
         "promotion_by": decision.by,
         "promotion_at": decision.at,
-        "promotion_previous_champion": previous or "none",
-        "promotion_failed_gates": json.dumps(failed),
+        "promotion_previous_champion": report.champion or "none",
+        "promotion_failed_gates": json.dumps(report.failed),
+        "promotion_override": "true" if decision.override_reason else "false",
         "promotion_override_reason": decision.override_reason or "",
-        "promotion_compared": json.dumps(compared, sort_keys=True),
+        "promotion_reason": why,
+        "promotion_compared": json.dumps(report.compared, sort_keys=True),
     }
     for key, value in record.items():
         c.set_model_version_tag(name, version, key, value[:5000])
-    log_aggregates(
-        LEDGER, f"{name} v{version} {record['promotion_decision']}",
-        metrics={k: float(v) for k, v in compared.items()},
-        params={"model": name, "version": version, "previous_champion": previous or "none",
-                "decision": record["promotion_decision"], "by": decision.by,
-                "why": decision.override_reason or ("gates passed" if promoted else "; ".join(failed))},
-        tags={"model": name, "version": version, "decision": record["promotion_decision"]},
+    decision.ledger_run_id = log_aggregates(
+        LEDGER, f"{name} v{version} {decision.decision}",
+        metrics=report.compared,
+        params={"model": name, "version": version, "previous_champion": report.champion or "none",
+                "decision": decision.decision, "by": decision.by, "at": decision.at, "why": why,
+                "override": record["promotion_override"], "failed_gates": record["promotion_failed_gates"]},
+        tags={"model": name, "version": version, "decision": decision.decision},
     )  # fmt: skip
     if not promoted:
         raise PromotionRefused(
-            f"{name} version {version} was not promoted:\n  - " + "\n  - ".join(failed)
-            + "\n(give --override-reason TEXT to promote anyway; the reason is recorded)"
+            f"{name} version {version} was not promoted:\n  - "
+            + "\n  - ".join(report.failed)
+            + "\n(give --override-reason TEXT to promote anyway; the reason is recorded)",
+            decision,
         )
     return decision
 
 
 def champion_history(name: str) -> list[dict]:
-    """The ledger's decisions for a model, oldest first."""
-    from riskstrat.tracking import _mlflow, experiment_id
+    """The ledger's decisions for a model, oldest first: version, previous_champion,
+    decision (promoted / promoted by override / refused), by, at, why, failed_gates (list),
+    metrics (compared), run_id."""
+    from riskstrat.tracking import _mlflow
 
     mlflow = _mlflow()
     runs = mlflow.search_runs(
         experiment_ids=[experiment_id(LEDGER)], filter_string=f"tags.model = '{name}'",
-        order_by=["attributes.start_time ASC"], output_format="list",
+        order_by=["attributes.start_time ASC"], output_format="list", max_results=50_000,
     )  # fmt: skip
-    return [{**r.data.params, "at": r.info.start_time} for r in runs]
+    history = []
+    for run in runs:
+        params = dict(run.data.params)
+        failed = params.pop("failed_gates", "[]")
+        history.append({
+            **params,
+            "at": params.get("at") or datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat(timespec="seconds"),
+            "failed_gates": _gates(failed),
+            "metrics": dict(run.data.metrics),
+            "run_id": run.info.run_id,
+        })  # fmt: skip
+    return history

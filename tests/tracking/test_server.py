@@ -12,9 +12,8 @@ from datetime import date
 import numpy as np
 import pytest
 
+from riskstrat.promotion import champion_history, promote
 from riskstrat.tracking import load_bundle, log_training
-from riskstrat.training import train_model
-from tests.training.synthetic import FEATURES, design, small_spec
 
 
 def _free_port() -> int:
@@ -24,7 +23,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture()
-def mlflow_server(tmp_path, monkeypatch):
+def server_process(tmp_path):
+    """Starts `mlflow server` (20-30 s to come up on 2 cores) without waiting for it."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'db.sqlite'}",
@@ -32,36 +32,47 @@ def mlflow_server(tmp_path, monkeypatch):
          "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail("mlflow server did not start within 90 s")
-            time.sleep(0.5)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        import mlflow
-
-        mlflow.set_tracking_uri(url)
-        mlflow.set_registry_uri(url)
-        yield url
+        yield proc, f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def test_log_register_and_load_through_a_tracking_server(mlflow_server) -> None:
-    train, validation, test = design(1500, signal="nonlinear", seed=5)
-    spec = small_spec()
-    result = train_model(spec, train, validation, test, FEATURES, n_boot=20)
+@pytest.fixture()
+def mlflow_server(server_process, trained_models, monkeypatch):
+    """The server, once up (the shared models train while it starts)."""
+    proc, url = server_process
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail("mlflow server did not start within 120 s")
+        time.sleep(0.5)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    import mlflow
+
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    return url
+
+
+def test_log_register_promote_and_load_through_a_tracking_server(
+    mlflow_server, trained_models, capfd
+) -> None:
+    spec, result = trained_models.spec, trained_models.good
     record = log_training(result, spec, data_fingerprint="srv", extract_date=date(2025, 1, 1))
     bundle, info = load_bundle(f"{spec.name}@challenger")
     assert info.version == record.version == "1"
     frame = result.test_frame.head(20)
     assert np.allclose(bundle.predict_risk(frame), result.bundle.predict_risk(frame))
+    # no fairness audit was logged: promoted only by a recorded override
+    assert promote(spec.name, override_reason="server smoke test", user="ci").promoted
+    assert load_bundle(f"models:/{spec.name}@champion")[1].version == "1"
+    assert champion_history(spec.name)[-1]["why"] == "server smoke test"
+    assert "View run" not in capfd.readouterr().out  # stdout stays clean for --json

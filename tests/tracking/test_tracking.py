@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -12,87 +12,243 @@ import pytest
 
 from riskstrat.errors import InputError
 from riskstrat.experiment import training_audit
-from riskstrat.promotion import PromotionRefused, champion_history, promote
-from riskstrat.tracking import load_bundle, log_training, model_version
-from riskstrat.training import train_model
-from tests.training.synthetic import FEATURES, design, small_spec
+from riskstrat.promotion import LEDGER, PromotionRefused, champion_history, promote
+from riskstrat.tracking import (
+    client,
+    load_bundle,
+    log_training,
+    model_version,
+    parse_ref,
+    tracking_uri,
+)
+
+EXTRACT = date(2025, 1, 1)
 
 
-@pytest.fixture(scope="module")
-def runs():
-    """A good model (nonlinear signal, all inputs) and a worse one (two inputs only)."""
-    train, validation, test = design(3000, signal="nonlinear", seed=3)
-    spec = small_spec()
-    good = train_model(spec, train, validation, test, FEATURES, n_boot=30)
-    worse = train_model(spec, train, validation, test, ["age", "sex_male"], n_boot=30)
-    ids = set(train["person_id"]) | set(validation["person_id"]) | set(test["person_id"])
-    return spec, good, worse, ids
+def _log(result, spec, passed: bool | None = True, **kwargs):
+    """Log and register; `passed=None` logs no fairness audit at all."""
+    audit = None
+    if passed is not None:
+        audit = training_audit(spec, result)
+        audit["passed"] = passed and audit["passed"]
+    return log_training(result, spec, data_fingerprint="abc123", extract_date=EXTRACT, audit=audit,
+                        **kwargs)  # fmt: skip
 
 
-def _log(result, spec, passed=True):
-    audit = training_audit(spec, result)
-    audit["passed"] = passed and audit["passed"]
-    return log_training(result, spec, data_fingerprint="abc123", extract_date=date(2025, 1, 1), audit=audit)
+def _artifacts(run_id: str, path: str | None = None) -> set[str]:
+    out = set()
+    for item in client().list_artifacts(run_id, path):
+        out |= _artifacts(run_id, item.path) if item.is_dir else {item.path}
+    return out
 
 
-def test_register_load_promote_and_refuse_a_worse_challenger(mlflow_store, runs, tmp_path) -> None:
-    spec, good, worse, ids = runs
-    first = _log(good, spec)
-    assert first.version == "1"
-    mv = model_version(f"{spec.name}@challenger")
-    assert str(mv.version) == "1" and mv.tags["spec_hash"] == spec.fingerprint()
+def _leaked_ids(text: str, ids: frozenset[str]) -> set[str]:
+    """Every person id that occurs anywhere in `text` (as a substring)."""
+    found: set[str] = set()
+    for length in {len(i) for i in ids}:
+        found |= {text[k : k + length] for k in range(len(text) - length + 1)} & ids
+    return found
+
+
+def _assert_no_person_ids(store: Path, ids: frozenset[str]) -> None:
+    sample = next(iter(ids))
+    assert _leaked_ids(f"x{sample}y", ids) == {sample}  # the scanner itself finds an id
+    # every column of every table of the tracking database, as text
+    con = sqlite3.connect(store / "mlflow.db")
+    try:
+        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            text = "\n".join(
+                " ".join(map(str, row)) for row in con.execute(f'SELECT * FROM "{table}"')
+            )
+            assert not _leaked_ids(text, ids), f"person ids in table {table}"
+    finally:
+        con.close()
+    # every file under the store (the database file itself and every artifact), as bytes
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert any(p.name == "bundle.json" for p in files) and any(p.suffix == ".png" for p in files)
+    for path in files:
+        leaked = _leaked_ids(path.read_bytes().decode("latin-1"), ids)
+        assert not leaked, f"person ids in {path}: {sorted(leaked)[:3]}"
+
+
+def test_log_load_promote_refuse_override_and_ledger(mlflow_store, trained_models) -> None:
+    spec, good, worse = trained_models.spec, trained_models.good, trained_models.worse
+
+    # log_training: version 1 with alias challenger, params, metrics, tags, artifacts
+    first = _log(good, spec, code_version="test-build-1")
+    assert (first.model_name, first.version) == (spec.name, "1")
     assert first.metrics["test_auroc"] == pytest.approx(good.metrics["test_auroc"])
+    mv = model_version(f"{spec.name}@challenger")
+    assert str(mv.version) == "1"
+    assert mv.tags["spec_hash"] == spec.fingerprint() and mv.tags["run_id"] == first.run_id
+    assert mv.tags["data_extract_date"] == "2025-01-01" and mv.tags["fairness_passed"] == "true"
+    tiers = json.loads(mv.tags["segments.tiers"])
+    assert [t["name"] for t in tiers] == list(good.bundle.segments.tier_names)
+    assert all(isinstance(t["cut_point"], float) for t in tiers)
+    assert {n["name"] for n in json.loads(mv.tags["segments.needs"])} >= {"nursing_home"}
 
+    run = client().get_run(first.run_id)
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    assert tags["code_version"] == "test-build-1" and tags["data_fingerprint"] == "abc123"
+    assert tags["riskstrat_version"] and tags["champion_version_compared"] == "none"
+    assert params["label"] == "avoidable_admission" and params["horizon_months"] == "12"
+    assert params["code_list"] == spec.code_list and params["index_dates.test"] == "2023-07-01"
+    assert json.loads(params["index_dates.train"]) == ["2021-01-01", "2021-07-01"]
+    assert params["learner.params.num_leaves"] == "8" and "features.groups" in params
+    for key in (
+        "test_auroc",
+        "test_auroc_ci_low",
+        "test_auroc_ci_high",
+        "test_brier",
+        "beats_baselines",
+    ):
+        assert metrics[key] == pytest.approx(good.metrics[key])
+    assert not any(k.startswith("champion_") for k in metrics)
+    files = _artifacts(first.run_id)
+    assert {"model_card.md", "segments.json", "spec.yaml", "fairness.json"} <= files
+    assert {f"figures/{n}" for n in good.figures} <= files
+    assert {f"tables/{n}" for n in good.tables} <= files
+    experiment = client().get_experiment(run.info.experiment_id)
+    store = Path(mlflow_store.removeprefix("sqlite:///")).parent
+    assert experiment.name == spec.name
+    assert experiment.artifact_location == (store / "artifacts" / spec.name).as_uri()
+
+    # load_bundle: the registered bundle predicts what the in-memory one does
     bundle, info = load_bundle(f"{spec.name}@challenger")
-    frame = good.test_frame.head(50)
+    frame = good.test_frame.head(200)
     assert np.allclose(bundle.predict_risk(frame), good.bundle.predict_risk(frame))
-    assert info.uri == f"models:/{spec.name}/1"
+    assert (info.name, info.version, info.uri, info.run_id) == (
+        spec.name,
+        "1",
+        f"models:/{spec.name}/1",
+        first.run_id,
+    )
+    assert bundle.segments == good.bundle.segments
 
+    # promote v1: no champion yet, so the gates are the fairness audit and the baselines
     decision = promote(spec.name, user="tester")
-    assert decision.promoted and decision.previous_champion is None
-    assert load_bundle(f"models:/{spec.name}@champion")[1].version == "1"
+    assert decision.promoted and decision.previous_champion is None and decision.version == "1"
+    assert decision.reasons == ["all gates passed"] and decision.failed_gates == []
+    champion, info = load_bundle(f"models:/{spec.name}@champion")
+    assert info.version == "1" and np.allclose(
+        champion.predict_risk(frame), good.bundle.predict_risk(frame)
+    )
+    assert model_version(f"{spec.name}/1").tags["promotion_decision"] == "promoted"
 
-    second = _log(worse, spec)  # compared with champion v1 on the same test data
-    assert "champion_test_auroc" in second.metrics
-    with pytest.raises(PromotionRefused, match="below the champion"):
+    # a worse challenger is compared with champion v1 on its own test rows...
+    second = _log(worse, spec)
+    assert second.version == "2"
+    # ...which are the champion's own test rows here, so its metrics come back unchanged
+    assert second.metrics["champion_test_auroc"] == pytest.approx(good.metrics["test_auroc"])
+    assert second.metrics["champion_test_brier"] == pytest.approx(good.metrics["test_brier"])
+    assert client().get_run(second.run_id).data.tags["champion_version_compared"] == "1"
+    with pytest.raises(PromotionRefused, match="below the champion") as refused:
         promote(spec.name, user="tester")
+    assert refused.value.decision is not None and not refused.value.decision.promoted
+    assert any("AUROC" in r for r in refused.value.decision.reasons)
     assert str(model_version(f"{spec.name}@champion").version) == "1"
-    refused = model_version(f"{spec.name}/2").tags
-    assert refused["promotion_decision"] == "refused"
-
-    decision = promote(spec.name, override_reason="clinical review accepted the simpler model", user="tester")
-    assert decision.promoted and decision.previous_champion == "1"
     tags = model_version(f"{spec.name}/2").tags
+    assert tags["promotion_decision"] == "refused" and tags["promotion_by"] == "tester"
+    assert json.loads(tags["promotion_failed_gates"]) and "champion_test_auroc" in json.loads(
+        tags["promotion_compared"]
+    )
+
+    # ...and promoted only with a reason, which is recorded on the version and in the ledger
+    decision = promote(
+        spec.name, override_reason="clinical review accepted the simpler model", user="lead"
+    )
+    assert decision.promoted and decision.previous_champion == "1" and decision.failed_gates
+    assert decision.as_dict()["decision"] == "promoted by override"
+    tags = model_version(f"{spec.name}/2").tags
+    assert tags["promotion_override"] == "true" and tags["promotion_by"] == "lead"
     assert tags["promotion_override_reason"].startswith("clinical review")
-    assert str(model_version(f"{spec.name}@champion").version) == "2"
+    assert tags["promotion_at"].endswith("+00:00")
+    assert model_version(f"{spec.name}/1").tags["replaced_as_champion_by"] == "2"
+    assert load_bundle(f"models:/{spec.name}@champion")[1].version == "2"
+
     history = champion_history(spec.name)
-    assert [h["decision"] for h in history] == ["promoted", "refused", "promoted"]
+    assert [(h["version"], h["decision"]) for h in history] == [
+        ("1", "promoted"), ("2", "refused"), ("2", "promoted by override"),
+    ]  # fmt: skip
+    assert [h["previous_champion"] for h in history] == ["none", "1", "1"]
+    assert [h["by"] for h in history] == ["tester", "tester", "lead"]
+    assert history[1]["failed_gates"] and history[0]["failed_gates"] == []
     assert history[-1]["why"].startswith("clinical review")
+    assert history[-1]["metrics"]["champion_test_auroc"] == pytest.approx(
+        good.metrics["test_auroc"]
+    )
+    assert client().get_experiment_by_name(LEDGER) is not None
 
     # privacy: no person id anywhere in the tracking store (database or artifacts)
-    store = Path(mlflow_store.removeprefix("sqlite:///")).parent
-    pattern = re.compile("|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)[:2000]))
-    con = sqlite3.connect(store / "mlflow.db")
-    for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-        for row in con.execute(f"SELECT * FROM {table}"):
-            assert not pattern.search(" ".join(map(str, row))), table
-    for path in store.rglob("*"):
-        if path.is_file() and path.suffix in {".json", ".csv", ".md", ".yaml", ".txt", ".MLmodel", ""}:
-            assert not pattern.search(path.read_text(errors="ignore")), path
+    _assert_no_person_ids(store, trained_models.person_ids)
 
 
-def test_fairness_flags_block_promotion_unless_overridden(mlflow_store, runs) -> None:
-    spec, good, _, _ = runs
-    _log(good, spec, passed=False)
-    with pytest.raises(PromotionRefused, match="fairness audit raised flags"):
+def test_fairness_and_stale_comparisons_block_promotion_unless_overridden(
+    mlflow_store, trained_models
+) -> None:
+    spec, good = trained_models.spec, trained_models.good
+    _log(good, spec, passed=False)  # v1: the audit raised flags
+    with pytest.raises(PromotionRefused, match="fairness audit raised"):
         promote(spec.name)
-    assert promote(spec.name, override_reason="flag reviewed: small municipality").promoted
+    _log(good, spec, passed=None)  # v2: no audit recorded
+    with pytest.raises(PromotionRefused, match="no fairness audit"):
+        promote(spec.name)
+    assert promote(spec.name, "1", override_reason="flag reviewed: small municipality").promoted
+
+    # v2 was trained when there was no champion: not compared with v1 on the same data
+    with pytest.raises(
+        PromotionRefused, match=r"not compared with the current champion \(version 1\)"
+    ):
+        promote(spec.name, "2")
+    assert str(model_version(f"{spec.name}@champion").version) == "1"
+
+    # retrained: compared with v1 on the same rows, equally good, audit clean -> promoted
+    third = _log(good, spec)
+    assert third.metrics["champion_test_auroc"] == pytest.approx(third.metrics["test_auroc"])
+    decision = promote(spec.name)
+    assert decision.promoted and decision.version == "3" and not decision.failed_gates
+    assert [h["decision"] for h in champion_history(spec.name)] == [
+        "refused", "refused", "promoted by override", "refused", "promoted",
+    ]  # fmt: skip
 
 
-def test_unknown_model_names_what_is_registered(mlflow_store, runs) -> None:
+def test_unknown_models_and_aliases_name_what_is_registered(mlflow_store, trained_models) -> None:
     with pytest.raises(InputError, match="no model is registered"):
-        load_bundle("nothing@champion")
-    spec, good, _, _ = runs
+        load_bundle("unknown@champion")
+    spec, good = trained_models.spec, trained_models.good
     _log(good, spec)
     with pytest.raises(InputError, match=f"registered models: {spec.name}"):
-        load_bundle("nothing@champion")
+        load_bundle("unknown@champion")
+    with pytest.raises(InputError, match="aliases challenger→v1"):
+        load_bundle(f"{spec.name}@champion")
+    with pytest.raises(InputError, match="has versions 1"):
+        load_bundle(f"models:/{spec.name}/7")
+    with pytest.raises(InputError, match="registered models"):
+        promote("unknown")
+
+
+def test_references() -> None:
+    assert parse_ref("m@champion") == ("m", "champion", None)
+    assert parse_ref("models:/m@challenger") == ("m", "challenger", None)
+    assert parse_ref("m/3") == ("m", None, "3")
+    assert parse_ref("models:/m/3") == ("m", None, "3")
+    assert parse_ref("m") == ("m", "champion", None)
+    for bad in ("", "m@", "@x", "m/x"):
+        with pytest.raises(InputError):
+            parse_ref(bad)
+
+
+def test_default_store_is_sqlite_under_cwd_with_artifacts_beside_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("RISKSTRAT_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlruns' / 'mlflow.db'}"
+    from riskstrat.tracking import experiment_id
+
+    experiment = client().get_experiment(experiment_id("probe"))
+    assert (
+        experiment.artifact_location
+        == (tmp_path.resolve() / "mlruns" / "artifacts" / "probe").as_uri()
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["mlruns"]  # nothing else in cwd
