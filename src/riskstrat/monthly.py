@@ -144,16 +144,19 @@ def score_models(ctx: MonthContext, refs: list[str], workers: int = 1) -> dict[s
     core and only scores and the columns the audits need come back to this process."""
     from functools import partial
 
+    from riskstrat.features import candidates
+    from riskstrat.features.build import COLUMNS_READ
     from riskstrat.partitions import map_partitions
     from riskstrat.tracking import load_bundle
 
     loaded = [load_bundle(ref) for ref in refs]
+    for bundle, _ in loaded:
+        _ = bundle.tree_shap  # compiled once here; the workers receive it with the bundle
     bundles = [(bundle, str(info.version)) for bundle, info in loaded]
-    from riskstrat.features.build import COLUMNS_READ
-
+    persons = candidates([bundle.model_spec() for bundle, _ in loaded], [ctx.as_of])
     table = map_partitions(ctx.data_dir, ctx.extract_date, partial(_score_partition, bundles=bundles,
                                                                   as_of=ctx.as_of),
-                           workers=workers, columns=COLUMNS_READ)  # fmt: skip
+                           workers=workers, columns=COLUMNS_READ, persons=persons)  # fmt: skip
     table = table.sort_values("person_id", kind="stable", ignore_index=True)
     out = {}
     for bundle, info in loaded:

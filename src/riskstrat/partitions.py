@@ -10,6 +10,7 @@ over local processes (`workers > 1`) or through a Dask client (`client.map(run_p
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskstrat.contract import Extract, open_data_dir, read_extract
-from riskstrat.contract.reader import hash_partitions
+from riskstrat.contract.reader import PersonSelection, hash_partitions
 from riskstrat.spec import ModelSpec
 
 Progress = Callable[[int, int | None], None]
@@ -31,9 +32,20 @@ def run_partition(
     partition: str | None,
     fn: Callable[[Extract], pd.DataFrame],
     columns: dict[str, list[str]] | None = None,
+    persons: PersonSelection | None = None,
 ) -> pd.DataFrame:
-    """Read one partition of `data_dir` (only `columns`, if given) and apply `fn` to it."""
-    return fn(read_extract(data_dir, extract_date, partition, columns))
+    """Read one partition of `data_dir` (only `columns` and the `persons` selected, if given)
+    and apply `fn` to it."""
+    return fn(read_extract(data_dir, extract_date, partition, columns, persons))
+
+
+def limit_threads(threads: int) -> None:
+    """Cap this process's BLAS, OpenMP (LightGBM) and DuckDB threads: in a pool of partition
+    workers each gets its share of the cores, since threads beyond them only contend."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    os.environ["RISKSTRAT_THREADS"] = str(threads)
 
 
 def partition_names(data_dir: str | Path, hash_buckets: int = 1) -> list[str | None]:
@@ -52,14 +64,16 @@ def map_partitions(
     progress: Progress | None = None,
     hash_buckets: int = 1,
     columns: dict[str, list[str]] | None = None,
+    persons: PersonSelection | None = None,
 ) -> pd.DataFrame:
     """Apply `fn` to every person partition of `data_dir` and concatenate the results in order.
 
     `hash_buckets` > 1 splits a layout that is not person-aligned into that many partitions
     by a hash of person_id: bounded memory at the price of reading each file once per bucket.
+    `columns` and `persons` limit what is read (see `read_extract`).
     """
     parts = partition_names(data_dir, hash_buckets)
-    job = partial(run_partition, data_dir, extract_date, fn=fn, columns=columns)
+    job = partial(run_partition, data_dir, extract_date, fn=fn, columns=columns, persons=persons)
     results: list[pd.DataFrame] = []
     if workers <= 1 or len(parts) == 1:
         for i, part in enumerate(parts):
@@ -69,7 +83,9 @@ def map_partitions(
     else:
         # "spawn", not fork: a forked child of a process that has run LightGBM's OpenMP
         # threads (a loaded model) can hang forever
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=limit_threads, initargs=(threads,)) as pool:  # fmt: skip
             for i, frame in enumerate(pool.map(job, parts)):
                 results.append(frame)
                 if progress:
@@ -89,12 +105,13 @@ def features_for_data_dir(
 ) -> pd.DataFrame:
     """Features (and labels) of `spec` at `index_dates` for every person, partition by partition.
 
-    Rows are sorted by (index_date, person_id) across partitions.
+    Rows are sorted by (index_date, person_id) across partitions. Only the columns features
+    read and the persons who can be in the population are read.
     """
-    from riskstrat.features import build_features
+    from riskstrat.features import build_features, candidates
     from riskstrat.features.build import COLUMNS_READ
 
     fn = partial(build_features, spec=spec, index_dates=index_dates, with_labels=with_labels)
     table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress,
-                           columns=COLUMNS_READ)  # fmt: skip
+                           columns=COLUMNS_READ, persons=candidates(spec, index_dates))  # fmt: skip
     return table.sort_values(["index_date", "person_id"], kind="stable", ignore_index=True)

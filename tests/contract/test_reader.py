@@ -78,3 +78,36 @@ def test_hash_partitions_cover_every_person_once(tmp_path):
     # a person's events land in the same bucket as the person
     for part in parts:
         assert set(part.hospital_contacts["person_id"]) <= set(part.persons["person_id"])
+
+
+def test_person_selection_reads_only_the_selected_persons_and_their_rows(tiny_data):
+    from riskstrat.contract.reader import PersonSelection
+
+    selection = PersonSelection(born_by=date(1950, 6, 30), present_on=date(2024, 1, 1))
+    whole = read_extract(tiny_data, date(2026, 1, 1))
+    chosen = read_extract(tiny_data, date(2026, 1, 1), persons=selection)
+    p = whole.persons
+    expected = p[(p["birth_date"] <= "1950-06-30")
+                 & (p["death_date"].isna() | (p["death_date"] >= "2024-01-01"))
+                 & (p["emigration_date"].isna() | (p["emigration_date"] >= "2024-01-01"))]  # fmt: skip
+    assert 0 < len(chosen.persons) == len(expected) < len(p)
+    pd.testing.assert_frame_equal(chosen.persons, expected.reset_index(drop=True))
+    ids = set(expected["person_id"])
+    for name, frame in whole.tables.items():
+        if name == "persons":
+            continue
+        mine = frame[frame["person_id"].isin(ids)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(chosen.tables[name], mine, obj=name)
+    assert len(chosen.gp_contacts) < len(whole.gp_contacts)
+
+
+def test_person_selection_with_only_some_columns(tiny_data):
+    from riskstrat.contract.reader import PersonSelection
+
+    selection = PersonSelection(born_by=date(1950, 6, 30))
+    chosen = read_extract(tiny_data, date(2026, 1, 1), columns={"persons": ["person_id", "sex"],
+                                                              "gp_contacts": ["person_id"]},
+                          persons=selection)  # fmt: skip
+    assert list(chosen.persons.columns) == ["person_id", "sex"]
+    assert list(chosen.gp_contacts.columns) == ["person_id"]
+    assert set(chosen.gp_contacts["person_id"]) <= set(chosen.persons["person_id"])

@@ -206,6 +206,46 @@ def test_tiny_profile_features_are_plausible(tiny_data: Path, spec) -> None:
     assert table[feature_columns(spec)].notna().all().drop("days_since_last_admission").all()
 
 
+def test_candidates_cover_the_population_at_every_edge(spec) -> None:
+    import duckdb
+
+    from riskstrat.features import candidates
+
+    dates = [date(2023, 3, 1), D, date(2025, 3, 1)]
+    people = [
+        person("turns-65-on-the-last-date", "1960-03-01"),
+        person("leap-day-65-on-1-march", "1960-02-29"),
+        person("turns-65-a-day-late", "1960-03-02"),
+        person("died-on-the-first-date", death_date="2023-03-01"),
+        person("died-the-day-before", death_date="2023-02-28"),
+        person("emigrated-on-the-first-date", emigration_date="2023-03-01"),
+        person("young", "1990-01-01"),
+    ]
+    extract = make_extract(people)
+    table = build_features(extract, spec, dates, with_labels=False)
+    con = duckdb.connect()
+    con.register("persons", extract.persons)
+    where = candidates(spec, dates).predicate()
+    chosen = set(con.sql(f"SELECT person_id FROM persons WHERE {where}").df()["person_id"])
+    in_population = set(table["person_id"])
+    assert in_population <= chosen
+    assert {"turns-65-on-the-last-date", "leap-day-65-on-1-march", "died-on-the-first-date",
+            "emigrated-on-the-first-date"} <= in_population  # fmt: skip
+    assert "turns-65-a-day-late" not in in_population
+    assert {"died-the-day-before", "young"}.isdisjoint(chosen)
+
+
+def test_reading_only_candidates_changes_no_feature_or_label(tiny_data: Path, spec) -> None:
+    from riskstrat.contract import read_extract
+    from riskstrat.features import candidates
+
+    dates = [date(2023, 1, 1), date(2024, 1, 1), date(2025, 1, 1)]
+    whole = build_features(read_extract(tiny_data, date(2026, 1, 1)), spec, dates)
+    chosen = read_extract(tiny_data, date(2026, 1, 1), persons=candidates(spec, dates))
+    assert len(chosen.persons) < 0.5 * len(read_extract(tiny_data, date(2026, 1, 1)).persons)
+    pd.testing.assert_frame_equal(build_features(chosen, spec, dates), whole)
+
+
 def test_empty_extract_population_and_dates_keep_columns_and_dtypes(spec) -> None:
     full = build_features(make_extract([person("a")], [admission("a", "2023-05-01")]), spec, [D])
     empties = [

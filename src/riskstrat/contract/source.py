@@ -117,20 +117,25 @@ def _parse_date(value: object) -> date | None:
     return None if value in (None, "") else date.fromisoformat(str(value))
 
 
-def read_raw(tf: TableFiles, file: Path) -> pa.Table:
-    """One file of a table as Arrow; CSV is read as text so that typing is the validator's job."""
+def read_raw(tf: TableFiles, file: Path, columns: list[str] | None = None) -> pa.Table:
+    """One file of a table as Arrow (only `columns`, those of them it has, if given); CSV is
+    read as text so that typing is the validator's job."""
     try:
         if tf.layout == "csv":
-            return _read_csv_as_text(file)
+            return _read_csv_as_text(file, columns)
+        if columns is not None:
+            present = set(pq.read_schema(file).names)
+            return pq.read_table(file, columns=[c for c in columns if c in present])
         return pq.read_table(file)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise DataDirError(f"table {tf.table}: cannot read {file.name}: {exc}") from None
 
 
-def _read_csv_as_text(file: Path) -> pa.Table:
+def _read_csv_as_text(file: Path, columns: list[str] | None = None) -> pa.Table:
     with file.open(encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh), [])
     opts = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in header}, strings_can_be_null=True
-    )
+        column_types={name: pa.string() for name in header}, strings_can_be_null=True,
+        include_columns=None if columns is None else [c for c in header if c in columns],
+    )  # fmt: skip
     return pacsv.read_csv(file, convert_options=opts)

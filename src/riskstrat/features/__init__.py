@@ -7,7 +7,7 @@ medication), the audit columns the fairness checks group by, and the label colum
 Features read only rows that start before D; labels only the window [D, D + H months).
 """
 
-from riskstrat.features.build import build_features
+from riskstrat.features.build import build_features, candidates
 from riskstrat.features.columns import (
     AUDIT_COLUMNS,
     CONDITIONS,
@@ -21,6 +21,7 @@ __all__ = [
     "CONDITIONS",
     "LABEL_COLUMNS",
     "build_features",
+    "candidates",
     "feature_columns",
     "feature_groups",
 ]

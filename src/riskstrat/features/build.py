@@ -10,8 +10,9 @@ version 1", for the definitions implemented here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 import numpy as np
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskstrat.contract import Extract
+from riskstrat.contract.reader import PersonSelection
 from riskstrat.contract.tables import MUNICIPAL_SERVICES
 from riskstrat.dates import add_months
 from riskstrat.features.columns import (
@@ -87,6 +89,29 @@ def build_features(
         return prepared.at(extract.extract_date, with_labels).iloc[:0]
     table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return table
+
+
+def candidates(specs: ModelSpec | Iterable[ModelSpec], index_dates: Iterable[date]) -> PersonSelection:
+    """The persons who can be in the population of any of `specs` at any of `index_dates`,
+    as a reading selection: a superset of every population (`build_features` still applies
+    the exact rules), so reading only them changes no row of the output.
+
+    Old enough on the last date (born on or before it minus the smallest minimum age, two
+    days' slack for 29 February), young enough on the first date if every spec has a
+    maximum age, and neither dead nor emigrated before the first date.
+    """
+    specs = [specs] if isinstance(specs, ModelSpec) else list(specs)
+    dates = sorted(set(index_dates))
+    if not specs or not dates:
+        return PersonSelection()
+    first, last = dates[0], dates[-1]
+    min_age = min(s.population.min_age for s in specs)
+    born_by = add_months(last, -12 * min_age) + timedelta(days=2) if min_age > 0 else last
+    max_ages = [s.population.max_age for s in specs]
+    born_after = None
+    if all(m is not None for m in max_ages):
+        born_after = add_months(first, -12 * (max(max_ages) + 1)) - timedelta(days=2)
+    return PersonSelection(born_by=born_by, born_after=born_after, present_on=first)
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from riskstrat.errors import InputError
 from riskstrat.scoring.segments import SegmentScheme
+from riskstrat.scoring.treeshap import TreeShap
 from riskstrat.training.calibration import Calibrator
 from riskstrat.training.learner import model_matrix
 
@@ -66,12 +68,24 @@ class ModelBundle:
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
         """Per-row, per-input contributions to the log-odds score (LightGBM's TreeSHAP).
 
-        One column per input in `feature_names` order; the bias column is dropped. Costly:
-        call it only for the rows whose reasons will be shown.
+        One column per input in `feature_names` order; the bias column is dropped. The same
+        numbers as `booster.predict(..., pred_contrib=True)`, computed many rows at a time by
+        `TreeShap` where the model allows it (numeric splits, paths on at most 10 features:
+        the shipped specs bound `max_depth`), else by LightGBM. Costly either way: call it
+        only for the rows whose reasons will be shown.
         """
         if len(features) == 0:
             return np.empty((0, len(self.feature_names)))
-        return self.booster.predict(self.matrix(features), pred_contrib=True)[:, :-1]
+        matrix = self.matrix(features)
+        if self.tree_shap is not None:
+            return self.tree_shap.contributions(matrix)[:, :-1]
+        return self.booster.predict(matrix, pred_contrib=True)[:, :-1]
+
+    @cached_property
+    def tree_shap(self) -> TreeShap | None:
+        """The model compiled for `contributions` (None: LightGBM computes them). Computed
+        once and pickled with the bundle, so partition workers do not compile it again."""
+        return TreeShap.compile(self.booster)
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The model inputs of a feature table, coded exactly as at training."""

@@ -1,0 +1,234 @@
+"""Exact TreeSHAP contributions of a LightGBM model, vectorised over rows.
+
+LightGBM's `pred_contrib` computes path-dependent TreeSHAP (Lundberg et al. 2020) one row
+at a time; for a month's scoring that is most of the time (0.3-0.6 ms a row for a
+hundred-tree model on one core). This module computes the same numbers, many rows at once.
+
+Why the numbers are the same: for a leaf with value v whose path splits on the distinct
+features F (d of them), the path-dependent expectation of the tree given a coalition S is
+v * prod_{j in F} (o_j if j in S else z_j), where z_j is the share of the training rows
+that follows the path at j's splits (LightGBM's counts) and o_j in {0, 1} says whether the
+row does. The Shapley values of that game depend on the row only through the pattern of
+o over F, so each leaf gets a table of 2**d patterns computed once per model (the idea of
+FastTreeSHAP v2, Yang 2021). Scoring a row is then finding every leaf's pattern and
+adding table entries: no per-row recursion. Tests compare with `pred_contrib` itself.
+
+Numeric splits only; a model with categorical splits, or with paths on more than
+`MAX_PATH_FEATURES` distinct features (tables of 2**d grow fast), is not `supported` and
+its contributions come from `pred_contrib`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import factorial
+
+import numpy as np
+
+MAX_PATH_FEATURES = 10
+MAX_TABLE_ENTRIES = 1 << 24  # 128 MB of float64 across all trees
+_ZERO = 1e-35  # LightGBM's kZeroThreshold
+_MISSING = {"None": 0, "Zero": 1, "NaN": 2}
+
+
+@dataclass(frozen=True)
+class _Tree:
+    feature: np.ndarray  # (internal nodes,) split feature
+    threshold: np.ndarray  # (internal nodes,)
+    default_left: np.ndarray  # (internal nodes,) bool: where missing values go
+    missing: np.ndarray  # (internal nodes,) 0 None, 1 Zero, 2 NaN
+    # A group is one (leaf, slot): the leaf's splits on one feature. `first` is the row of
+    # [went left; went right] that the group's first split must show; `repeats` the later
+    # splits on the same feature, as (group, row) pairs, one array pair per repetition.
+    first: np.ndarray
+    repeats: tuple[tuple[np.ndarray, np.ndarray], ...]
+    # The pattern code of each leaf is the sum over its groups of holds << slot: one
+    # (leaves, groups) pair of arrays per slot.
+    slots: tuple[tuple[np.ndarray, np.ndarray], ...]
+    n_leaves: int
+    group_leaf: np.ndarray  # (groups,) which leaf (0..leaves with a path - 1)
+    group_offset: np.ndarray  # (groups,) start of the group's table in `table`
+    table: np.ndarray  # flat: per group, its feature's value for each pattern of the leaf
+    features: np.ndarray  # the distinct features split on
+    to_feature: np.ndarray  # (features, groups) 1 where the group's feature is that feature
+
+
+@dataclass(frozen=True)
+class TreeShap:
+    """A LightGBM model compiled for `contributions` (see the module docstring)."""
+
+    n_features: int
+    trees: tuple[_Tree, ...]
+    expected_value: float
+
+    @classmethod
+    def compile(cls, booster) -> TreeShap | None:
+        """The compiled model, or None where this method does not apply (see `supported`)."""
+        model = booster.dump_model()
+        if model.get("num_tree_per_iteration", 1) != 1 or model.get("average_output"):
+            return None
+        trees, expected, entries = [], 0.0, 0
+        for info in model["tree_info"]:
+            compiled = _compile_tree(info["tree_structure"])
+            if compiled is None:
+                return None
+            tree, mean = compiled
+            entries += tree.table.size
+            if entries > MAX_TABLE_ENTRIES:
+                return None
+            expected += mean
+            if tree.feature.size:
+                trees.append(tree)
+        return cls(len(model["feature_names"]), tuple(trees), expected)
+
+    def contributions(self, matrix: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """(rows, features + 1): each feature's contribution to the raw score, then the
+        expected value, exactly as LightGBM's `predict(..., pred_contrib=True)`."""
+        matrix = np.asarray(matrix, dtype=np.float64)
+        rows = matrix.shape[0]
+        out = np.empty((rows, self.n_features + 1))
+        for lo in range(0, rows, chunk):
+            out[lo : lo + chunk, :-1] = self._chunk(matrix[lo : lo + chunk]).T
+        out[:, -1] = self.expected_value
+        return out
+
+    def _chunk(self, x: np.ndarray) -> np.ndarray:
+        xt = np.ascontiguousarray(x.T)
+        nan = np.isnan(xt)
+        filled = np.where(nan, 0.0, xt)  # LightGBM reads NaN as 0 unless the split is NaN-aware
+        out = np.zeros((self.n_features, x.shape[0]))
+        for tree in self.trees:
+            values = filled[tree.feature]
+            left = values <= tree.threshold[:, None]
+            missing = np.zeros_like(left)
+            if (tree.missing == 2).any():
+                nodes = tree.missing == 2
+                missing[nodes] = nan[tree.feature[nodes]]
+            if (tree.missing == 1).any():
+                nodes = tree.missing == 1
+                missing[nodes] = np.abs(values[nodes]) <= _ZERO
+            left = np.where(missing, tree.default_left[:, None], left)
+            agree = np.concatenate([left, ~left])
+            holds = agree[tree.first]
+            for group, row in tree.repeats:
+                holds[group] &= agree[row]
+            codes = np.zeros((tree.n_leaves, x.shape[0]), dtype=np.int32)
+            for slot, (leaf, group) in enumerate(tree.slots):
+                codes[leaf] += holds[group].astype(np.int32) << slot
+            entries = tree.table[codes[tree.group_leaf] + tree.group_offset[:, None]]
+            out[tree.features] += tree.to_feature @ entries
+        return out
+
+
+def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
+    """The tree's arrays and its expected value (count-weighted mean of leaf values)."""
+    nodes: list[dict] = []  # internal nodes in visiting order
+    leaves: list[tuple[float, list[tuple[int, int, bool, float]]]] = []  # value, path
+
+    def visit(node: dict, path: list[tuple[int, int, bool, float]]) -> bool:
+        if "leaf_index" in node:
+            leaves.append((float(node["leaf_value"]), path))
+            return True
+        if node.get("decision_type") != "<=":  # categorical split
+            return False
+        i = len(nodes)
+        nodes.append(node)
+        count = float(node["internal_count"])
+        for child, is_left in ((node["left_child"], True), (node["right_child"], False)):
+            share = _count(child) / count if count > 0 else 0.0
+            if not visit(child, [*path, (i, int(node["split_feature"]), is_left, share)]):
+                return False
+        return True
+
+    if not visit(root, []):
+        return None
+    n = len(nodes)
+    total = _count(root)
+    expected = sum(v * _share(p) for v, p in leaves) if total > 0 else 0.0
+
+    first, repeats, slots = [], [], []
+    group_leaf, group_offset, group_feature, tables = [], [], [], []
+    offset = 0
+    n_leaves = 0
+    for value, path in leaves:
+        if not path:
+            continue
+        by_feature: dict[int, list[tuple[int, bool, float]]] = {}
+        for node, feature, is_left, share in path:
+            by_feature.setdefault(feature, []).append((node, is_left, share))
+        d = len(by_feature)
+        if d > MAX_PATH_FEATURES:
+            return None
+        z = np.array([np.prod([s for _, _, s in splits]) for splits in by_feature.values()])
+        table = _leaf_table(value, z)  # (d, 2**d)
+        for slot, (feature, splits) in enumerate(by_feature.items()):
+            group = len(first)
+            rows = [node if is_left else n + node for node, is_left, _ in splits]
+            first.append(rows[0])
+            for k, row in enumerate(rows[1:]):
+                if len(repeats) <= k:
+                    repeats.append(([], []))
+                repeats[k][0].append(group)
+                repeats[k][1].append(row)
+            if len(slots) <= slot:
+                slots.append(([], []))
+            slots[slot][0].append(n_leaves)
+            slots[slot][1].append(group)
+            group_leaf.append(n_leaves)
+            group_offset.append(offset)
+            group_feature.append(feature)
+            tables.append(table[slot])
+            offset += table.shape[1]
+        n_leaves += 1
+    feature_of = np.array(group_feature, dtype=np.int64)
+    features = np.unique(feature_of)
+
+    def arrays(pairs):
+        return tuple((np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)) for a, b in pairs)
+
+    tree = _Tree(
+        feature=np.array([int(x["split_feature"]) for x in nodes], dtype=np.int64),
+        threshold=np.array([float(x["threshold"]) for x in nodes]),
+        default_left=np.array([bool(x.get("default_left", True)) for x in nodes]),
+        missing=np.array([_MISSING.get(x.get("missing_type", "None"), 0) for x in nodes], dtype=np.int8),
+        first=np.array(first, dtype=np.int64),
+        repeats=arrays(repeats),
+        slots=arrays(slots),
+        n_leaves=n_leaves,
+        group_leaf=np.array(group_leaf, dtype=np.int64),
+        group_offset=np.array(group_offset, dtype=np.int32),
+        table=np.concatenate(tables) if tables else np.zeros(0),
+        features=features,
+        to_feature=(features[:, None] == feature_of[None, :]).astype(np.float64),
+    )
+    return tree, expected
+
+
+def _count(node: dict) -> float:
+    return float(node["leaf_count"] if "leaf_index" in node else node["internal_count"])
+
+
+def _share(path: list[tuple[int, int, bool, float]]) -> float:
+    """The leaf's share of the root's rows (the product of the shares along its path)."""
+    return float(np.prod([share for *_, share in path])) if path else 1.0
+
+
+def _leaf_table(value: float, z: np.ndarray) -> np.ndarray:
+    """(d, 2**d): feature i's Shapley value of the leaf's game for each pattern p of o.
+
+    phi_i(p) = v (o_i - z_i) sum_{S subset of ones(p), i not in S} w(|S|) prod_{j not in S, j != i} z_j,
+    with w(s) = s! (d - s - 1)! / d!; the sum over subsets of p is a subset-sum transform.
+    """
+    d = z.size
+    masks = np.arange(1 << d)
+    bits = ((masks[:, None] >> np.arange(d)) & 1).astype(bool)  # (2**d, d): j in S
+    size = bits.sum(axis=1)
+    weight = np.array([factorial(s) * factorial(d - s - 1) / factorial(d) for s in range(d)] + [0.0])
+    factor = np.where(bits, 1.0, z)  # z_j for j outside S
+    # (2**d, i, j): the factors of every j but i, multiplied out
+    others = np.where(np.eye(d, dtype=bool), 1.0, factor[:, None, :]).prod(axis=2)
+    q = np.where(bits, 0.0, weight[size][:, None] * others)  # only i outside S
+    for k in range(d):  # r[p] = sum of q[S] over S subset of p
+        has = bits[:, k]
+        q[has] += q[masks[has] ^ (1 << k)]
+    return (value * (bits - z) * q).T.copy()
