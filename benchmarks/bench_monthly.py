@@ -5,8 +5,10 @@
 
 Needs champions of the teams' models in the tracking store (e.g. from `riskstrat demo`).
 Each measurement runs in a fresh process, so its peak memory (the process and its largest
-partition worker) is its own. The read baseline reads every table of every person
-partition once into typed frames, which any scoring has to do.
+partition worker) is its own. Two read baselines, both partition by partition over the
+same number of workers: every column of every table read once into typed, normalised
+frames by the contract reader (what the goal is measured against), and, as a floor, every
+Parquet file merely decoded by pyarrow into pandas (no typing, no normalisation).
 """
 
 from __future__ import annotations
@@ -42,6 +44,26 @@ def read_only(data: str, workers: int) -> dict:
     return {"seconds": round(wall, 1), "rows": int(table["rows"].sum()), "peaks": _peaks()}
 
 
+def raw_read(data: str, workers: int) -> dict:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from riskstrat.contract import open_data_dir
+
+    tables = open_data_dir(data).tables
+    files = [str(f) for tf in tables.values() for f in tf.files]
+    clock = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        rows = sum(pool.map(_decode, files))
+    wall = time.perf_counter() - clock
+    return {"seconds": round(wall, 1), "rows": rows, "peaks": _peaks()}
+
+
+def _decode(file: str) -> int:
+    import pyarrow.parquet as pq
+
+    return len(pq.read_table(file).to_pandas())
+
+
 def _count_rows(extract):
     import pandas as pd
 
@@ -69,8 +91,11 @@ def main() -> None:
     parser.add_argument("--month", default="2026-01")
     parser.add_argument("--teams", default="teams.yaml")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--child", choices=["read", "full"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["raw", "read", "full"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "raw":
+        print(json.dumps(raw_read(args.data, args.workers)))
+        return
     if args.child == "read":
         print(json.dumps(read_only(args.data, args.workers)))
         return
@@ -78,19 +103,22 @@ def main() -> None:
         print(json.dumps(full(args.data, args.month, args.teams, args.workers)))
         return
     results = {}
-    for child in ("read", "full"):
+    for child in ("raw", "read", "full"):
         out = subprocess.run([sys.executable, __file__, "--child", child, "--data", args.data, "--month", args.month,
                               "--teams", args.teams, "--workers", str(args.workers)],
                              capture_output=True, text=True, check=True)  # fmt: skip
         results[child] = json.loads(out.stdout.strip().splitlines()[-1])
-    read, whole = results["read"], results["full"]
+    raw, read, whole = results["raw"], results["read"], results["full"]
     print(f"machine: {platform.machine()}, workers {args.workers}, month {args.month}")
+    print(f"pyarrow decode of every file: {raw['seconds']:7.1f} s  ({raw['rows']:,} rows), "
+          f"peak {raw['peaks'][0]:.2f} GiB main / {raw['peaks'][1]:.2f} GiB worker")  # fmt: skip
     print(f"read every table once: {read['seconds']:7.1f} s  ({read['rows']:,} rows), "
           f"peak {read['peaks'][0]:.2f} GiB main / {read['peaks'][1]:.2f} GiB worker")  # fmt: skip
     print(f"read → features → score → lists: {whole['seconds']:7.1f} s (scoring {whole['scoring_seconds']} s), "
           f"scored {whole['scored']}, listed {whole['listed']}, peak {whole['peaks'][0]:.2f} GiB main / "
           f"{whole['peaks'][1]:.2f} GiB worker")  # fmt: skip
-    print(f"ratio to the read alone: {whole['seconds'] / read['seconds']:.2f}x")
+    print(f"ratio to the typed read: {whole['seconds'] / read['seconds']:.2f}x; "
+          f"to the pyarrow decode: {whole['seconds'] / raw['seconds']:.2f}x")
 
 
 if __name__ == "__main__":

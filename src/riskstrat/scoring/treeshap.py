@@ -13,9 +13,9 @@ o over F, so each leaf gets a table of 2**d patterns computed once per model (th
 FastTreeSHAP v2, Yang 2021). Scoring a row is then finding every leaf's pattern and
 adding table entries: no per-row recursion. Tests compare with `pred_contrib` itself.
 
-Numeric splits only; a model with categorical splits, or with paths on more than
-`MAX_PATH_FEATURES` distinct features (tables of 2**d grow fast), is not `supported` and
-its contributions come from `pred_contrib`.
+Numeric splits only: for a model with categorical splits, or with paths on more than
+`MAX_PATH_FEATURES` distinct features (tables of 2**d grow fast), `TreeShap.compile` gives
+None and the caller uses `pred_contrib`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ class TreeShap:
 
     @classmethod
     def compile(cls, booster) -> TreeShap | None:
-        """The compiled model, or None where this method does not apply (see `supported`)."""
+        """The compiled model, or None where this method does not apply: categorical splits,
+        paths on more than `MAX_PATH_FEATURES` features, tables above `MAX_TABLE_ENTRIES`,
+        multiclass or random-forest models."""
         model = booster.dump_model()
         if model.get("num_tree_per_iteration", 1) != 1 or model.get("average_output"):
             return None
