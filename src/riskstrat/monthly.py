@@ -263,13 +263,13 @@ def month_fairness(ctx: MonthContext, teams, scorings: dict[str, ModelScoring], 
     """Selection against need for each model's top tiers and each team's list (aggregates)."""
     from riskstrat.contract.reader import read_table
     from riskstrat.fairness import audit_selection, render_report
-    from riskstrat.lists import in_catchment
+    from riskstrat.lists import eligible_by_rules, in_catchment
     from riskstrat.scoring import evaluate_rule
 
     clinics = read_table(ctx.data_dir, "persons", ctx.extract_date)[["person_id", "gp_clinic_id"]]
     audits = {}
     for name, scoring in scorings.items():
-        frame = scoring.features.merge(scoring.scores[["person_id", "tier"]], on="person_id")
+        frame = scoring.features.merge(scoring.scores[["person_id", "tier", "segment"]], on="person_id")
         frame = frame.merge(clinics, on="person_id", how="left")
         fairness = scoring.spec.fairness
         frame["selected"] = frame["tier"] != scoring.spec.segments.lowest_tier
@@ -278,7 +278,9 @@ def month_fairness(ctx: MonthContext, teams, scorings: dict[str, ModelScoring], 
         for team in teams.teams:
             if team.model_name != name:
                 continue
-            inside = frame[in_catchment(team, frame)]
+            # need among the persons the team may list (catchment, age, segments): a list of
+            # citizens 75+ is not under-selecting the 65-74-year-olds it may not take
+            inside = frame[in_catchment(team, frame) & eligible_by_rules(team, frame)]
             inside = inside.assign(selected=inside["person_id"].isin(listed.get(team.name, set())))
             audits[f"team {team.name}"] = audit_selection(inside, fairness, selected="selected", need="need")
     context = {"month": ctx.month, "as of": ctx.as_of.isoformat(), "data extract date": ctx.extract_date.isoformat(),

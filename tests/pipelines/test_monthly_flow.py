@@ -62,6 +62,12 @@ def test_month_publishes_isolated_idempotent_lists(prefect_server, champions, cl
         assert not opted & set(pd.read_csv(csv, dtype={"person_id": str})["person_id"])
     groups = json.loads((month / "fairness" / "groups.json").read_text())
     assert all(r["n"] is None or r["n"] == 0 or r["n"] >= 5 for r in groups)
+    # a team's list is audited against need among the persons it may list (75+ here)
+    for team in teams.teams:
+        bands = {r["group"]: r["n"] for r in groups
+                 if r["scope"] == f"team {team.name}" and r["attribute"] == "age_band"}  # fmt: skip
+        youngest = {band: 0 if band.startswith("<") else int(band[:2]) for band in bands}
+        assert bands and all(n in (None, 0) for band, n in bands.items() if youngest[band] < team.eligibility.min_age)
 
     before = _snapshot(month)
     again = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")

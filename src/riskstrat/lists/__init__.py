@@ -5,7 +5,7 @@
 `list_files` does all three for every team; `publish_lists` publishes a month atomically.
 """
 
-from riskstrat.lists.build import LIST_COLUMNS, build_target_list, in_catchment
+from riskstrat.lists.build import LIST_COLUMNS, build_target_list, eligible_by_rules, in_catchment
 from riskstrat.lists.compose import list_files
 from riskstrat.lists.files import list_manifest, target_list_csv
 from riskstrat.lists.phrases import phrase, reasons_text
@@ -22,7 +22,7 @@ from riskstrat.lists.workbook import target_list_xlsx
 
 __all__ = [
     "LIST_COLUMNS", "PublishResult", "Team", "Teams", "TeamsError", "build_target_list",
-    "in_catchment", "list_files", "list_manifest", "listed_for_model", "load_teams", "phrase",
+    "eligible_by_rules", "in_catchment", "list_files", "list_manifest", "listed_for_model", "load_teams", "phrase",
     "previous_list", "publish_lists", "publish_month", "read_list", "reasons_text",
     "target_list_csv", "target_list_xlsx",
 ]  # fmt: skip

@@ -102,7 +102,11 @@ def _list_frame(frame: pd.DataFrame, team: Team, previous: set[str]) -> pd.DataF
     })[LIST_COLUMNS]  # fmt: skip
 
 
-def _eligible(team: Team, frame: pd.DataFrame) -> pd.Series:
+def eligible_by_rules(team: Team, frame: pd.DataFrame) -> pd.Series:
+    """True for persons the team's own rules allow on its list before the model has a say:
+    age in completed years (`age`) within its range, `segment` not excluded. Tiers are the
+    model's selection, so they are not part of it (the fairness audit compares a list with
+    need among these persons)."""
     rules = team.eligibility
     age = frame["age"]
     keep = age.notna() & (age >= rules.min_age).fillna(False)
@@ -110,8 +114,13 @@ def _eligible(team: Team, frame: pd.DataFrame) -> pd.Series:
         keep &= (age <= rules.max_age).fillna(False)
     if rules.exclude_segments:
         keep &= ~frame["segment"].isin(rules.exclude_segments)
-    if rules.include_tiers is not None:
-        keep &= frame["tier"].isin(rules.include_tiers)
+    return keep.astype(bool)
+
+
+def _eligible(team: Team, frame: pd.DataFrame) -> pd.Series:
+    keep = eligible_by_rules(team, frame)
+    if team.eligibility.include_tiers is not None:
+        keep &= frame["tier"].isin(team.eligibility.include_tiers)
     keep &= frame["risk"].notna()
     return keep.astype(bool)
 
