@@ -240,7 +240,7 @@ def _check_teams(teams, scorings: dict[str, ModelScoring], persons: pd.DataFrame
     from riskstrat.lists import TeamsError
 
     problems = []
-    clinics = set(persons["gp_clinic_id"].dropna())
+    clinics = set(persons["gp_clinic_id"].dropna().unique())
     for team in teams.teams:
         scoring = scorings.get(team.model_name)
         if scoring is None:

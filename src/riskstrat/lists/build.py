@@ -61,7 +61,7 @@ def build_target_list(
     _check_columns(scores, ["person_id", "risk", "tier", "segment", *REASONS], "scores")
     _check_columns(persons, PERSON_COLUMNS, "persons")
     if "model_name" in scores.columns and len(scores):
-        other = sorted(set(scores["model_name"].astype(str)) - {team.model_name})
+        other = sorted(set(scores["model_name"].astype(str).unique()) - {team.model_name})
         if other:
             raise InputError(f"team {team.name} uses model {team.model_name}, "
                              f"but the scores given are of {', '.join(other)}")  # fmt: skip
