@@ -228,7 +228,7 @@ def _dtype(col: Column) -> str:
 
 
 def _to_pandas(arrow: pa.Table, table: Table) -> pd.DataFrame:
-    frame = arrow.to_pandas()
+    frame = arrow.to_pandas(date_as_object=False)  # dates as datetime64, not Python objects
     return pd.DataFrame({c.name: frame[c.name].astype(_dtype(c)) for c in table.columns})
 
 

@@ -41,6 +41,14 @@ def _sks(expr: str) -> str:
     return f"(CASE WHEN regexp_matches({code}, '^D[A-Z][0-9]') THEN {code} ELSE 'D' || {code} END)"
 
 
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT"}  # fmt: skip
+
+
+def _is_number(raw_type: str) -> bool:
+    return raw_type in _INTEGER_TYPES or raw_type in ("FLOAT", "DOUBLE", "REAL") or raw_type.startswith("DECIMAL")
+
+
 def typed_expr(col: Column, raw_type: str) -> str:
     """SQL that turns the raw column into its contract type (NULL where it cannot)."""
     raw = q(col.name)
@@ -55,11 +63,15 @@ def typed_expr(col: Column, raw_type: str) -> str:
         if raw_type == "VARCHAR":
             return f"TRY_CAST({_text(raw)} AS DATE)"
         return "CAST(NULL AS DATE)"
+    # numbers stored as numbers are cast directly: a round trip through text costs more
+    # than the rest of a table's typing and gives the same values
     if col.kind == "int":
-        num = f"TRY_CAST({_text(raw)} AS DOUBLE)"
+        if raw_type in _INTEGER_TYPES:
+            return f"TRY_CAST({raw} AS BIGINT)"
+        num = f"TRY_CAST({raw if _is_number(raw_type) else _text(raw)} AS DOUBLE)"
         return f"(CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END)"
     if col.kind == "float":
-        return f"TRY_CAST({_text(raw)} AS DOUBLE)"
+        return f"TRY_CAST({raw if _is_number(raw_type) else _text(raw)} AS DOUBLE)"
     if col.kind == "bool":
         if raw_type == "BOOLEAN":
             return raw
