@@ -51,6 +51,8 @@ class PersonSelection:
     person's own rows (`riskstrat.features.candidates` gives one per spec).
     """
 
+    COLUMNS = ("birth_date", "death_date", "emigration_date")  # what `predicate` reads
+
     born_by: date | None = None
     born_after: date | None = None
     present_on: date | None = None
@@ -67,8 +69,6 @@ class PersonSelection:
             terms += [f"(death_date IS NULL OR death_date >= {on})",
                       f"(emigration_date IS NULL OR emigration_date >= {on})"]  # fmt: skip
         return " AND ".join(terms)
-
-    COLUMNS = ("birth_date", "death_date", "emigration_date")
 
 
 def read_extract(
