@@ -43,6 +43,15 @@ def _known(info: ValidationInfo, key: str) -> Collection[str] | None:
     return (info.context or {}).get(key)
 
 
+def _unknown(values: list[str] | None, info: ValidationInfo, key: str) -> tuple[list[str], list[str]]:
+    """(the values not among those the caller knows under `key`, those known sorted); no
+    values are unknown when the caller passed none (the teams file alone is checked)."""
+    known = _known(info, key)
+    if known is None:
+        return [], []
+    return [v for v in values or [] if v not in known], sorted(known)
+
+
 class Catchment(_Strict):
     """Where a team works: municipality codes and/or GP clinics (both given: both must hold)."""
 
@@ -71,8 +80,7 @@ class Catchment(_Strict):
     @field_validator("gp_clinics")
     @classmethod
     def _known_clinics(cls, clinics: list[str], info: ValidationInfo) -> list[str]:
-        known = _known(info, "clinics")
-        unknown = [c for c in clinics if known is not None and c not in known]
+        unknown, _ = _unknown(clinics, info, "clinics")
         if unknown:
             raise ValueError(f"GP clinic(s) {unknown} do not occur in the data")
         return clinics
@@ -95,19 +103,17 @@ class Eligibility(_Strict):
     @field_validator("exclude_segments")
     @classmethod
     def _known_segments(cls, segments: list[str], info: ValidationInfo) -> list[str]:
-        known = _known(info, "segments")
-        unknown = [s for s in segments if known is not None and s not in known]
+        unknown, known = _unknown(segments, info, "segments")
         if unknown:
-            raise ValueError(f"unknown segment(s) {unknown}; the models have {sorted(known or [])}")
+            raise ValueError(f"unknown segment(s) {unknown}; the models have {known}")
         return segments
 
     @field_validator("include_tiers")
     @classmethod
     def _known_tiers(cls, tiers: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        known = _known(info, "tiers")
-        unknown = [t for t in tiers or [] if known is not None and t not in known]
+        unknown, known = _unknown(tiers, info, "tiers")
         if unknown:
-            raise ValueError(f"unknown tier(s) {unknown}; the models have {sorted(known or [])}")
+            raise ValueError(f"unknown tier(s) {unknown}; the models have {known}")
         if tiers is not None and not tiers:
             raise ValueError(
                 "include_tiers is empty: no one could be listed (leave it out for all)"
