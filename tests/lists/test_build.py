@@ -197,3 +197,15 @@ def test_inputs_are_not_changed_and_other_models_are_refused() -> None:
         )
     with pytest.raises(InputError, match="more than once"):
         build_target_list(team(), pd.concat([scores, scores.iloc[:1]]), persons, NO_OPT_OUTS, AS_OF)
+
+
+def test_the_log_shows_counts_of_one_to_four_as_under_five(caplog) -> None:
+    import logging
+
+    persons, scores = people()
+    with caplog.at_level(logging.INFO, logger="riskstrat.lists.build"):
+        frame = build_target_list(team(catchment={"municipalities": [730]}, capacity=3, eligibility={}),
+                                  scores, persons, NO_OPT_OUTS, AS_OF)  # fmt: skip
+    assert len(frame) == 3
+    message = next(r.getMessage() for r in caplog.records if "listed (capacity 3)" in r.getMessage())
+    assert "<5 listed" in message and " 3 listed" not in message
