@@ -125,11 +125,11 @@ class TreeShap:
 def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
     """The tree's arrays and its expected value (count-weighted mean of leaf values)."""
     nodes: list[dict] = []  # internal nodes in visiting order
-    leaves: list[tuple[float, list[tuple[int, int, bool, float]]]] = []  # value, path
+    leaves: list[tuple[float, float, list[tuple[int, int, bool, float]]]] = []  # value, count, path
 
     def visit(node: dict, path: list[tuple[int, int, bool, float]]) -> bool:
         if "leaf_index" in node:
-            leaves.append((float(node["leaf_value"]), path))
+            leaves.append((float(node["leaf_value"]), _count(node), path))
             return True
         if node.get("decision_type") != "<=":  # categorical split
             return False
@@ -146,13 +146,13 @@ def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
         return None
     n = len(nodes)
     total = _count(root)
-    expected = sum(v * _share(p) for v, p in leaves) if total > 0 else 0.0
+    expected = sum(v * c for v, c, _ in leaves) / total if total > 0 else 0.0
 
     first, repeats, slots = [], [], []
     group_leaf, group_offset, group_feature, tables = [], [], [], []
     offset = 0
     n_leaves = 0
-    for value, path in leaves:
+    for value, _, path in leaves:
         if not path:
             continue
         by_feature: dict[int, list[tuple[int, bool, float]]] = {}
@@ -208,11 +208,6 @@ def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
 
 def _count(node: dict) -> float:
     return float(node["leaf_count"] if "leaf_index" in node else node["internal_count"])
-
-
-def _share(path: list[tuple[int, int, bool, float]]) -> float:
-    """The leaf's share of the root's rows (the product of the shares along its path)."""
-    return float(np.prod([share for *_, share in path])) if path else 1.0
 
 
 def _leaf_table(value: float, z: np.ndarray) -> np.ndarray:
