@@ -30,7 +30,7 @@ def main() -> None:
     from riskstrat.experiment import validated
     from riskstrat.features import build_features
     from riskstrat.features.build import COLUMNS_READ
-    from riskstrat.scoring.treeshap import TreeShap
+    from riskstrat.model.treeshap import TreeShap
     from riskstrat.tracking import load_bundle
 
     threadpool_limits(1)

@@ -264,7 +264,7 @@ def month_fairness(ctx: MonthContext, teams, scorings: dict[str, ModelScoring], 
     from riskstrat.contract.reader import read_table
     from riskstrat.fairness import audit_selection, render_report
     from riskstrat.lists import eligible_by_rules, in_catchment
-    from riskstrat.scoring import evaluate_rule
+    from riskstrat.model import evaluate_rule
 
     clinics = read_table(ctx.data_dir, "persons", ctx.extract_date)[["person_id", "gp_clinic_id"]]
     audits = {}

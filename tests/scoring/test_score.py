@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from riskstrat.errors import InputError
-from riskstrat.scoring import ModelBundle, format_values, score_population
+from riskstrat.model import ModelBundle
+from riskstrat.scoring import format_values, score_population
 from tests.training.synthetic import feature_frame, trained
 
 COLUMNS = [

@@ -124,7 +124,7 @@ def fairness(
     observed before the index date. Exit code 0 also when groups are flagged; see the report.
     """
     from riskstrat.fairness import audit_selection, render_report
-    from riskstrat.scoring import evaluate_rule
+    from riskstrat.model import evaluate_rule
 
     frame, manifest, spec, as_of, _ = _scored_frame(scores, data, with_labels=False)
     frame["need"] = evaluate_rule(spec.fairness.need, frame).astype(bool)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskstrat.training.learner import is_categorical
+from riskstrat.model.coding import is_categorical
 
 N_REASONS = 3
 REASON_COLUMNS = [f"reason_{i}" for i in range(1, N_REASONS + 1)]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.errors import InputError
-from riskstrat.scoring.bundle import ModelBundle
+from riskstrat.model.bundle import ModelBundle
 from riskstrat.scoring.reasons import REASON_COLUMNS, reason_codes
 
 SCORE_COLUMNS = [

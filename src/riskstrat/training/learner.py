@@ -1,9 +1,6 @@
-"""The LightGBM learner: model inputs as a fixed numeric matrix, and a deterministic fit.
+"""The LightGBM learner: parameters from the spec and a deterministic fit with early stopping.
 
-Categorical inputs (e.g. `education`, `origin`) become codes over levels fixed at training,
-so training, validation, test and every later scoring use the same codes; a level never seen
-in training scores as missing. Everything else becomes float32 (half the memory of float64,
-and the precision LightGBM bins at anyway).
+The inputs it is given are coded by `riskstrat.model.coding` (the same coding scoring uses).
 """
 
 from __future__ import annotations
@@ -14,58 +11,11 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-from riskstrat.errors import InputError
 
 # sklearn-style names in the specs, mapped to LightGBM's own so no alias is set twice.
 _ALIASES = {"n_jobs": "num_threads", "random_state": "seed", "verbose": "verbosity"}
 _ROUNDS = ("n_estimators", "num_iterations", "num_boost_round", "num_rounds", "num_trees")
 _FIXED = {"objective": "binary", "metric": "binary_logloss"}
-
-
-def is_categorical(series: pd.Series) -> bool:
-    """True for inputs LightGBM must treat as categories (category, text) rather than numbers."""
-    dtype = series.dtype
-    return isinstance(dtype, pd.CategoricalDtype) or not (
-        is_numeric_dtype(dtype) or is_bool_dtype(dtype)
-    )
-
-
-def categorical_levels(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, list]:
-    """The fixed levels of each categorical input: a category's own levels, else those seen."""
-    levels = {}
-    for name in feature_names:
-        column = frame[name]
-        if not is_categorical(column):
-            continue
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            values = list(column.cat.categories)
-        else:
-            values = sorted(column.dropna().unique())
-        levels[name] = [v.item() if isinstance(v, np.generic) else v for v in values]
-    return levels
-
-
-def model_matrix(
-    frame: pd.DataFrame, feature_names: list[str], levels: dict[str, list]
-) -> np.ndarray:
-    """The model inputs as a C-ordered float32 matrix (rows of `frame`, columns in order)."""
-    missing = [name for name in feature_names if name not in frame.columns]
-    if missing:
-        raise InputError(f"the feature table lacks model inputs: {', '.join(missing)}")
-    matrix = np.empty((len(frame), len(feature_names)), dtype=np.float32)
-    for j, name in enumerate(feature_names):
-        column = frame[name]
-        if name in levels:
-            codes = pd.Categorical(column, categories=levels[name]).codes.astype(np.float32)
-            codes[codes < 0] = np.nan
-            matrix[:, j] = codes
-        elif is_categorical(column):
-            raise InputError(f"input {name} is text here but was numeric at training")
-        else:
-            matrix[:, j] = column.to_numpy(dtype=np.float32, na_value=np.nan)
-    return matrix
 
 
 def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:

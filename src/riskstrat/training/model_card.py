@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from riskstrat.scoring.bundle import ModelBundle
+from riskstrat.model.bundle import ModelBundle
 from riskstrat.spec import ModelSpec
 
 LABELS = {

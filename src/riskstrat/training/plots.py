@@ -19,8 +19,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
+from riskstrat.model.coding import is_categorical  # noqa: E402
 from riskstrat.training.evaluation import selection_order  # noqa: E402
-from riskstrat.training.learner import is_categorical  # noqa: E402
 
 SHARES = np.unique(np.r_[0.005, np.arange(1, 11) / 100, np.arange(2, 21) / 20]).round(3)
 TOP_FEATURES = 20

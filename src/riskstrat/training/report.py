@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskstrat.scoring.bundle import ModelBundle
+from riskstrat.model.bundle import ModelBundle
 from riskstrat.training import plots, summaries
 
 _COUNTS = ["share_flagged", "risk_threshold", "n_flagged", "true_positives", "false_positives"]

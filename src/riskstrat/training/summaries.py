@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskstrat.scoring.segments import SegmentScheme
+from riskstrat.model.segments import SegmentScheme
 from riskstrat.spec import AUDIT_ATTRIBUTES
 from riskstrat.training.evaluation import ranking_metrics
 from riskstrat.training.plots import is_small

@@ -16,20 +16,15 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype
 
 from riskstrat.errors import InputError
-from riskstrat.scoring.bundle import ModelBundle
-from riskstrat.scoring.segments import SegmentScheme
+from riskstrat.model.bundle import ModelBundle
+from riskstrat.model.calibration import Calibrator
+from riskstrat.model.coding import categorical_levels, is_categorical, model_matrix
+from riskstrat.model.segments import SegmentScheme
 from riskstrat.spec import AUDIT_ATTRIBUTES, ModelSpec
 from riskstrat.training import baselines as base
-from riskstrat.training.calibration import Calibrator
 from riskstrat.training.evaluation import calibration_metrics, evaluate_scores, ranking_metrics
 from riskstrat.training.frames import check_out_of_time, labelled_rows
-from riskstrat.training.learner import (
-    FittedLearner,
-    categorical_levels,
-    fit_lightgbm,
-    is_categorical,
-    model_matrix,
-)
+from riskstrat.training.learner import FittedLearner, fit_lightgbm
 from riskstrat.training.model_card import render_model_card
 from riskstrat.training.report import run_figures
 

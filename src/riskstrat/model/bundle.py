@@ -2,7 +2,7 @@
 
 `model.txt` is LightGBM's own text format; `bundle.json` holds the inputs and their levels,
 the calibrator, the segment scheme and where the model came from. No pickles: a bundle can
-be read, diffed and audited (`riskstrat.scoring.pyfunc.RiskModel` wraps one for MLflow).
+be read, diffed and audited (`riskstrat.tracking` wraps one as an MLflow pyfunc model).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.errors import InputError
-from riskstrat.scoring.segments import SegmentScheme
-from riskstrat.scoring.treeshap import TreeShap
-from riskstrat.training.calibration import Calibrator
-from riskstrat.training.learner import model_matrix
+from riskstrat.model.calibration import Calibrator
+from riskstrat.model.coding import model_matrix
+from riskstrat.model.segments import SegmentScheme
+from riskstrat.model.treeshap import TreeShap
 
 FORMAT_VERSION = 1
 

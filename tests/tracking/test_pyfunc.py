@@ -14,7 +14,7 @@ from tests.training.synthetic import feature_frame, trained
 def test_logged_risk_model_predicts_the_bundles_calibrated_risk(mlflow_store, tmp_path):
     import mlflow
 
-    from riskstrat.scoring import RiskModel
+    from riskstrat.tracking.pyfunc import RiskModel
 
     bundle = trained("nonlinear")[0].bundle
     folder = tmp_path / "bundle"

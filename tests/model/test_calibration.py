@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import brier_score_loss
 
 from riskstrat.errors import InputError
-from riskstrat.training import Calibrator
+from riskstrat.model import Calibrator
 
 
 def _overconfident(n=4000, seed=2):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskstrat.scoring.treeshap import TreeShap
+from riskstrat.model.treeshap import TreeShap
 
 
 def _data(rows: int = 4000, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:

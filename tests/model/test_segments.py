@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.errors import InputError
-from riskstrat.scoring import SegmentScheme, evaluate_rule
+from riskstrat.model import SegmentScheme, evaluate_rule
 from tests.training.synthetic import small_spec
 
 

@@ -9,7 +9,7 @@ Only aggregates go in: parameters, metrics, tags, figures and tables of aggregat
 model card, the segment scheme, the fairness audit summary and the model bundle. A model's
 input example is the bundle's synthetic row, never a person's.
 
-A registered version is a pyfunc model (`riskstrat.scoring.pyfunc.RiskModel`) wrapping the
+A registered version is a pyfunc model (`riskstrat.tracking.pyfunc.RiskModel`) wrapping the
 bundle folder. `load_bundle` reads the bundle files directly (no pickle); loading the
 pyfunc with `mlflow.pyfunc.load_model` needs `riskstrat` importable in that environment.
 """
@@ -32,7 +32,7 @@ import yaml
 from riskstrat.errors import InputError
 
 if TYPE_CHECKING:
-    from riskstrat.scoring import ModelBundle
+    from riskstrat.model import ModelBundle
     from riskstrat.spec import ModelSpec
     from riskstrat.training import TrainingResult
 
@@ -243,7 +243,7 @@ def log_training(
     mlflow = _mlflow()
     from mlflow.models import infer_signature
 
-    from riskstrat.scoring import RiskModel
+    from riskstrat.tracking.pyfunc import RiskModel
 
     champion_metrics, champion_tags = evaluate_champion(result, spec)
     metrics = _numeric(result.metrics)
@@ -427,7 +427,7 @@ def _not_found(c, ref: str, name: str) -> str:
 def load_bundle(ref: str) -> tuple[ModelBundle, ModelInfo]:
     """Download a registered version's bundle ('NAME@ALIAS', 'NAME/VERSION',
     'models:/NAME@ALIAS') and load it; `info.uri` is `models:/NAME/VERSION`."""
-    from riskstrat.scoring import ModelBundle
+    from riskstrat.model import ModelBundle
 
     mv = model_version(ref)
     mlflow = _mlflow()

@@ -10,7 +10,7 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 
-from riskstrat.scoring.bundle import ModelBundle
+from riskstrat.model import ModelBundle
 
 
 class RiskModel(mlflow.pyfunc.PythonModel):
