@@ -71,14 +71,22 @@ def _count_rows(extract):
 
 
 def full(data: str, month: str, teams: str, workers: int) -> dict:
-    from riskstrat.monthly import load_month_teams, month_lists, prepare_month, score_models
+    from riskstrat.contract import validated
+    from riskstrat.contract.reader import read_table
+    from riskstrat.lists import load_teams
+    from riskstrat.monthly import MonthContext, month_lists
+    from riskstrat.partitions import score_data_dir
+    from riskstrat.tracking import load_models
 
-    ctx = prepare_month(data, month, "/tmp/bench-monthly-unused")
-    team_config = load_month_teams(teams)
+    ctx = MonthContext.of(data, month, validated(data).extract_date)
+    team_config = load_teams(teams)
+    models = load_models(sorted({t.model for t in team_config.teams}))
     clock = time.perf_counter()
-    scorings = score_models(ctx, sorted({t.model for t in team_config.teams}), workers)
+    scorings = score_data_dir(data, ctx.extract_date, models, ctx.as_of, workers=workers)
     scored = time.perf_counter() - clock
-    files, summary, _ = month_lists(ctx, team_config, scorings)
+    persons = read_table(data, "persons", ctx.extract_date)
+    opt_outs = read_table(data, "opt_outs", ctx.extract_date)
+    files, summary, _ = month_lists(ctx, team_config, scorings, persons, opt_outs, {})
     wall = time.perf_counter() - clock
     return {"seconds": round(wall, 1), "scoring_seconds": round(scored, 1),
             "scored": {n: len(s.scores) for n, s in scorings.items()},

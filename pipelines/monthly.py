@@ -2,147 +2,160 @@
 
     uv run riskstrat monthly --data DIR --month 2026-01          (or: python -m pipelines.monthly ...)
 
-Each step is a `riskstrat.monthly` function; this module only wires them, with retries on
-the steps that do I/O against MLflow or the file system. Person-level frames stay in memory
-(`PERSON_LEVEL`: no result persistence, no caching); the flow returns aggregates.
+Each task is one library call; only the tasks that read or write files or the registry
+retry, never on bad input. Person-level frames stay in memory (`PERSON_LEVEL`: no result
+persistence, no caching); the flow returns aggregates. A month whose lists are withheld
+ends Failed with the reason as its message (no exception: nothing went wrong in the code).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from prefect import flow, task
+from prefect.states import Failed
 
-from pipelines.settings import PERSON_LEVEL
-from riskstrat.errors import InputError
+from pipelines.settings import IO_RETRIES, PERSON_LEVEL
+from riskstrat import monthly as steps
+from riskstrat.monthly import ListsWithheld, MonthContext
+from riskstrat.runs import RunsLayout
+
+WITHHELD_MARK = "lists withheld: "
 
 
-class ListsWithheld(InputError):
-    """The month's fairness audit raised flags and no override was given: lists not published."""
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def validate(data_dir: str, month: str) -> MonthContext:
+    from riskstrat.contract import validated
 
-
-@task(retries=2, retry_delay_seconds=5, **PERSON_LEVEL)
-def validate(data_dir: str, month: str, out: str):
-    from riskstrat.monthly import prepare_month
-
-    return prepare_month(data_dir, month, out)
+    return MonthContext.of(data_dir, month, validated(data_dir).extract_date)
 
 
 @task(**PERSON_LEVEL)
 def read_teams(teams: str):
-    from riskstrat.monthly import load_month_teams
+    from riskstrat.lists import load_teams
 
-    return load_month_teams(teams)
+    return load_teams(teams)
 
 
-@task(retries=2, retry_delay_seconds=10, **PERSON_LEVEL)
-def score(ctx, refs: list[str], workers: int):
-    from riskstrat.monthly import score_models
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def load_models(refs: list[str]):
+    from riskstrat.tracking import load_models
 
-    return score_models(ctx, refs, workers)
+    return load_models(refs)
+
+
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def score(ctx: MonthContext, models, workers: int | None):
+    from riskstrat.partitions import score_data_dir
+
+    return score_data_dir(ctx.data_dir, ctx.extract_date, models, ctx.as_of, workers=workers)
+
+
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def read_persons(ctx: MonthContext, runs: RunsLayout):
+    from riskstrat.contract.reader import read_table
+
+    persons = read_table(ctx.data_dir, "persons", ctx.extract_date)
+    opt_outs = read_table(ctx.data_dir, "opt_outs", ctx.extract_date)
+    return persons, opt_outs, runs.previous_lists(ctx.month)
 
 
 @task(**PERSON_LEVEL)
-def make_lists(ctx, teams, scorings):
-    from riskstrat.monthly import month_lists
-
-    return month_lists(ctx, teams, scorings)
+def make_lists(ctx: MonthContext, teams, scorings, persons, opt_outs, previous):
+    return steps.month_lists(ctx, teams, scorings, persons, opt_outs, previous)
 
 
 @task(**PERSON_LEVEL)
-def audit(ctx, teams, scorings, listed):
-    from riskstrat.monthly import month_fairness
+def audit(ctx: MonthContext, teams, scorings, listed, persons):
+    return steps.month_fairness(ctx, teams, scorings, listed, persons[["person_id", "gp_clinic_id"]])
 
-    return month_fairness(ctx, teams, scorings, listed)
+
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def gather_follow_ups(runs: RunsLayout, ctx: MonthContext, scorings, workers: int | None):
+    from riskstrat.runs import follow_up_inputs
+
+    return follow_up_inputs(runs, ctx, scorings, workers=workers)
 
 
 @task(**PERSON_LEVEL)
-def follow_up(ctx, scorings):
-    from riskstrat.monthly import month_follow_up
-
-    return month_follow_up(ctx, scorings)
+def follow_up(inputs):
+    return steps.month_follow_up(inputs)
 
 
-@task(retries=1, retry_delay_seconds=5, **PERSON_LEVEL)
-def publish(ctx, files: dict, record: dict):
-    from riskstrat.monthly import publish_month_outputs
-
-    return publish_month_outputs(ctx, files, record)
+@task(**IO_RETRIES)
+def publish(runs: RunsLayout, month: str, files: dict[str, bytes], record: dict):
+    return runs.publish(month, files, record)
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(**IO_RETRIES)
 def log_month(month: str, metrics: dict, fairness: dict, record: dict) -> str:
-    import json
-
-    from riskstrat.monthly import MONTHLY_EXPERIMENT
     from riskstrat.tracking import log_aggregates
 
     return log_aggregates(
-        MONTHLY_EXPERIMENT, f"month {month}", metrics,
+        steps.MONTHLY_EXPERIMENT,
+        f"month {month}",
+        metrics,
         params={"month": month, "models": json.dumps(record["models"], sort_keys=True)},
         artifacts={"fairness_summary.json": json.dumps(fairness, indent=2, sort_keys=True).encode()},
         tags={"month": month, "fairness_passed": str(fairness["passed"]).lower()},
-    )  # fmt: skip
+    )
 
 
 def current_month() -> str:
+    """The month that starts today in Copenhagen (what a scheduled run scores)."""
     return datetime.now(ZoneInfo("Europe/Copenhagen")).strftime("%Y-%m")
 
 
 @flow(name="riskstrat-monthly")
-def monthly_flow(data_dir: str, month: str | None = None, teams: str = "teams.yaml", out: str = "runs",
-                 override_reason: str | None = None, workers: int = 1) -> dict:  # fmt: skip
-    """One month, unattended. Returns aggregates: rows per team, flags, whether it changed."""
-    from riskstrat.monthly import month_aggregates, month_scores_files
-
+def monthly_flow(
+    data_dir: str,
+    month: str | None = None,
+    teams: str = "teams.yaml",
+    out: str = "runs",
+    override_reason: str | None = None,
+    workers: int | None = None,
+):
+    """One month, unattended. Returns aggregates (rows per team, flags, whether it changed),
+    or a Failed state whose message says why the lists were withheld."""
     month = month or current_month()
-    ctx = validate(data_dir, month, out)
+    runs = RunsLayout(out)
+    ctx = validate(data_dir, month)
     team_config = read_teams(teams)
-    refs = sorted({t.model for t in team_config.teams})
-    scorings = score(ctx, refs, workers)
-    list_files, list_summary, listed = make_lists(ctx, team_config, scorings)
-    fairness_files, fairness = audit(ctx, team_config, scorings, listed)
-    follow_files = follow_up(ctx, scorings)
-    withheld = not fairness["passed"] and not override_reason
-    files = {**month_scores_files(scorings), **fairness_files, **follow_files,
-             **({} if withheld else list_files)}  # fmt: skip
-    record = {
-        "month": month, "as_of": ctx.as_of.isoformat(), "data_extract_date": ctx.extract_date.isoformat(),
-        "models": {n: {"uri": s.model_uri, "version": s.model_version} for n, s in scorings.items()},
-        "teams": list_summary, "fairness_passed": fairness["passed"], "fairness_flags": len(fairness["flags"]),
-        "override_reason": override_reason if not fairness["passed"] else None, "lists_withheld": withheld,
-    }  # fmt: skip
-    result = publish(ctx, files, record)
+    models = load_models(sorted({t.model for t in team_config.teams}))
+    scorings = score(ctx, models, workers)
+    persons, opt_outs, previous = read_persons(ctx, runs)
+    list_files, list_summary, listed = make_lists(ctx, team_config, scorings, persons, opt_outs, previous)
+    fairness_files, fairness = audit(ctx, team_config, scorings, listed, persons)
+    follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
+    withheld = steps.lists_withheld(fairness, override_reason)
+    files = steps.month_files(scorings, fairness_files, follow_files, list_files, withheld)
+    record = steps.audit_record(ctx, scorings, list_summary, fairness, override_reason)
+    result = publish(runs, month, files, record)
     if not result.unchanged:
-        log_month(month, month_aggregates(scorings), fairness, record)
-    summary = {"month": month, "folder": str(ctx.folder), "unchanged": result.unchanged,
-               "teams": list_summary, "fairness_passed": fairness["passed"],
-               "follow_up": sorted({f.split("/")[1] for f in follow_files}), "lists_withheld": withheld}  # fmt: skip
+        log_month(month, steps.month_aggregates(scorings), fairness, record)
     if withheld:
-        from prefect.states import Failed
-
-        # a clear failure state for the schedule, without a traceback; the summary says why
-        return Failed(message=withheld_message(month, fairness, ctx.folder), data=summary)
-    return summary
-
-
-def withheld_message(month: str, fairness: dict, folder) -> str:
-    return (f"{month}: the fairness audit raised {len(fairness['flags'])} flag(s); scores and the "
-            f"audit are published in {folder}, the lists are not. Review fairness/report.html and "
-            "re-run with --override-reason TEXT to publish them.")  # fmt: skip
+        # a Failed state without data: Prefect turns its message into the run's error
+        return Failed(message=WITHHELD_MARK + steps.withheld_message(month, fairness, result.folder))
+    return steps.month_summary(ctx, result.folder, result.unchanged, list_summary, fairness,
+                               follow_files, withheld)  # fmt: skip
 
 
-def run_month(data_dir: str, month: str, teams: str, out: str, override_reason: str | None = None,
-              workers: int = 1) -> dict:  # fmt: skip
-    """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld."""
+def run_month(
+    data_dir: str,
+    month: str,
+    teams: str,
+    out: str,
+    override_reason: str | None = None,
+    workers: int | None = None,
+) -> dict:
+    """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld,
+    the step's own error (e.g. a ContractError, exit code 2) if a step failed."""
     state = monthly_flow(data_dir, month, teams, out, override_reason, workers, return_state=True)
-    if state.is_failed():
-        data = state.data
-        if isinstance(data, dict) and data.get("lists_withheld"):
-            raise ListsWithheld(state.message)
-        state.result()  # re-raises the step's own error (e.g. a ContractError: exit code 2)
+    if state.is_failed() and (state.message or "").startswith(WITHHELD_MARK):
+        raise ListsWithheld(state.message.removeprefix(WITHHELD_MARK))
     return state.result()
 
 
@@ -153,7 +166,7 @@ def main() -> None:
     parser.add_argument("--teams", default="teams.yaml")
     parser.add_argument("--out", default="runs")
     args = parser.parse_args()
-    print(run_month(args.data, args.month, args.teams, args.out))
+    print(run_month(args.data, args.month or current_month(), args.teams, args.out))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,7 +24,30 @@ from riskstrat.contract import Extract, open_data_dir, read_extract
 from riskstrat.contract.reader import PersonSelection, hash_partitions
 from riskstrat.spec import ModelSpec
 
+if TYPE_CHECKING:
+    from riskstrat.population import Overview
+    from riskstrat.scoring.population import LoadedModel, ModelScoring
+
 Progress = Callable[[int, int | None], None]
+# Peak memory of one partition worker on the national Denmark profile (30 parts of about
+# 200,000 persons): 1.4-1.5 GiB measured (BENCHMARKS.md); planned with headroom.
+WORKER_MEMORY_BYTES = 2 * 1024**3
+
+
+def default_workers() -> int:
+    """Worker processes this machine can run: one per core, as many as memory allows for
+    partition workers (`WORKER_MEMORY_BYTES` each), at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return max(1, cores)
+    return max(1, min(cores, available // WORKER_MEMORY_BYTES))
+
+
+def resolve_workers(workers: int | None) -> int:
+    """`workers` as given, or the machine's default when None (`--workers auto`)."""
+    return default_workers() if workers is None else max(1, int(workers))
 
 
 def run_partition(
@@ -60,7 +84,7 @@ def map_partitions(
     data_dir: str | Path,
     extract_date: date,
     fn: Callable[[Extract], pd.DataFrame],
-    workers: int = 1,
+    workers: int | None = 1,
     progress: Progress | None = None,
     hash_buckets: int = 1,
     columns: dict[str, list[str]] | None = None,
@@ -73,6 +97,7 @@ def map_partitions(
     `columns` and `persons` limit what is read (see `read_extract`).
     """
     parts = partition_names(data_dir, hash_buckets)
+    workers = resolve_workers(workers)
     job = partial(run_partition, data_dir, extract_date, fn=fn, columns=columns, persons=persons)
     results: list[pd.DataFrame] = []
     if workers <= 1 or len(parts) == 1:
@@ -100,7 +125,7 @@ def features_for_data_dir(
     spec: ModelSpec,
     index_dates: list[date],
     with_labels: bool = True,
-    workers: int = 1,
+    workers: int | None = 1,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Features (and labels) of `spec` at `index_dates` for every person, partition by partition.
@@ -115,3 +140,45 @@ def features_for_data_dir(
     table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress,
                            columns=COLUMNS_READ, persons=candidates(spec, index_dates))  # fmt: skip
     return table.sort_values(["index_date", "person_id"], kind="stable", ignore_index=True)
+
+
+def score_data_dir(
+    data_dir: str | Path,
+    extract_date: date,
+    models: list[LoadedModel],
+    as_of: date,
+    workers: int | None = 1,
+    progress: Progress | None = None,
+) -> dict[str, ModelScoring]:
+    """Everyone in each model's population at `as_of`, scored by that model.
+
+    Each person partition is read once and scored by every model in the same worker
+    process (features built once per distinct feature setting), so scoring uses every core
+    and only scores and the columns the audits need come back to this process. Reads only
+    the columns features use and the persons who can be in one of the populations.
+    """
+    from riskstrat.features import candidates
+    from riskstrat.features.build import COLUMNS_READ
+    from riskstrat.scoring.population import score_partition, split_by_model
+
+    for model in models:
+        _ = model.bundle.tree_shap  # compiled once here; the workers receive it with the bundle
+    persons = candidates([model.bundle.model_spec() for model in models], [as_of])
+    fn = partial(score_partition, models=models, as_of=as_of)
+    table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress,
+                           columns=COLUMNS_READ, persons=persons)  # fmt: skip
+    return split_by_model(table, models, as_of, extract_date)
+
+
+def overview_for_data_dir(
+    data_dir: str | Path, extract_date: date, workers: int | None = 1, progress: Progress | None = None
+) -> Overview:
+    """The population overview of a (validated) data directory over the 12 months before
+    its extract date, partition by partition."""
+    from riskstrat.dates import add_months
+    from riskstrat.population import overview_tables, person_flags
+
+    window = (add_months(extract_date, -12), extract_date)
+    fn = partial(person_flags, start=window[0], end=window[1])
+    flags = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress)
+    return overview_tables(flags, window)

@@ -13,14 +13,12 @@ import html
 import json
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from riskstrat.contract import Extract
-from riskstrat.dates import add_months, age_on
+from riskstrat.dates import age_on
 from riskstrat.reference import code_list, municipalities
 
 MIN_CELL = 5
@@ -160,18 +158,6 @@ def _group_table(flags: pd.DataFrame, group: str) -> pd.DataFrame:
                        ("avoidable_per_1000_65plus", "aged_65plus")):  # fmt: skip
         table[rate] = table[rate].where(table[base].notna())
     return table
-
-
-def build_overview(data_dir: str | Path, extract_date: date, workers: int = 1, progress=None) -> Overview:
-    """The overview of a (validated) data directory over the 12 months before its extract date."""
-    from riskstrat.partitions import map_partitions
-
-    window = (add_months(extract_date, -12), extract_date)
-    flags = map_partitions(
-        data_dir, extract_date, partial(person_flags, start=window[0], end=window[1]),
-        workers=workers, progress=progress,
-    )  # fmt: skip
-    return overview_tables(flags, window)
 
 
 # ------------------------------------------------------------------ rendering

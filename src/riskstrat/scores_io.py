@@ -1,8 +1,5 @@
-"""A scoring on disk: `scores.parquet` and its `manifest.json` (interfaces.md, "Scores").
-
-Both files are byte-deterministic for the same scores, so re-running a month rewrites
-nothing; the folder is written atomically.
-"""
+"""A scoring on disk: `scores.parquet` and its `manifest.json` (interfaces.md, "Scores"),
+written atomically and read back with its checksum checked."""
 
 from __future__ import annotations
 
@@ -12,23 +9,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.errors import InputError
 from riskstrat.io import atomic_folder
-
-
-def scores_files(scores: pd.DataFrame, manifest: dict) -> dict[str, bytes]:
-    """The bytes of `scores.parquet` and `manifest.json` (row count and checksum filled in)."""
-    table = pa.Table.from_pandas(scores, preserve_index=False)
-    table = table.replace_schema_metadata(None)  # pandas metadata would carry the index layout
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    payload = buffer.getvalue()
-    full = {**manifest, "rows": len(scores), "sha256": hashlib.sha256(payload).hexdigest()}
-    text = json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    return {"scores.parquet": payload, "manifest.json": text.encode("utf-8")}
+from riskstrat.scoring.files import scores_files
 
 
 def write_scores(folder: str | Path, scores: pd.DataFrame, manifest: dict) -> dict:

@@ -125,10 +125,8 @@ def test_list_files_for_every_team_are_deterministic() -> None:
         teams=[team(), team(name="t2", language="en", catchment={"municipalities": [710]})]
     )
     scorings = {"avoidable_admission": (scores, SCORES_MANIFEST)}
-    a, summary = list_files(teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, None)
-    b, _ = list_files(
-        teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, None, prefix="lists/"
-    )
+    a, summary, listed = list_files(teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, {})
+    b, _, _ = list_files(teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, {}, prefix="lists/")
     assert sorted(a) == [
         f"{t}/{f}"
         for t in ("t1", "t2")
@@ -136,6 +134,15 @@ def test_list_files_for_every_team_are_deterministic() -> None:
     ]
     assert {f"lists/{k}": v for k, v in a.items()} == b
     assert summary["t1"]["rows"] == json.loads(a["t1/manifest.json"])["rows"] == 25
+
+
+def test_listed_persons_are_the_rows_of_each_teams_csv_in_rank_order() -> None:
+    persons, scores = people()
+    teams = Teams(teams=[team()])
+    files, _, listed = list_files(teams, {"avoidable_admission": (scores, SCORES_MANIFEST)}, persons,
+                                  NO_OPT_OUTS, "2026-01", AS_OF, {})  # fmt: skip
+    csv = pd.read_csv(io.BytesIO(files["t1/target_list.csv"]), dtype={"person_id": str})
+    assert listed["t1"] == csv["person_id"].tolist() and len(listed["t1"]) == 25
 
 
 def test_text_that_looks_like_a_formula_stays_text() -> None:

@@ -79,7 +79,7 @@ def test_an_interrupted_month_leaves_the_previous_state(prefect_server, champion
                                                          tmp_path: Path, monkeypatch) -> None:  # fmt: skip
     from pipelines.monthly import run_month
 
-    from riskstrat.lists import publish as publish_module
+    from riskstrat import publishing as publish_module
 
     out = tmp_path / "runs"
     run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
@@ -124,9 +124,8 @@ def test_the_deployment_runs_monthly_in_copenhagen_time() -> None:
 
 def test_follow_up_of_the_month_one_horizon_back_and_the_commands(prefect_server, champions, cluster_data: Path,
                                                                   tmp_path: Path) -> None:  # fmt: skip
+    from pipelines.cli import main
     from pipelines.monthly import run_month
-
-    from riskstrat.cli import main
 
     out = tmp_path / "runs"
     run_month(str(cluster_data), "2024-01", "teams.yaml", str(out), override_reason="test")
@@ -141,16 +140,17 @@ def test_follow_up_of_the_month_one_horizon_back_and_the_commands(prefect_server
     args = ["lists", "--scores", str(scores / "avoidable_admission"), "--scores", str(scores / "trilateral_need"),
             "--data", str(cluster_data), "--teams", "teams.yaml", "--month", "2024-01", "--out", str(lists_out)]  # fmt: skip
     assert main(args) == 0
-    assert (lists_out / "2024-01" / "randers-geriatric-team" / "target_list.xlsx").exists()
+    assert (lists_out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.xlsx").exists()
     published = out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.csv"
-    assert (lists_out / "2024-01" / "randers-geriatric-team" / "target_list.csv").read_bytes() == published.read_bytes()
+    command = lists_out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.csv"
+    assert command.read_bytes() == published.read_bytes()
     assert main(args) == 0  # unchanged month: no new audit line
     assert len((lists_out / "2024-01" / "audit.jsonl").read_text().splitlines()) == 1
     assert main(["fairness", "--scores", str(scores / "avoidable_admission"), "--data", str(cluster_data),
-                 "--lists", str(lists_out / "2024-01"), "--out", str(tmp_path / "fair")]) == 0  # fmt: skip
+                 "--lists", str(lists_out / "2024-01" / "lists"), "--out", str(tmp_path / "fair")]) == 0  # fmt: skip
     assert (tmp_path / "fair" / "groups.json").exists()
     assert main(["follow-up", "--scores", str(scores / "avoidable_admission"), "--data", str(cluster_data),
-                 "--lists", str(lists_out / "2024-01"), "--out", str(tmp_path / "follow")]) == 0  # fmt: skip
+                 "--lists", str(lists_out / "2024-01" / "lists"), "--out", str(tmp_path / "follow")]) == 0  # fmt: skip
     assert (tmp_path / "follow" / "report.html").read_text().startswith("<!doctype html>")
     recent = out / "2025-01" / "scores" / "avoidable_admission"
     assert main(["follow-up", "--scores", str(recent), "--data", str(cluster_data),

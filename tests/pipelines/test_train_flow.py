@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from riskstrat.cli import main
+from pipelines.cli import main
+
 from riskstrat.tracking import load_bundle
 
 

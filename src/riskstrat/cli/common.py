@@ -8,22 +8,11 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def not_built(command: str, issue: str) -> None:
-    """Say plainly that a command's capability does not exist yet, and exit 2."""
-    err_console.print(
-        f"[yellow]riskstrat {command}: not built yet[/] (tracked in issue "
-        f"{escape(issue)}). Nothing was done."
-    )
-    raise typer.Exit(2)
 
 
 def print_json(payload: Any) -> None:
@@ -64,3 +53,21 @@ def iso_date(text: str, flag: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{flag} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
+
+
+WORKERS_HELP = "Processes for person partitions: a number, or auto (the machine's cores, bounded by memory)."
+
+
+def workers_option(text: str) -> int | None:
+    """`--workers`: None for auto (the library picks what the machine can run), else >= 1."""
+    from riskstrat.errors import InputError
+
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--workers expects a number or auto, got {text!r}") from None
+    if value < 1:
+        raise InputError(f"--workers must be at least 1, got {value}")
+    return value

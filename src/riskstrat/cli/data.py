@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from riskstrat.cli.common import (
+    WORKERS_HELP,
     console,
     err_console,
     iso_date,
-    not_built,
     print_json,
     progress_bar,
+    workers_option,
 )
-from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
+from riskstrat.contract import ValidationReport, validate_data_dir
 
 
 def register(app: typer.Typer) -> None:
@@ -38,8 +38,6 @@ def synth(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write a synthetic population in input contract v1, with a calibration report."""
-    if importlib.util.find_spec("riskstrat.synth") is None:
-        not_built("synth", "[synth]")
     from riskstrat.synth import generate
 
     with progress_bar(f"synthesising {profile} (person chunks)", enabled=not as_json) as update:
@@ -89,24 +87,24 @@ def features(
     index_date: str = typer.Option(..., help="Index date D (ISO date)."),
     spec: Path = typer.Option(..., "--spec", "--model-spec", help="Model spec (models/*.yaml)."),
     out: Path = typer.Option(..., help="Output Parquet file."),
+    set_: list[str] = typer.Option([], "--set", help="Override a spec value: key.sub=value (repeatable)."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
 ) -> None:
     """The cohort, features and labels of one model spec at one index date."""
-    if importlib.util.find_spec("riskstrat.features") is None:
-        not_built("features", "[features]")
+    from riskstrat.contract import validated
     from riskstrat.io import write_parquet_atomic
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.spec import load_spec
 
-    model_spec = load_spec(spec)
-    report = validate_data_dir(data)
-    if not report.ok:
-        raise ContractError(report)
+    model_spec = load_spec(spec, set_)
+    report = validated(data)
     with progress_bar("building features (person partitions)") as update:
         table = features_for_data_dir(
             data,
             report.extract_date,
             model_spec,
             [iso_date(index_date, "--index-date")],
+            workers=workers_option(workers),
             progress=update,
         )
     write_parquet_atomic(table, out)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import typer
 
-from riskstrat.cli.common import console, iso_date, not_built, print_json, progress_bar
+from riskstrat.cli.common import (
+    WORKERS_HELP,
+    console,
+    iso_date,
+    print_json,
+    progress_bar,
+    workers_option,
+)
 from riskstrat.errors import InputError
 
 
@@ -26,7 +32,7 @@ def train(
     as_json: bool = typer.Option(
         False, "--json", help="Print {run_id, model_name, version, metrics}."
     ),
-    workers: int = typer.Option(1, help="Processes for person partitions."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
 ) -> None:
     """One experiment: an MLflow run with everything needed to judge it; registers the
     model version with alias `challenger`.
@@ -40,7 +46,7 @@ def train(
 
     model_spec = load_spec(spec, set_)
     with progress_bar(f"training {model_spec.name} (features, fit, evaluate)", enabled=not as_json) as update:
-        outcome = run_experiment(model_spec, data, workers=workers, progress=update)
+        outcome = run_experiment(model_spec, data, workers=workers_option(workers), progress=update)
     payload = {"run_id": outcome.run_id, "model_name": outcome.model_name,
                "version": outcome.version, "metrics": outcome.metrics}  # fmt: skip
     if as_json:
@@ -101,49 +107,40 @@ def score(
     as_of: str = typer.Option(..., help="Index date D (ISO date)."),
     model: str = typer.Option(..., help="NAME@ALIAS or NAME/VERSION of a registered model."),
     out: Path = typer.Option(..., help="Output folder for scores.parquet and manifest.json."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Score everyone in the model's population at index date D.
 
     Writes OUT/scores.parquet (person_id, index_date, model_name, model_version, risk, tier,
-    segment, reason_1..3) and OUT/manifest.json, atomically.
+    segment, reason_1..3) and OUT/manifest.json, atomically. Scores person partitions in
+    worker processes, the same way `riskstrat monthly` does.
     """
-    if importlib.util.find_spec("riskstrat.tracking") is None:
-        not_built("score", "[train]")
-    from riskstrat.contract import ContractError, validate_data_dir
-    from riskstrat.monthly import score_champion
+    from riskstrat.contract import validated
+    from riskstrat.partitions import score_data_dir
     from riskstrat.scores_io import write_scores
-    from riskstrat.tracking import load_bundle
+    from riskstrat.tracking import load_models
 
-    report = validate_data_dir(data)
-    if not report.ok:
-        raise ContractError(report)
+    report = validated(data)
     as_of_date = iso_date(as_of, "--as-of")
     if as_of_date > report.extract_date:
         raise InputError(
             f"--as-of {as_of_date} is after the data's extract date "
             f"{report.extract_date}: events up to it are not all in the data"
         )
-    bundle, info = load_bundle(model)
-    with progress_bar(
-        f"scoring {bundle.model_name} v{info.version}", enabled=not as_json
-    ) as update:
-        scoring = score_champion(
-            data,
-            report.extract_date,
-            bundle,
-            str(info.version),
-            info.uri,
-            as_of_date,
-            progress=update,
-        )
+    (loaded,) = load_models([model])
+    name = loaded.bundle.model_name
+    with progress_bar(f"scoring {name} v{loaded.version}", enabled=not as_json) as update:
+        scorings = score_data_dir(data, report.extract_date, [loaded], as_of_date,
+                                  workers=workers_option(workers), progress=update)  # fmt: skip
+    scoring = scorings[name]
     manifest = write_scores(out, scoring.scores, scoring.manifest)
     if as_json:
         print_json(manifest)
         return
     tiers = scoring.scores["tier"].value_counts()
     console.print(
-        f"scored {manifest['rows']:,} persons with {info.uri} as of {as_of_date}: "
+        f"scored {manifest['rows']:,} persons with {loaded.uri} as of {as_of_date}: "
         + ", ".join(f"{t} {n:,}" for t, n in tiers.items())
     )
     console.print(f"wrote {Path(out) / 'scores.parquet'} and manifest.json")

@@ -1,4 +1,5 @@
-"""Commands that publish: lists, fairness, follow-up, monthly, report, demo."""
+"""Commands that publish: lists, fairness, follow-up, report (`monthly` and `demo` run
+Prefect flows and are added by `pipelines.cli`)."""
 
 from __future__ import annotations
 
@@ -6,33 +7,14 @@ from pathlib import Path
 
 import typer
 
-from riskstrat.cli.common import console, print_json, progress_bar
+from riskstrat.cli.common import WORKERS_HELP, console, print_json, progress_bar, workers_option
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
     app.command("lists")(lists)
     app.command("fairness")(fairness)
     app.command("follow-up")(follow_up)
-    app.command("monthly")(monthly)
     app.command("report")(report)
-
-
-def demo(
-    out: Path = typer.Option(Path("demo-out"), help="Folder for the demo's data and outputs."),
-    persons: int = typer.Option(228_000, help="Persons in the synthetic Randers-profile population."),
-    seed: int = typer.Option(2026, help="Seed of the synthetic population."),
-    workers: int = typer.Option(2, help="Processes for person partitions."),
-) -> None:
-    """The main job on embedded defaults, end to end (synthetic Randers-profile population).
-
-    synthesise → validate → train and register both models → promote → monthly flow for two
-    months (2025-01 and 2026-01, so the second follows up the first) → population overview.
-    MLflow: MLFLOW_TRACKING_URI or ./mlruns; Prefect: local ephemeral server.
-    """
-    from riskstrat.demo import run_demo
-
-    run_demo(out, persons=persons, seed=seed, workers=workers, console=console)
 
 
 def lists(
@@ -40,18 +22,20 @@ def lists(
     data: Path = typer.Option(..., help="Data directory (current attributes, deaths, opt-outs)."),
     teams: Path = typer.Option(..., help="teams.yaml"),
     month: str = typer.Option(..., help="YYYY-MM"),
-    out: Path = typer.Option(..., help="Output root; lists go to OUT/MONTH/<team>/."),
+    out: Path = typer.Option(..., help="Monthly output root; lists go to OUT/MONTH/lists/<team>/."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Target lists per team, within catchment and capacity, opt-outs excluded.
 
-    Writes OUT/MONTH/<team>/target_list.xlsx, target_list.csv, manifest.json and
-    OUT/MONTH/audit.jsonl. Re-running the same month on the same inputs changes no file.
+    Writes OUT/MONTH/lists/<team>/target_list.xlsx, target_list.csv, manifest.json and a
+    line in OUT/MONTH/audit.jsonl (the layout of `riskstrat monthly`); the month's other
+    files are left as they are. Re-running the same month on the same inputs changes no file.
     """
+    from riskstrat.contract import validated
     from riskstrat.contract.reader import read_table
-    from riskstrat.dates import earlier_month, parse_month
-    from riskstrat.experiment import validated
-    from riskstrat.lists import list_files, load_teams, publish_month
+    from riskstrat.dates import parse_month
+    from riskstrat.lists import list_files, load_teams
+    from riskstrat.runs import LISTS, RunsLayout
     from riskstrat.scores_io import read_scores
 
     report = validated(data)
@@ -61,14 +45,14 @@ def lists(
         scorings[manifest["model_name"]] = (frame, manifest)
     team_config = load_teams(teams, known_models=set(scorings))
     as_of = parse_month(month)
+    runs = RunsLayout(out)
     persons = read_table(data, "persons", report.extract_date)
     opt_outs = read_table(data, "opt_outs", report.extract_date)
-    previous = out / earlier_month(month, 1)
-    files, summary = list_files(team_config, scorings, persons, opt_outs, month, as_of,
-                                previous if previous.exists() else None)  # fmt: skip
-    record = {"month": month, "data_extract_date": report.extract_date.isoformat(), "teams": summary,
+    files, summary, _ = list_files(team_config, scorings, persons, opt_outs, month, as_of,
+                                   runs.previous_lists(month), prefix=f"{LISTS}/")  # fmt: skip
+    record = {"data_extract_date": report.extract_date.isoformat(), "teams": summary,
               "models": {n: m.get("model_uri") for n, (_, m) in scorings.items()}}  # fmt: skip
-    result = publish_month(out / month, files, record)
+    result = runs.publish(month, files, record, owned=(f"{LISTS}/",))
     payload = {"folder": str(result.folder), "unchanged": result.unchanged, "teams": summary}
     if as_json:
         print_json(payload)
@@ -78,12 +62,12 @@ def lists(
         return
     for team, facts in summary.items():
         console.print(f"  {team:<32} {facts['rows']:>4} persons ({facts['new_this_month']} new)")
-    console.print(f"published {result.folder}")
+    console.print(f"published {runs.lists(month)}")
 
 
-def _scored_frame(scores: Path, data: Path, with_labels: bool):
+def _scored_frame(scores: Path, data: Path, with_labels: bool, workers: int | None):
     """A scoring with its population's features (and labels), rebuilt with the model's spec."""
-    from riskstrat.experiment import validated
+    from riskstrat.contract import validated
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.scores_io import read_scores
     from riskstrat.spec import ModelSpec
@@ -92,13 +76,14 @@ def _scored_frame(scores: Path, data: Path, with_labels: bool):
     frame, manifest = read_scores(scores)
     spec = ModelSpec.model_validate(manifest["spec"])
     as_of = frame["index_date"].iloc[0].date() if len(frame) else report.extract_date
-    features = features_for_data_dir(data, report.extract_date, spec, [as_of], with_labels=with_labels)
+    features = features_for_data_dir(data, report.extract_date, spec, [as_of], with_labels=with_labels,
+                                     workers=workers)  # fmt: skip
     merged = frame.drop(columns=["index_date"]).merge(features, on="person_id")
     return merged, manifest, spec, as_of, report
 
 
 def _listed(lists_dir: Path | None, model_name: str) -> set[str]:
-    from riskstrat.lists import listed_for_model
+    from riskstrat.publishing import listed_for_model
 
     return set() if lists_dir is None else listed_for_model(lists_dir, model_name)
 
@@ -116,6 +101,7 @@ def fairness(
     data: Path = typer.Option(..., help="Data directory."),
     lists_dir: Path | None = typer.Option(None, "--lists", help="The month's lists folder."),
     out: Path = typer.Option(..., help="Output folder for report.html, report.md, groups.json."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
 ) -> None:
     """Fairness audit of one scoring: who is selected, by group, against observed need.
 
@@ -126,7 +112,7 @@ def fairness(
     from riskstrat.fairness import audit_selection, render_report
     from riskstrat.model import evaluate_rule
 
-    frame, manifest, spec, as_of, _ = _scored_frame(scores, data, with_labels=False)
+    frame, manifest, spec, as_of, _ = _scored_frame(scores, data, False, workers_option(workers))
     frame["need"] = evaluate_rule(spec.fairness.need, frame).astype(bool)
     frame["selected"] = frame["tier"] != spec.segments.lowest_tier
     audits = {f"{spec.name}: top tiers": audit_selection(frame, spec.fairness, selected="selected", need="need")}
@@ -146,6 +132,7 @@ def follow_up(
     data: Path = typer.Option(..., help="Data directory whose extract covers the horizon."),
     lists_dir: Path | None = typer.Option(None, "--lists", help="That month's lists folder."),
     out: Path = typer.Option(..., help="Output folder for report.html, report.md, groups.json."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
 ) -> None:
     """Realised performance of an earlier scoring, overall and by group, with flags.
 
@@ -157,7 +144,7 @@ def follow_up(
     from riskstrat.fairness import follow_up as run_follow_up
     from riskstrat.fairness import render_report
 
-    frame, manifest, spec, as_of, report = _scored_frame(scores, data, with_labels=True)
+    frame, manifest, spec, as_of, report = _scored_frame(scores, data, True, workers_option(workers))
     if add_months(as_of, spec.horizon_months) > report.extract_date:
         raise InputError(
             f"the horizon of this scoring ends {add_months(as_of, spec.horizon_months)}, after the "
@@ -173,48 +160,10 @@ def follow_up(
     console.print(f"follow-up report: {out / 'report.html'} ({'no flags' if audit.passed else 'flags raised'})")
 
 
-def monthly(
-    data: Path = typer.Option(
-        ..., help="Data directory whose extract reaches the month's first day."
-    ),
-    month: str = typer.Option(..., help="YYYY-MM"),
-    teams: Path = typer.Option(Path("teams.yaml"), help="teams.yaml"),
-    out: Path = typer.Option(Path("runs"), help="Monthly output root."),
-    override_reason: str | None = typer.Option(
-        None, help="Publish the lists even if the fairness audit raises flags; recorded."
-    ),
-    workers: int = typer.Option(1, help="Processes for person partitions."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-) -> None:
-    """The monthly Prefect flow: validate, score each champion, lists, audit, follow-up, publish.
-
-    Writes OUT/MONTH/ (scores/, lists/, fairness/, follow-up/, audit.jsonl) all at once; a
-    month whose data fails validation publishes nothing. Runs as a Prefect flow (local
-    ephemeral server unless PREFECT_API_URL points at one).
-    """
-    from pipelines.monthly import run_month
-
-    with progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update:
-        update(0, None)
-        summary = run_month(str(data), month, str(teams), str(out), override_reason, workers)
-    if as_json:
-        print_json(summary)
-        return
-    if summary["unchanged"]:
-        console.print(f"{month} is unchanged: {summary['folder']} already holds identical outputs")
-        return
-    for team, facts in summary["teams"].items():
-        console.print(f"  {team:<32} {facts['rows']:>4} persons ({facts['new_this_month']} new)")
-    console.print(f"fairness audit: {'clean' if summary['fairness_passed'] else 'flags raised (override recorded)'}")
-    if summary["follow_up"]:
-        console.print(f"follow-up of earlier scorings: {', '.join(summary['follow_up'])}")
-    console.print(f"published {summary['folder']}")
-
-
 def report(
     data: Path = typer.Option(..., help="Data directory."),
     out: Path = typer.Option(..., help="Output HTML file; FILE.md and FILE.json are written beside it."),
-    workers: int = typer.Option(1, help="Processes for person partitions."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print where the files are as JSON."),
 ) -> None:
     """The population overview for the cluster's steering group.
@@ -223,15 +172,14 @@ def report(
     before the extract date; acute and avoidable admissions by municipality and social
     group. Aggregates only; counts of 1-4 suppressed.
     """
-    from riskstrat.contract import ContractError, validate_data_dir
+    from riskstrat.contract import validated
     from riskstrat.io import atomic_write_bytes
-    from riskstrat.population import build_overview, render
+    from riskstrat.partitions import overview_for_data_dir
+    from riskstrat.population import render
 
-    checked = validate_data_dir(data)
-    if not checked.ok:
-        raise ContractError(checked)
+    checked = validated(data)
     with progress_bar("population overview (person partitions)", enabled=not as_json) as update:
-        overview = build_overview(data, checked.extract_date, workers=workers, progress=update)
+        overview = overview_for_data_dir(data, checked.extract_date, workers=workers_option(workers), progress=update)
     files = render(overview, "Population overview", f"{data} (extract date {checked.extract_date})")
     targets = {
         "report.html": out,

@@ -3,7 +3,13 @@
 from riskstrat.contract.reader import Extract, load_extract, read_extract
 from riskstrat.contract.source import DataDir, DataDirError, open_data_dir
 from riskstrat.contract.tables import CONTRACT_VERSION, TABLES
-from riskstrat.contract.validate import ContractError, Finding, ValidationReport, validate_data_dir
+from riskstrat.contract.validate import (
+    ContractError,
+    Finding,
+    ValidationReport,
+    validate_data_dir,
+    validated,
+)
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -18,4 +24,5 @@ __all__ = [
     "open_data_dir",
     "read_extract",
     "validate_data_dir",
+    "validated",
 ]

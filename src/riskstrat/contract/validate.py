@@ -345,3 +345,11 @@ def _unknown_codes(con, tf: TableFiles, present: set[str], out: _Collector) -> N
                 ex,
                 severity="warning",
             )
+
+
+def validated(data_dir: str | Path) -> ValidationReport:
+    """The data directory's validation report; ContractError if it breaks the contract."""
+    report = validate_data_dir(data_dir)
+    if not report.ok:
+        raise ContractError(report)
+    return report

@@ -1,16 +1,15 @@
-"""Every team's list files for one month, in memory (published by `publish_lists`)."""
+"""Every team's list files for one month, in memory (published through `riskstrat.runs`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from riskstrat.errors import InputError
 from riskstrat.lists.build import build_target_list
 from riskstrat.lists.files import list_manifest, target_list_csv
-from riskstrat.lists.publish import read_list
 from riskstrat.lists.teams import Teams
 from riskstrat.lists.workbook import target_list_xlsx
 
@@ -22,25 +21,27 @@ def list_files(
     opt_outs: pd.DataFrame | None,
     month: str,
     as_of: date,
-    previous_root: Path | None,
+    previous: Mapping[str, pd.DataFrame | None],
     prefix: str = "",
-) -> tuple[dict[str, bytes], dict]:
-    """(files, summary) of a month's lists.
+) -> tuple[dict[str, bytes], dict, dict[str, list[str]]]:
+    """(files, summary, listed) of a month's lists.
 
     `scorings` maps a model name to (scores, scores manifest); each team takes the scoring
-    of its model. `previous_root/<team>/` holds last month's lists (for `new_this_month`;
-    None if there are none). Files are `<prefix><team>/target_list.xlsx`,
+    of its model. `previous` maps a team to last month's list (for `new_this_month`; absent
+    or None if there was none). Files are `<prefix><team>/target_list.xlsx`,
     `target_list.csv` and `manifest.json`; the summary gives each team's rows, new persons
-    and model version (counts only, for the audit line and the console).
+    and model version (counts only, for the audit line and the console); `listed` gives
+    each team's listed person ids in rank order (person-level: never logged).
     """
     files: dict[str, bytes] = {}
     summary: dict = {}
+    listed: dict[str, list[str]] = {}
     for team in teams.teams:
         if team.model_name not in scorings:
             raise InputError(f"team {team.name} needs a scoring of model {team.model_name!r}; "
                              f"given: {', '.join(sorted(scorings)) or 'none'}")  # fmt: skip
         scores, manifest = scorings[team.model_name]
-        earlier = read_list(previous_root / team.name) if previous_root else None
+        earlier = previous.get(team.name)
         frame = build_target_list(team, scores, persons, opt_outs, as_of, earlier)
         model = {"model_uri": manifest.get("model_uri"), "model_version": manifest.get("model_version"),
                  "data_extract_date": manifest.get("data_extract_date")}  # fmt: skip
@@ -55,4 +56,5 @@ def list_files(
         summary[team.name] = {"rows": len(frame), "new_this_month": int(frame["new_this_month"].sum()),
                               "capacity": team.capacity, "model": team.model,
                               "model_version": model["model_version"]}  # fmt: skip
-    return files, summary
+        listed[team.name] = frame["person_id"].astype(str).tolist()
+    return files, summary, listed

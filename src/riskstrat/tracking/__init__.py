@@ -33,6 +33,7 @@ from riskstrat.errors import InputError
 
 if TYPE_CHECKING:
     from riskstrat.model import ModelBundle
+    from riskstrat.scoring.population import LoadedModel
     from riskstrat.spec import ModelSpec
     from riskstrat.training import TrainingResult
 
@@ -476,3 +477,14 @@ def log_aggregates(experiment: str, run_name: str, metrics: dict[str, float], pa
         if artifacts:
             mlflow.log_artifacts(tmp)
         return run.info.run_id
+
+
+def load_models(refs: list[str]) -> list[LoadedModel]:
+    """Registered versions ('NAME@ALIAS', 'NAME/VERSION') loaded for scoring, in order."""
+    from riskstrat.scoring.population import LoadedModel
+
+    loaded = []
+    for ref in refs:
+        bundle, info = load_bundle(ref)
+        loaded.append(LoadedModel(bundle, str(info.version), info.uri))
+    return loaded

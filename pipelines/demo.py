@@ -21,15 +21,20 @@ SPECS = ("models/avoidable_admission.yaml", "models/trilateral_need.yaml")
 
 def _spec_path(name: str) -> Path:
     """Model specs ship in the repository's models/ folder (the working copy or its parent)."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
         if (base / name).exists():
             return base / name
     raise InputError(f"cannot find {name}: run the demo from the riskstrat repository")
 
 
-def run_demo(out: Path, persons: int, seed: int, workers: int, console: Console) -> dict:
-    from riskstrat.experiment import run_experiment, validated
-    from riskstrat.population import build_overview, render
+def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: Console) -> dict:
+    """Synthesise, validate, train, promote, run two months and write the population
+    overview; prints each step and where its result is. Returns the models' versions."""
+    from pipelines.monthly import run_month
+    from riskstrat.contract import validated
+    from riskstrat.experiment import run_experiment
+    from riskstrat.partitions import overview_for_data_dir
+    from riskstrat.population import render
     from riskstrat.promotion import PromotionRefused, promote
     from riskstrat.spec import load_spec
     from riskstrat.synth import generate
@@ -70,8 +75,6 @@ def run_demo(out: Path, persons: int, seed: int, workers: int, console: Console)
             reasons = str(refused).splitlines()[1:-1]
             step.say(f"promoted {spec.name} v{outcome.version} by a recorded demo override; failed gates:\n"
                      + "\n".join(f"      {r.strip()}" for r in reasons))  # fmt: skip
-    from pipelines.monthly import run_month
-
     teams = _spec_path("teams.yaml")
     runs = out / "runs"
     for month in DEMO_MONTHS:
@@ -84,7 +87,7 @@ def run_demo(out: Path, persons: int, seed: int, workers: int, console: Console)
         audit = "clean" if summary["fairness_passed"] else "flags raised (published by demo override)"
         step.say(f"monthly flow {month}: {rows} persons on {len(summary['teams'])} team lists, fairness "
                  f"audit {audit}{extra}: {summary['folder']}")  # fmt: skip
-    overview = build_overview(data, report.extract_date, workers=workers)
+    overview = overview_for_data_dir(data, report.extract_date, workers=workers)
     files = render(overview, "Population overview — synthetic Randers cluster", f"{data}")
     (out / "population.html").write_bytes(files["report.html"])
     (out / "population.md").write_bytes(files["report.md"])

@@ -1,4 +1,5 @@
-"""Publishing a month: idempotent, atomic, audited; last month's list gives `new_this_month`."""
+"""The runs layout: publishing a month is idempotent, atomic and audited; a command replaces
+only what it owns; last month's list gives `new_this_month`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from riskstrat.lists import list_files, previous_list, publish_lists
-from riskstrat.lists import publish as publish_module
+from riskstrat import publishing as publish_module
+from riskstrat.lists import list_files
 from riskstrat.lists.teams import Teams
+from riskstrat.runs import RunsLayout
 from tests.lists.frames import AS_OF, NO_OPT_OUTS, SCORES_MANIFEST, people, team
 
 
-def month_files(month: str = "2026-01", previous_root: Path | None = None, capacity: int = 25):
+def publish_lists(root: Path, month: str, files: dict[str, bytes], record: dict):
+    return RunsLayout(root).publish(month, files, record)
+
+
+def month_files(month: str = "2026-01", previous: dict | None = None, capacity: int = 25):
     persons, scores = people()
     teams = Teams(
         teams=[
@@ -21,8 +27,8 @@ def month_files(month: str = "2026-01", previous_root: Path | None = None, capac
             team(name="t2", language="en", catchment={"municipalities": [710]}),
         ]
     )
-    files, summary = list_files(teams, {"avoidable_admission": (scores, SCORES_MANIFEST)}, persons,
-                                NO_OPT_OUTS, month, AS_OF, previous_root)  # fmt: skip
+    files, summary, _ = list_files(teams, {"avoidable_admission": (scores, SCORES_MANIFEST)}, persons,
+                                   NO_OPT_OUTS, month, AS_OF, previous or {})  # fmt: skip
     record = {
         "teams": summary,
         "data_extract_date": "2026-01-01",
@@ -116,17 +122,29 @@ def test_file_names_that_could_escape_the_month_are_refused(tmp_path: Path) -> N
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("layout", ["", "lists/"])
-def test_new_this_month_comes_from_last_months_published_list(tmp_path: Path, layout: str) -> None:
+def test_new_this_month_comes_from_last_months_published_list(tmp_path: Path) -> None:
+    runs = RunsLayout(tmp_path)
     files, record = month_files("2025-12")
-    publish_lists(tmp_path, "2025-12", {layout + k: v for k, v in files.items()}, record)
-    last = previous_list(tmp_path, "2026-01", "t1")
+    runs.publish("2025-12", {"lists/" + k: v for k, v in files.items()}, record)
+    previous = runs.previous_lists("2026-01")
+    last = previous["t1"]
     assert last is not None and len(last) == 25 and last["person_id"].str.startswith("P").all()
-    assert previous_list(tmp_path, "2025-12", "t1") is None
-    assert previous_list(tmp_path, "2026-01", "nobody") is None
-    january, _ = month_files(
-        "2026-01", previous_root=tmp_path / "2025-12" / layout.rstrip("/"), capacity=30
-    )
+    assert runs.previous_lists("2025-12") == {}
+    assert "nobody" not in previous
+    january, _ = month_files("2026-01", previous=previous, capacity=30)
     lines = january["t1/target_list.csv"].decode().splitlines()[1:]
     new = [line.rsplit(",", 1)[1] for line in lines]
     assert new == ["False"] * 25 + ["True"] * 5
+
+
+def test_a_command_replaces_only_the_files_it_owns(tmp_path: Path) -> None:
+    runs = RunsLayout(tmp_path)
+    files, record = month_files()
+    whole = {"scores/m/scores.parquet": b"scores", **{"lists/" + k: v for k, v in files.items()}}
+    runs.publish("2026-01", whole, record)
+    fewer, _ = month_files(capacity=10)
+    result = runs.publish("2026-01", {"lists/" + k: v for k, v in fewer.items()}, record, owned=("lists/",))
+    assert not result.unchanged
+    assert (tmp_path / "2026-01" / "scores" / "m" / "scores.parquet").read_bytes() == b"scores"
+    assert (tmp_path / "2026-01" / "lists" / "t1" / "target_list.csv").read_bytes() == fewer["t1/target_list.csv"]
+    assert len(audit_lines(tmp_path)) == 2

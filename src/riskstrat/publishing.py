@@ -1,6 +1,6 @@
 """Publishing a month: all files appear at once, or nothing changes.
 
-`publish_lists(out_root, month, files, audit_record)` publishes `OUT/YYYY-MM/`: if every
+`publish_month(folder, files, audit_record)` publishes a month folder: if every
 file is already there byte-identically, nothing is touched and no audit line is added (the
 month is unchanged). Otherwise the whole month folder is built in a temporary folder beside
 it, with the old `audit.jsonl` lines kept and one line added, and swapped into place
@@ -21,7 +21,6 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from riskstrat.dates import earlier_month, parse_month
 from riskstrat.io import atomic_folder
 
 log = logging.getLogger(__name__)
@@ -100,35 +99,12 @@ def publish_month(folder: str | Path, files: dict[str, bytes], audit_record: dic
     return PublishResult(folder, False, sorted(files), record)
 
 
-def publish_lists(
-    out_root: str | Path, month: str, files: dict[str, bytes], audit_record: dict
-) -> PublishResult:
-    """Publish a month's lists as `out_root/YYYY-MM/` (files keyed like
-    `<team>/target_list.xlsx`) with `out_root/YYYY-MM/audit.jsonl`; atomic and idempotent
-    (see the module docstring). The audit line carries `month` whatever the record says."""
-    parse_month(month)
-    return publish_month(Path(out_root) / month, files, {**audit_record, "month": month})
-
-
 def read_list(folder: str | Path) -> pd.DataFrame | None:
     """A published list (its target_list.csv, person_id as text), or None if there is none."""
     path = Path(folder) / LIST_CSV
     if not path.is_file():
         return None
     return pd.read_csv(path, dtype={"person_id": str, "gp_clinic_id": str})
-
-
-def previous_list(out_root: str | Path, month: str, team: str) -> pd.DataFrame | None:
-    """The team's list of the month before `month` under `out_root`, or None.
-
-    Looks in `out_root/<previous month>/<team>/` (the `lists` command's layout), then in
-    `out_root/<previous month>/lists/<team>/` (the monthly flow's)."""
-    before = Path(out_root) / earlier_month(month, 1)
-    for folder in (before / team, before / "lists" / team):
-        found = read_list(folder)
-        if found is not None:
-            return found
-    return None
 
 
 def listed_for_model(lists_root: str | Path, model_name: str) -> set[str]:

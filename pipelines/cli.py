@@ -1,0 +1,80 @@
+"""The `riskstrat` command: the library's commands plus those that run Prefect flows.
+
+`riskstrat.cli` holds every command that is plain library wiring; `monthly` and `demo` run
+the flows of this package, so they are added here (the library never imports `pipelines`).
+The console script `riskstrat` points at `entrypoint`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from riskstrat.cli import app, main
+from riskstrat.cli.common import WORKERS_HELP, console, print_json, progress_bar, workers_option
+
+
+@app.command("monthly")
+def monthly(
+    data: Path = typer.Option(..., help="Data directory whose extract reaches the month's first day."),
+    month: str = typer.Option(..., help="YYYY-MM"),
+    teams: Path = typer.Option(Path("teams.yaml"), help="teams.yaml"),
+    out: Path = typer.Option(Path("runs"), help="Monthly output root."),
+    override_reason: str | None = typer.Option(
+        None, help="Publish the lists even if the fairness audit raises flags; recorded."
+    ),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """The monthly Prefect flow: validate, score each champion, lists, audit, follow-up, publish.
+
+    Writes OUT/MONTH/ (scores/, lists/, fairness/, follow-up/, audit.jsonl) all at once; a
+    month whose data fails validation publishes nothing. Runs as a Prefect flow (local
+    ephemeral server unless PREFECT_API_URL points at one).
+    """
+    from pipelines.monthly import run_month
+
+    with progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update:
+        update(0, None)
+        summary = run_month(str(data), month, str(teams), str(out), override_reason, workers_option(workers))
+    if as_json:
+        print_json(summary)
+        return
+    if summary["unchanged"]:
+        console.print(f"{month} is unchanged: {summary['folder']} already holds identical outputs")
+        return
+    for team, facts in summary["teams"].items():
+        console.print(f"  {team:<32} {facts['rows']:>4} persons ({facts['new_this_month']} new)")
+    audit = "clean" if summary["fairness_passed"] else "flags raised (override recorded)"
+    console.print(f"fairness audit: {audit}")
+    if summary["follow_up"]:
+        console.print(f"follow-up of earlier scorings: {', '.join(summary['follow_up'])}")
+    console.print(f"published {summary['folder']}")
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(Path("demo-out"), help="Folder for the demo's data and outputs."),
+    persons: int = typer.Option(228_000, help="Persons in the synthetic Randers-profile population."),
+    seed: int = typer.Option(2026, help="Seed of the synthetic population."),
+    workers: str = typer.Option("auto", help=WORKERS_HELP),
+) -> None:
+    """The main job on embedded defaults, end to end (synthetic Randers-profile population).
+
+    synthesise → validate → train and register both models → promote → monthly flow for two
+    months (2025-01 and 2026-01, so the second follows up the first) → population overview.
+    MLflow: MLFLOW_TRACKING_URI or ./mlruns; Prefect: local ephemeral server.
+    """
+    from pipelines.demo import run_demo
+
+    run_demo(out, persons=persons, seed=seed, workers=workers_option(workers), console=console)
+
+
+def entrypoint() -> None:
+    """The console script `riskstrat`."""
+    sys.exit(main())
+
+
+__all__ = ["app", "entrypoint", "main"]

@@ -1,0 +1,40 @@
+"""One month of unattended scoring, as steps that the Prefect flow and the CLI wire together.
+
+validate → score each champion as of the month's first day (`partitions.score_data_dir`)
+→ target lists → fairness audit → follow-up of the scoring one horizon back → publish
+(`runs.RunsLayout`). Every step here takes frames and returns files (`{relative path:
+bytes}`) or aggregates; none knows where the runs folder is or talks to MLflow.
+"""
+
+from riskstrat.monthly.context import MonthContext, month_as_of
+from riskstrat.monthly.fairness import month_fairness
+from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
+from riskstrat.monthly.lists import check_teams_fit, month_lists
+from riskstrat.monthly.publication import (
+    MONTHLY_EXPERIMENT,
+    ListsWithheld,
+    audit_record,
+    lists_withheld,
+    month_aggregates,
+    month_files,
+    month_summary,
+    withheld_message,
+)
+
+__all__ = [
+    "MONTHLY_EXPERIMENT",
+    "FollowUpInput",
+    "ListsWithheld",
+    "MonthContext",
+    "audit_record",
+    "check_teams_fit",
+    "lists_withheld",
+    "month_aggregates",
+    "month_as_of",
+    "month_fairness",
+    "month_files",
+    "month_follow_up",
+    "month_lists",
+    "month_summary",
+    "withheld_message",
+]
