@@ -1,32 +1,50 @@
 """Model specs (`models/*.yaml`): what a data scientist edits, loaded into a validated object.
 
-Unknown keys are rejected, so a typo fails loudly instead of being ignored. Index dates are
-absolute (`2024-01-01`) or relative to the data's extract date (`extract - 12m`, `extract - 2y`);
-`ModelSpec.resolve_dates(extract_date, history_start)` turns them into dates and checks the
-out-of-time design of interfaces.md.
+Unknown keys are rejected, so a typo fails loudly instead of being ignored, and the message
+names the closest valid keys. The learner's parameters are typed by the learner's kind
+(`LEARNER_PARAMS`; for `kind: lightgbm`, `LightGBMParams`). Every default of a spec lives here
+or in `models/*.yaml`. Index dates are absolute (`2024-01-01`) or relative to the data's
+extract date (`extract - 12m`, `extract - 2y`); `ModelSpec.resolve_dates(extract_date,
+history_start)` turns them into dates and checks the out-of-time design of interfaces.md.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import json
 import re
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, core_schema
 
 from riskstrat.dates import add_months
 from riskstrat.errors import InputError
 
-LABEL_COLUMNS = {
+# A spec's `label` and the features-table column it predicts. (Not the same thing as
+# `riskstrat.features.LABEL_COLUMNS`, the list of outcome columns a features table carries.)
+LABEL_COLUMN = {
     "avoidable_admission": "y_avoidable_admission",
     "trilateral": "y_trilateral",
     "new_trilateral": "y_new_trilateral",
 }
+LABEL_NAMES = tuple(LABEL_COLUMN)
+LABEL_COLUMNS = LABEL_COLUMN  # the former name, kept for imports
 FEATURE_GROUPS = (
     "demographics",
     "hospital",
@@ -55,7 +73,99 @@ class SpecError(InputError):
 
 
 class _Strict(BaseModel):
+    """A section of a spec: unknown keys are errors that name the closest valid keys."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # How an unknown key is described: "<path> is not <_unknown_what>; did you mean ...?"
+    _unknown_what: ClassVar[str] = "a key of this section"
+
+    @classmethod
+    @cache
+    def accepted_names(cls) -> dict[str, str]:
+        """Every key this section accepts (field names and their aliases) -> its field."""
+        return {name: field for field in cls.model_fields for name in cls._names_of(field)}
+
+    @classmethod
+    def _names_of(cls, field: str) -> list[str]:
+        """A field's names: its own first, then its aliases (the main one first)."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return [str(name) for name in alias.choices]
+        return [alias or field]
+
+    @classmethod
+    def _unknown_key(cls, key: str, data: dict) -> str:
+        """Why `key` is not accepted here, and what to write instead (for an error message)."""
+        names = cls.accepted_names()
+        if key in names:  # another name of a field that is set under a different name too
+            others = [k for k in data if k != key and names.get(k) == names[key]]
+            return f"names the same parameter as {' and '.join(others)}; give it once"
+        return f"is not {cls._unknown_what}{cls._did_you_mean(key)}"
+
+    @classmethod
+    def _did_you_mean(cls, key: str) -> str:
+        """'; did you mean a or b?' with the valid keys closest to `key`, one per field."""
+        names = cls.accepted_names()
+        close: dict[str, str] = {}
+        for name in closest(key, list(names)):
+            close.setdefault(names[name], cls._shown_name(name))
+        return did_you_mean(list(close.values()))
+
+    @classmethod
+    def _shown_name(cls, name: str) -> str:
+        """How a suggestion shows a key that matched: as its field's own name."""
+        return cls.accepted_names()[name]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_unknown_keys(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if not any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors):
+                raise
+            raise ValidationError.from_exception_data(
+                exc.title, [_line_error(cls, e, data) for e in errors]
+            ) from None
+
+
+_PYDANTIC_ERRORS = set(get_args(core_schema.ErrorType))
+
+
+def closest(key: str, names: list[str], cutoff: float = 0.7) -> list[str]:
+    """The names most like `key`, best first: difflib's ratio at least `cutoff` and within 0.1
+    of the best, or (for keys of four letters or more) a name that starts with `key`."""
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, key, name).ratio(), name) for name in names),
+        key=lambda pair: -pair[0],
+    )
+    best = scored[0][0] if scored else 0.0
+    close = [name for score, name in scored if score >= max(cutoff, best - 0.1)]
+    if not close and len(key) >= 4:
+        close = [name for _, name in scored if name.startswith(key)]
+    return close
+
+
+def did_you_mean(names: list[str]) -> str:
+    """'; did you mean a or b?' (empty without names)."""
+    return f"; did you mean {' or '.join(names)}?" if names else ""
+
+
+def _line_error(model: type[_Strict], error: dict, data: Any) -> dict:
+    """One error of a failed validation, for `ValidationError.from_exception_data`; an unknown
+    key of `model` itself becomes an `unknown_key` error that says what to write instead."""
+    loc, msg = error["loc"], error["msg"]
+    if error["type"] == "extra_forbidden" and len(loc) == 1:
+        text = model._unknown_key(str(loc[0]), data if isinstance(data, dict) else {})
+        return {"type": _message("unknown_key", text), "loc": loc, "input": error["input"]}
+    if error["type"] in _PYDANTIC_ERRORS:
+        return {k: error[k] for k in ("type", "loc", "input", "ctx") if k in error}
+    return {"type": _message(error["type"], msg), "loc": loc, "input": error["input"]}
+
+
+def _message(kind: str, text: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, "{text}", {"text": text})
 
 
 class Population(_Strict):
@@ -63,11 +173,25 @@ class Population(_Strict):
     max_age: int | None = Field(None, ge=0, le=130)
     exclude_nursing_home: bool = False
 
+    @model_validator(mode="after")
+    def _ages_ordered(self) -> Population:
+        if self.max_age is not None and self.max_age < self.min_age:
+            raise ValueError(f"max_age {self.max_age} is below min_age {self.min_age}")
+        return self
+
 
 class IndexDates(_Strict):
     train: list[str] = Field(min_length=1)
     validation: str
     test: str
+
+    @field_validator("train", "validation", "test", mode="before")
+    @classmethod
+    def _dates_as_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2024-01-01 as a date: the same date as the text "2024-01-01".
+        if isinstance(value, list):
+            return [v.isoformat() if isinstance(v, date) else v for v in value]
+        return value.isoformat() if isinstance(value, date) else value
 
     @field_validator("train", "validation", "test")
     @classmethod
@@ -82,15 +206,222 @@ class IndexDates(_Strict):
 
 class Features(_Strict):
     groups: list[Literal[FEATURE_GROUPS]] = list(FEATURE_GROUPS[:-1])  # type: ignore[valid-type]
-    windows_months: list[int] = [3, 12, 36]
+    windows_months: list[Annotated[int, Field(ge=1)]] = [3, 12, 36]
     # Social attributes are audited always; as model inputs only when a spec says so.
     social_inputs: bool = False
 
 
+def _names(*names: str) -> AliasChoices:
+    """The names a spec may give one LightGBM parameter: the field's own name (the one LightGBM
+    is given) first, then LightGBM's main name and its aliases (`lightgbm.basic._ConfigAliases`)."""
+    return AliasChoices(*names)
+
+
+# Parameters LightGBM has that a spec may not set, and why (the rest: not supported).
+_LIGHTGBM_MANAGED = {
+    "objective": "the learner fixes it (binary)",
+    "metric": "the learner fixes it (binary_logloss)",
+    "early_stopping_round": "set learner.early_stopping_rounds instead",
+}
+
+
+class LightGBMParams(_Strict):
+    """`learner.params` of `kind: lightgbm`: the LightGBM parameters a spec may set, typed.
+
+    Each field is one LightGBM parameter under the name LightGBM is given (sklearn-style where
+    the specs use it: `subsample` for `bagging_fraction`, `n_jobs` becomes `num_threads`).
+    A spec may also use LightGBM's main name or any alias, one name per parameter. None leaves
+    LightGBM's default; the defaults set here make a fit deterministic and quiet, and `seed`
+    None means the spec's `seed`. `n_estimators` is the number of boosting rounds.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    _unknown_what: ClassVar[str] = "a LightGBM parameter"
+
+    n_estimators: int = Field(
+        100,
+        ge=1,
+        validation_alias=_names(
+            "n_estimators",
+            "num_iterations",
+            "num_iteration",
+            "n_iter",
+            "num_tree",
+            "num_trees",
+            "num_round",
+            "num_rounds",
+            "nrounds",
+            "num_boost_round",
+            "max_iter",
+        ),
+    )
+    learning_rate: float | None = Field(
+        None, gt=0, le=1, validation_alias=_names("learning_rate", "shrinkage_rate", "eta")
+    )
+    num_leaves: int | None = Field(
+        None,
+        ge=2,
+        le=131072,
+        validation_alias=_names(
+            "num_leaves", "num_leaf", "max_leaves", "max_leaf", "max_leaf_nodes"
+        ),
+    )
+    max_depth: int | None = Field(None, ge=-1)  # <= 0: no limit
+    min_child_samples: int | None = Field(
+        None,
+        ge=0,
+        validation_alias=_names(
+            "min_child_samples",
+            "min_data_in_leaf",
+            "min_data_per_leaf",
+            "min_data",
+            "min_samples_leaf",
+        ),
+    )
+    min_child_weight: float | None = Field(
+        None,
+        ge=0,
+        validation_alias=_names(
+            "min_child_weight",
+            "min_sum_hessian_in_leaf",
+            "min_sum_hessian_per_leaf",
+            "min_sum_hessian",
+            "min_hessian",
+        ),
+    )
+    subsample: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        validation_alias=_names("subsample", "bagging_fraction", "sub_row", "bagging"),
+    )
+    subsample_freq: int | None = Field(
+        None, ge=0, validation_alias=_names("subsample_freq", "bagging_freq")
+    )
+    colsample_bytree: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        validation_alias=_names("colsample_bytree", "feature_fraction", "sub_feature"),
+    )
+    colsample_bynode: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        validation_alias=_names(
+            "colsample_bynode", "feature_fraction_bynode", "sub_feature_bynode"
+        ),
+    )
+    reg_alpha: float | None = Field(
+        None, ge=0, validation_alias=_names("reg_alpha", "lambda_l1", "l1_regularization")
+    )
+    reg_lambda: float | None = Field(
+        None,
+        ge=0,
+        validation_alias=_names("reg_lambda", "lambda_l2", "lambda", "l2_regularization"),
+    )
+    min_split_gain: float | None = Field(
+        None, ge=0, validation_alias=_names("min_split_gain", "min_gain_to_split")
+    )
+    max_delta_step: float | None = Field(
+        None, validation_alias=_names("max_delta_step", "max_tree_output", "max_leaf_output")
+    )  # <= 0: no limit
+    extra_trees: bool | None = Field(None, validation_alias=_names("extra_trees", "extra_tree"))
+    path_smooth: float | None = Field(None, ge=0)
+    max_bin: int | None = Field(None, ge=2, validation_alias=_names("max_bin", "max_bins"))
+    min_data_in_bin: int | None = Field(None, ge=1)
+    scale_pos_weight: float | None = Field(None, gt=0)
+    is_unbalance: bool | None = Field(
+        None, validation_alias=_names("is_unbalance", "unbalance", "unbalanced_sets")
+    )
+    cat_smooth: float | None = Field(None, ge=0)
+    cat_l2: float | None = Field(None, ge=0)
+    max_cat_to_onehot: int | None = Field(None, ge=1)
+    max_cat_threshold: int | None = Field(None, ge=1)
+    min_data_per_group: int | None = Field(None, ge=1)
+    # Reproducibility: the same data and seed give the same model.
+    num_threads: int = Field(
+        2,
+        ge=-1,  # <= 0: OpenMP's default
+        validation_alias=_names("num_threads", "num_thread", "nthread", "nthreads", "n_jobs"),
+    )
+    seed: int | None = Field(None, validation_alias=_names("seed", "random_seed", "random_state"))
+    deterministic: bool = True
+    force_col_wise: bool = True
+    verbosity: int = Field(-1, validation_alias=_names("verbosity", "verbose"))
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exponent_floats(cls, value: Any, info: ValidationInfo) -> Any:
+        # YAML reads 1e-2 (no dot) as text; LightGBM reads it as a number, and so does this.
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        if isinstance(value, str) and float in (get_args(annotation) or (annotation,)):
+            try:
+                float(value)
+            except ValueError:
+                return value
+            return float(value)
+        return value
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> LightGBMParams:
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(
+                f"{', '.join(nulls)}: null is not a value (leave a parameter out for its default)"
+            )
+        return self
+
+    @classmethod
+    def _shown_name(cls, name: str) -> str:
+        # LightGBM's main name as written (bagging_fraction), an alias as the field (subsample).
+        return name if name in _lightgbm_aliases() else super()._shown_name(name)
+
+    @classmethod
+    def _unknown_key(cls, key: str, data: dict) -> str:
+        if key in cls.accepted_names():
+            return super()._unknown_key(key, data)
+        main = next((m for m, names in _lightgbm_aliases().items() if key in names), None)
+        if main is None:
+            return super()._unknown_key(key, data)
+        why = _LIGHTGBM_MANAGED.get(main, "riskstrat does not support it")
+        alias = "" if main == key else f" (an alias of {main})"
+        return f"is a LightGBM parameter{alias} that a spec may not set: {why}"
+
+
+@cache
+def _lightgbm_aliases() -> dict[str, list[str]]:
+    """LightGBM's parameters, each with all its names; empty if this LightGBM cannot say."""
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        return _ConfigAliases._get_all_param_aliases()
+    except Exception:  # a private API, used only for friendlier messages
+        return {}
+
+
+# Each learner kind and the model of its `params`.
+LEARNER_PARAMS: dict[str, type[_Strict]] = {"lightgbm": LightGBMParams}
+
+
 class Learner(_Strict):
-    kind: Literal["lightgbm"] = "lightgbm"
+    kind: Literal[tuple(LEARNER_PARAMS)] = "lightgbm"  # type: ignore[valid-type]
+    # As the spec gives them (so fingerprints and logged parameters show what was written),
+    # checked against LEARNER_PARAMS[kind]; `typed_params()` has them typed, defaults filled.
     params: dict[str, Any] = {}
     early_stopping_rounds: int = Field(50, ge=1)
+
+    @field_validator("params")
+    @classmethod
+    def _params_of_kind(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        kind = info.data.get("kind")
+        if kind in LEARNER_PARAMS:
+            LEARNER_PARAMS[kind].model_validate(value)
+        return value
+
+    def typed_params(self) -> BaseModel:
+        """`params` as the learner kind's parameter model (defaults filled in)."""
+        return LEARNER_PARAMS[self.kind].model_validate(self.params)
 
 
 class Tier(_Strict):
@@ -125,13 +456,30 @@ class Segments(_Strict):
             raise ValueError("tiers must be listed from the top with increasing cumulative shares")
         return self
 
+    @model_validator(mode="after")
+    def _names_unique(self) -> Segments:
+        tiers = [t.name for t in self.tiers] + [self.lowest_tier]
+        for what, names in (("tier", tiers), ("needs segment", [n.name for n in self.needs])):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what} names must be unique: {', '.join(twice)} repeated")
+        return self
+
 
 class Tolerances(_Strict):
     oe: tuple[float, float] = (0.8, 1.25)
     selection_to_need: tuple[float, float] = (0.8, 1.25)
-    auroc_max_drop: float = 0.05
-    alpha: float = 0.05
-    min_cell: int = 5
+    auroc_max_drop: float = Field(0.05, ge=0)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    min_cell: int = Field(5, ge=1)
+
+    @field_validator("oe", "selection_to_need")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low <= 1 <= high:
+            raise ValueError(f"a band is [low, high] with 0 < low <= 1 <= high, not {list(value)}")
+        return value
 
 
 class Fairness(_Strict):
@@ -148,6 +496,19 @@ class Fairness(_Strict):
         check_expression(value)
         return value
 
+    @model_validator(mode="after")
+    def _intersections_of_attributes(self) -> Fairness:
+        for a, b in self.intersections:
+            unknown = [x for x in (a, b) if x not in self.attributes]
+            if unknown:
+                raise ValueError(
+                    f"intersection [{a}, {b}]: {', '.join(unknown)} is not among the audited "
+                    f"attributes{did_you_mean(closest(unknown[0], self.attributes))}"
+                )
+            if a == b:
+                raise ValueError(f"intersection [{a}, {b}] needs two different attributes")
+        return self
+
 
 class Promotion(_Strict):
     # A challenger must not be worse than the champion by more than this on the same test data.
@@ -156,9 +517,11 @@ class Promotion(_Strict):
 
 
 class ModelSpec(_Strict):
+    _unknown_what: ClassVar[str] = "a model spec key"
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
-    label: Literal["avoidable_admission", "trilateral", "new_trilateral"]
+    label: Literal[LABEL_NAMES]  # type: ignore[valid-type]
     code_list: str = "dk_avoidable_65plus_working_v1"
     horizon_months: int = Field(12, ge=1, le=60)
     population: Population = Population()
@@ -175,7 +538,7 @@ class ModelSpec(_Strict):
 
     @property
     def label_column(self) -> str:
-        return LABEL_COLUMNS[self.label]
+        return LABEL_COLUMN[self.label]
 
     def fingerprint(self) -> str:
         """A short hash of the spec's content (for tags and reproducibility)."""
@@ -280,28 +643,52 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> ModelSpec
     """Read and validate a model spec; `overrides` are `key.sub=value` strings (from --set)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"model spec {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"model spec {path} cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"model spec {path} is not valid YAML: {exc}") from None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise SpecError(f"model spec {path} is not a mapping of keys to values")
     for item in overrides or []:
         _apply_override(raw, item)
     try:
         return ModelSpec.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise SpecError(f"model spec {path} is not valid:\n  - " + "\n  - ".join(lines)) from None
+        raise SpecError(
+            f"model spec {path} is not valid:\n  - " + "\n  - ".join(describe_errors(exc))
+        ) from None
+
+
+def describe_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One line per problem: `learner.params.num_leafs is not a LightGBM parameter; did you
+    mean num_leaves?`, `horizon_months: Input should be less than or equal to 60`."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join([prefix, *map(str, error["loc"])] if prefix else map(str, error["loc"]))
+        sep = " " if error["type"] == "unknown_key" else ": "
+        lines.append(f"{path or '(the spec)'}{sep}{error['msg']}")
+    return lines
 
 
 def _apply_override(raw: dict, item: str) -> None:
+    """`a.b.c=value` (value read as YAML): sets raw[a][b][c], creating sections on the way."""
     if "=" not in item:
         raise SpecError(f"--set expects key=value, got {item!r}")
     key, value = item.split("=", 1)
-    target = raw
     parts = key.strip().split(".")
+    if not all(parts):
+        raise SpecError(f"--set {item!r}: the key must be dotted names, like learner.params.seed")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"--set {key}: the value is not valid YAML: {exc}") from None
+    target = raw
     for part in parts[:-1]:
         target = target.setdefault(part, {})
         if not isinstance(target, dict):
             raise SpecError(f"--set {key}: {part} is not a section")
-    target[parts[-1]] = yaml.safe_load(value)
+    target[parts[-1]] = parsed

@@ -11,33 +11,39 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
-# sklearn-style names in the specs, mapped to LightGBM's own so no alias is set twice.
-_ALIASES = {"n_jobs": "num_threads", "random_state": "seed", "verbose": "verbosity"}
-_ROUNDS = ("n_estimators", "num_iterations", "num_boost_round", "num_rounds", "num_trees")
+from riskstrat.spec import LightGBMParams, SpecError, describe_errors
+
+# Parameters that always reach LightGBM: the spec's value, else the spec schema's default
+# (LightGBMParams: deterministic, column-wise, two threads, quiet; seed None -> the spec's seed).
+_ALWAYS = ("num_threads", "deterministic", "force_col_wise", "verbosity", "seed")
+_ROUNDS = "n_estimators"  # the LightGBMParams field for the number of boosting rounds
 _FIXED = {"objective": "binary", "metric": "binary_logloss"}
 
 
 def lightgbm_params(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
     """LightGBM parameters and number of rounds from a spec's `learner.params`.
 
-    Fixed so that the same data and seed give the same model: `deterministic`, column-wise
-    histograms and two threads unless the spec says otherwise.
+    Typed by `riskstrat.spec.LightGBMParams` (SpecError if not valid); each parameter goes to
+    LightGBM under that model's field name (`n_jobs` -> `num_threads`, `random_state` ->
+    `seed`, `bagging_fraction` -> `subsample`), so no parameter is set twice, with the value
+    the spec gives. Fixed so that the same data and seed give the same model: `deterministic`,
+    column-wise histograms and two threads unless the spec says otherwise.
     """
-    merged: dict[str, Any] = {
-        "num_threads": 2,
-        "deterministic": True,
-        "force_col_wise": True,
-        "verbosity": -1,
-        "seed": seed,
-    }
-    rounds = 100
-    for key, value in params.items():
-        if key in _ROUNDS:
-            rounds = int(value)
-        else:
-            merged[_ALIASES.get(key, key)] = value
-    return {**merged, **_FIXED}, rounds
+    try:
+        typed = LightGBMParams.model_validate(params)
+    except ValidationError as exc:
+        problems = describe_errors(exc, prefix="learner.params")
+        raise SpecError("learner.params are not valid:\n  - " + "\n  - ".join(problems)) from None
+    field = LightGBMParams.accepted_names()
+    merged: dict[str, Any] = {name: getattr(typed, name) for name in _ALWAYS}
+    if typed.seed is None:
+        merged["seed"] = seed
+    for key, value in params.items():  # in the spec's order, values as the spec gives them
+        if field[key] != _ROUNDS:
+            merged[field[key]] = value
+    return {**merged, **_FIXED}, typed.n_estimators
 
 
 @dataclass(frozen=True)
