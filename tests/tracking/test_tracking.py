@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -72,14 +73,63 @@ def _assert_no_person_ids(store: Path, ids: frozenset[str]) -> None:
         assert not leaked, f"person ids in {path}: {sorted(leaked)[:3]}"
 
 
-def test_log_load_promote_refuse_override_and_ledger(mlflow_store, trained_models) -> None:
-    spec, good, worse = trained_models.spec, trained_models.good, trained_models.worse
+@dataclass(frozen=True)
+class Story:
+    """One model's life in one store: v1 logged and promoted; a worse v2 logged, refused, and
+    promoted by override. What later steps change (aliases, tags) is kept as it was then."""
 
-    # log_training: version 1 with alias challenger, params, metrics, tags, artifacts
-    first = _log(good, spec, code_version="test-build-1")
+    store: Path
+    first: object  # log_training's record of v1
+    challenger_v1: object  # the ModelVersion behind @challenger right after v1 was logged
+    challenger_load: tuple  # load_bundle("@challenger") right after v1 was logged
+    first_decision: object  # promote() of v1
+    champion_load: tuple  # load_bundle("@champion") right after v1 was promoted
+    v1_tags_promoted: dict  # v1's tags right after it was promoted
+    second: object  # log_training's record of v2
+    refusal: PromotionRefused | None  # what promote() of v2 raised
+    champion_after_refusal: str
+    v2_tags_refused: dict  # v2's tags right after the refusal
+    override: object  # promote() of v2 with a reason
+
+
+def _refusal(name: str, **kwargs) -> PromotionRefused | None:
+    try:
+        promote(name, **kwargs)
+    except PromotionRefused as refused:
+        return refused
+    return None
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory, trained_models):
+    """The story, told once in a store of its own that stays current for this module."""
+    spec, good, worse = trained_models.spec, trained_models.good, trained_models.worse
+    store = tmp_path_factory.mktemp("tracking_story")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+        first = _log(good, spec, code_version="test-build-1")
+        challenger_v1 = model_version(f"{spec.name}@challenger")
+        challenger_load = load_bundle(f"{spec.name}@challenger")
+        first_decision = promote(spec.name, user="tester")
+        champion_load = load_bundle(f"models:/{spec.name}@champion")
+        v1_tags_promoted = dict(model_version(f"{spec.name}/1").tags)
+        second = _log(worse, spec)
+        refusal = _refusal(spec.name, user="tester")
+        champion_after_refusal = str(model_version(f"{spec.name}@champion").version)
+        v2_tags_refused = dict(model_version(f"{spec.name}/2").tags)
+        override = promote(
+            spec.name, override_reason="clinical review accepted the simpler model", user="lead"
+        )
+        yield Story(store, first, challenger_v1, challenger_load, first_decision, champion_load,
+                    v1_tags_promoted, second, refusal, champion_after_refusal, v2_tags_refused,
+                    override)  # fmt: skip
+
+
+def test_logging_registers_version_1_as_challenger_with_its_tags(story, trained_models) -> None:
+    spec, good = trained_models.spec, trained_models.good
+    first, mv = story.first, story.challenger_v1
     assert (first.model_name, first.version) == (spec.name, "1")
     assert first.metrics["test_auroc"] == pytest.approx(good.metrics["test_auroc"])
-    mv = model_version(f"{spec.name}@challenger")
     assert str(mv.version) == "1"
     assert mv.tags["spec_hash"] == spec.fingerprint() and mv.tags["run_id"] == first.run_id
     assert mv.tags["data_extract_date"] == "2025-01-01" and mv.tags["fairness_passed"] == "true"
@@ -88,7 +138,10 @@ def test_log_load_promote_refuse_override_and_ledger(mlflow_store, trained_model
     assert all(isinstance(t["cut_point"], float) for t in tiers)
     assert {n["name"] for n in json.loads(mv.tags["segments.needs"])} >= {"nursing_home"}
 
-    run = client().get_run(first.run_id)
+
+def test_the_run_records_tags_params_and_metrics(story, trained_models) -> None:
+    spec, good = trained_models.spec, trained_models.good
+    run = client().get_run(story.first.run_id)
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     assert tags["code_version"] == "test-build-1" and tags["data_fingerprint"] == "abc123"
     assert tags["riskstrat_version"] and tags["champion_version_compared"] == "none"
@@ -105,59 +158,69 @@ def test_log_load_promote_refuse_override_and_ledger(mlflow_store, trained_model
     ):
         assert metrics[key] == pytest.approx(good.metrics[key])
     assert not any(k.startswith("champion_") for k in metrics)
-    files = _artifacts(first.run_id)
+
+
+def test_the_run_holds_its_artifacts_beside_the_store(story, trained_models) -> None:
+    spec, good = trained_models.spec, trained_models.good
+    files = _artifacts(story.first.run_id)
     assert {"model_card.md", "segments.json", "spec.yaml", "fairness.json"} <= files
     assert {f"figures/{n}" for n in good.figures} <= files
     assert {f"tables/{n}" for n in good.tables} <= files
-    experiment = client().get_experiment(run.info.experiment_id)
-    store = Path(mlflow_store.removeprefix("sqlite:///")).parent
+    experiment = client().get_experiment(client().get_run(story.first.run_id).info.experiment_id)
     assert experiment.name == spec.name
-    assert experiment.artifact_location == (store / "artifacts" / spec.name).as_uri()
+    assert experiment.artifact_location == (story.store / "artifacts" / spec.name).as_uri()
 
-    # load_bundle: the registered bundle predicts what the in-memory one does
-    bundle, info = load_bundle(f"{spec.name}@challenger")
+
+def test_the_registered_bundle_predicts_what_the_trained_one_does(story, trained_models) -> None:
+    spec, good = trained_models.spec, trained_models.good
+    bundle, info = story.challenger_load
     frame = good.test_frame.head(200)
     assert np.allclose(bundle.predict_risk(frame), good.bundle.predict_risk(frame))
     assert (info.name, info.version, info.uri, info.run_id) == (
         spec.name,
         "1",
         f"models:/{spec.name}/1",
-        first.run_id,
+        story.first.run_id,
     )
     assert bundle.segments == good.bundle.segments
 
-    # promote v1: no champion yet, so the gates are the fairness audit and the baselines
-    decision = promote(spec.name, user="tester")
+
+def test_the_first_version_is_promoted_on_audit_and_baselines(story, trained_models) -> None:
+    good = trained_models.good
+    decision = story.first_decision
     assert decision.promoted and decision.previous_champion is None and decision.version == "1"
     assert decision.reasons == ["all gates passed"] and decision.failed_gates == []
-    champion, info = load_bundle(f"models:/{spec.name}@champion")
+    champion, info = story.champion_load
+    frame = good.test_frame.head(200)
     assert info.version == "1" and np.allclose(
         champion.predict_risk(frame), good.bundle.predict_risk(frame)
     )
-    assert model_version(f"{spec.name}/1").tags["promotion_decision"] == "promoted"
+    assert story.v1_tags_promoted["promotion_decision"] == "promoted"
 
-    # a worse challenger is compared with champion v1 on its own test rows...
-    second = _log(worse, spec)
+
+def test_a_worse_challenger_is_compared_and_refused(story, trained_models) -> None:
+    good = trained_models.good
+    second = story.second
     assert second.version == "2"
-    # ...which are the champion's own test rows here, so its metrics come back unchanged
+    # compared on its own test rows, which are the champion's here: its metrics come back unchanged
     assert second.metrics["champion_test_auroc"] == pytest.approx(good.metrics["test_auroc"])
     assert second.metrics["champion_test_brier"] == pytest.approx(good.metrics["test_brier"])
     assert client().get_run(second.run_id).data.tags["champion_version_compared"] == "1"
-    with pytest.raises(PromotionRefused, match="below the champion") as refused:
-        promote(spec.name, user="tester")
-    assert refused.value.decision is not None and not refused.value.decision.promoted
-    assert any("AUROC" in r for r in refused.value.decision.reasons)
-    assert str(model_version(f"{spec.name}@champion").version) == "1"
-    tags = model_version(f"{spec.name}/2").tags
+    assert isinstance(story.refusal, PromotionRefused)
+    assert "below the champion" in str(story.refusal)
+    assert story.refusal.decision is not None and not story.refusal.decision.promoted
+    assert any("AUROC" in r for r in story.refusal.decision.reasons)
+    assert story.champion_after_refusal == "1"
+    tags = story.v2_tags_refused
     assert tags["promotion_decision"] == "refused" and tags["promotion_by"] == "tester"
     assert json.loads(tags["promotion_failed_gates"]) and "champion_test_auroc" in json.loads(
         tags["promotion_compared"]
     )
 
-    # ...and promoted only with a reason, which is recorded on the version and in the ledger
-    decision = promote(
-        spec.name, override_reason="clinical review accepted the simpler model", user="lead"
-    )
+
+def test_an_override_promotes_and_is_recorded_on_the_versions(story, trained_models) -> None:
+    spec = trained_models.spec
+    decision = story.override
     assert decision.promoted and decision.previous_champion == "1" and decision.failed_gates
     assert decision.as_dict()["decision"] == "promoted by override"
     tags = model_version(f"{spec.name}/2").tags
@@ -167,6 +230,9 @@ def test_log_load_promote_refuse_override_and_ledger(mlflow_store, trained_model
     assert model_version(f"{spec.name}/1").tags["replaced_as_champion_by"] == "2"
     assert load_bundle(f"models:/{spec.name}@champion")[1].version == "2"
 
+
+def test_the_ledger_holds_every_decision(story, trained_models) -> None:
+    spec, good = trained_models.spec, trained_models.good
     history = champion_history(spec.name)
     assert [(h["version"], h["decision"]) for h in history] == [
         ("1", "promoted"), ("2", "refused"), ("2", "promoted by override"),
@@ -180,8 +246,9 @@ def test_log_load_promote_refuse_override_and_ledger(mlflow_store, trained_model
     )
     assert client().get_experiment_by_name(LEDGER) is not None
 
-    # privacy: no person id anywhere in the tracking store (database or artifacts)
-    _assert_no_person_ids(store, trained_models.person_ids)
+
+def test_no_person_id_reaches_the_tracking_store(story, trained_models) -> None:
+    _assert_no_person_ids(story.store, trained_models.person_ids)
 
 
 def test_fairness_and_stale_comparisons_block_promotion_unless_overridden(
