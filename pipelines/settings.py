@@ -2,30 +2,39 @@
 
 Person-level frames pass between tasks in memory only: tasks that touch them have result
 persistence and caching off (`PERSON_LEVEL`), so nothing person-level reaches Prefect's
-result store; flows return aggregates. Only tasks that touch the file system or the
-registry retry (`IO_RETRIES`), and never on bad input: an `InputError` is the same on
-every attempt.
+result store; flows return aggregates.
+
+Only tasks that read or write the outside world (the data directory, the MLflow store,
+published files) retry, with `retrying(...)`; an `InputError` (bad data, spec, reference,
+an unreachable store) is never retried: trying again cannot fix it. Pure computation
+(fitting, audits) has no retries.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
 from riskstrat.errors import InputError
 
-PERSON_LEVEL: dict[str, Any] = {"persist_result": False, "cache_policy": NO_CACHE}
+PERSON_LEVEL = {"persist_result": False, "cache_policy": NO_CACHE}
 
 
-def retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect's retry condition: retry a failed I/O task unless it failed on bad input."""
-    error = state.data if isinstance(state.data, BaseException) else None
-    return not isinstance(error, InputError)
+def retry_unless_input_error(task, task_run, state) -> bool:
+    """Prefect `retry_condition_fn`: retry a failed task run unless it raised an InputError."""
+    try:
+        state.result()
+    except InputError:
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient (I/O, a locked store)
+        return True
+    return True
 
 
-IO_RETRIES: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay_seconds": 5,
-    "retry_condition_fn": retry_unless_input_error,
-}
+def retrying(retries: int = 2, delay: float = 5) -> dict:
+    """Task settings for a task doing I/O: `retries` more attempts `delay` seconds apart,
+    none after an InputError."""
+    return {"retries": retries, "retry_delay_seconds": delay,
+            "retry_condition_fn": retry_unless_input_error}  # fmt: skip
+
+
+IO_RETRIES = retrying()

@@ -1,76 +1,78 @@
-"""The training flow: one experiment as a Prefect flow run (the same steps as `riskstrat train`).
+"""The training flow: one experiment as a Prefect flow run, each task one step of
+`riskstrat.experiment` (the same steps `riskstrat train` runs through `run_experiment`).
 
     uv run python -m pipelines.train --spec models/avoidable_admission.yaml --data DIR
+
+Reading the data and the registry retries (never on an InputError); fitting, the audit and
+the comparison do not. No task result is persisted or cached (`PERSON_LEVEL`): person-level
+frames stay in memory, and a report or champion from an earlier run is never reused. The
+flow returns aggregates.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from prefect import flow, task
 
-from pipelines.settings import PERSON_LEVEL
+from pipelines.settings import PERSON_LEVEL, retrying
+from riskstrat import experiment
 
 
-@task(retries=2, retry_delay_seconds=3, **PERSON_LEVEL)
-def load_and_validate(data_dir: str):
-    from riskstrat.experiment import validated
-
-    return validated(data_dir)
+@task(**retrying(retries=2, delay=3), **PERSON_LEVEL)
+def validate(data_dir: str):
+    return experiment.validated(data_dir)
 
 
-@task(**PERSON_LEVEL)
-def build_tables(spec, data_dir: str, workers: int):
-    from riskstrat.experiment import experiment_data
-
-    return experiment_data(spec, data_dir, workers=workers)
+@task(**retrying(retries=1, delay=5), **PERSON_LEVEL)
+def build_tables(spec, data_dir: str, report, workers: int):
+    return experiment.feature_tables(spec, data_dir, report, workers=workers)
 
 
 @task(**PERSON_LEVEL)
-def fit_and_evaluate(spec, data, n_boot: int, data_dir: str):
-    from riskstrat.features import feature_columns
-    from riskstrat.training import train_model
-
-    return train_model(spec, data.train, data.validation, data.test, feature_columns(spec),
-                       data_description=f"{Path(data_dir).name} (extract date {data.report.extract_date})",
-                       n_boot=n_boot)  # fmt: skip
+def fit(spec, data, n_boot: int):
+    return experiment.fit(spec, data, n_boot=n_boot)
 
 
 @task(**PERSON_LEVEL)
 def audit(spec, result) -> dict:
-    from riskstrat.experiment import training_audit
-
-    return training_audit(spec, result)
+    return experiment.training_audit(spec, result)
 
 
-@task(retries=2, retry_delay_seconds=5, **PERSON_LEVEL)
-def log_and_register(result, spec, report, fairness: dict) -> dict:
-    from riskstrat.experiment import data_fingerprint
-    from riskstrat.tracking import log_training
+@task(**retrying(retries=2, delay=5), **PERSON_LEVEL)
+def load_champion(spec):
+    return experiment.current_champion(spec)
 
-    record = log_training(result, spec, data_fingerprint=data_fingerprint(report),
-                          extract_date=report.extract_date, audit=fairness)  # fmt: skip
-    return {"run_id": record.run_id, "model_name": record.model_name, "version": record.version,
-            "metrics": record.metrics}  # fmt: skip
+
+@task(**PERSON_LEVEL)
+def compare(result, champion):
+    return experiment.compare_with_champion(result, champion)
+
+
+@task(**retrying(retries=2, delay=5), **PERSON_LEVEL)
+def log_and_register(spec, result, report, fairness: dict, comparison):
+    return experiment.log_and_register(spec, result, report, fairness, comparison)
 
 
 @flow(name="riskstrat-train", log_prints=False)
 def train_flow(spec_path: str, data_dir: str, overrides: list[str] | None = None, workers: int = 1,
                n_boot: int = 200) -> dict:  # fmt: skip
-    """load and validate → features → baselines, LightGBM, calibration, evaluation → fairness
-    audit → log and register (alias `challenger`). Returns aggregates only."""
+    """validate → features → baselines, LightGBM, calibration, evaluation → fairness audit
+    → compare with the champion → log and register (alias `challenger`). Returns
+    aggregates only: run id, model name, version, metrics, audit verdict."""
     from riskstrat.spec import load_spec
 
     spec = load_spec(spec_path, overrides or [])
-    report = load_and_validate(data_dir)
-    data = build_tables(spec, data_dir, workers)
-    result = fit_and_evaluate(spec, data, n_boot, data_dir)
+    report = validate(data_dir)
+    data = build_tables(spec, data_dir, report, workers)
+    result = fit(spec, data, n_boot)
     fairness = audit(spec, result)
-    out = log_and_register(result, spec, report, fairness)
-    out["fairness_passed"] = fairness["passed"]
-    out["beats_baselines"] = bool(result.beats_baselines)
-    return out
+    comparison = compare(result, load_champion(spec))
+    record = log_and_register(spec, result, report, fairness, comparison)
+    outcome = experiment.outcome_of(record, result, fairness)
+    return {"run_id": outcome.run_id, "model_name": outcome.model_name, "version": outcome.version,
+            "metrics": outcome.metrics, "fairness_passed": fairness["passed"],
+            "beats_baselines": outcome.beats_baselines}  # fmt: skip
 
 
 def main() -> None:

@@ -1,23 +1,35 @@
-"""One experiment, as plain steps that the CLI and the Prefect training flow both call.
+"""One experiment, as plain steps that `run_experiment` (the CLI, the demo) and the Prefect
+training flow (`pipelines/train.py`) both call, in this order:
 
-load and validate → features for the training, validation and test index dates → fit
-baselines, LightGBM and calibration, evaluate (riskstrat.training) → fairness audit on the
-test date → log and register (riskstrat.tracking).
+1. `validated`: the data directory against the input contract (once per experiment);
+2. `feature_tables`: the out-of-time feature tables of the spec's index dates;
+3. `fit`: baselines, LightGBM, calibration and evaluation (riskstrat.training);
+4. `training_audit`: the fairness audit on the test date;
+5. `current_champion` (registry) and `compare_with_champion` (the champion evaluated on the
+   challenger's test rows);
+6. `log_and_register`: one MLflow run, registered with alias `challenger` (riskstrat.tracking).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
+from riskstrat.errors import InputError
 from riskstrat.features import feature_columns
 from riskstrat.spec import ModelSpec, ResolvedDates
+
+if TYPE_CHECKING:
+    from riskstrat.model import ModelBundle
+    from riskstrat.tracking import TrainingRecord
+    from riskstrat.training import TrainingResult
 
 
 @dataclass
@@ -27,9 +39,44 @@ class ExperimentData:
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
+    description: str = ""  # the data in words, for the model card: "DIR (extract date D)"
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The current champion version of a spec's model, loaded to be compared with a
+    challenger; `bundle` is None (and `error` says why) if it could not be loaded."""
+
+    version: str
+    bundle: ModelBundle | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ChampionComparison:
+    """The champion's `champion_test_*` metrics on the challenger's test rows, and the tags
+    saying which version was compared (`champion_version_compared`, "none" if none was,
+    with `champion_comparison_error` saying why when there was a champion)."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=lambda: {"champion_version_compared": "none"})
+
+
+@dataclass
+class ExperimentOutcome:
+    run_id: str
+    model_name: str
+    version: str
+    metrics: dict[str, float]
+    beats_baselines: bool
+    audit: dict
+
+
+# --- 1. validate ---------------------------------------------------------------------------
 
 
 def validated(data_dir: str | Path) -> ValidationReport:
+    """The validation report of a data directory; ContractError if it breaks the contract."""
     report = validate_data_dir(data_dir)
     if not report.ok:
         raise ContractError(report)
@@ -47,12 +94,20 @@ def data_fingerprint(report: ValidationReport) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def experiment_data(spec: ModelSpec, data_dir: str | Path, workers: int = 1, progress=None) -> ExperimentData:
-    """Validated data and the out-of-time feature tables of a spec."""
+def extract_date_of(data_dir: str | Path) -> date:
+    return validated(data_dir).extract_date
+
+
+# --- 2. features ---------------------------------------------------------------------------
+
+
+def feature_tables(spec: ModelSpec, data_dir: str | Path, report: ValidationReport,
+                   workers: int = 1, progress=None) -> ExperimentData:  # fmt: skip
+    """The out-of-time feature tables (training, validation, test index dates) of a spec on
+    a data directory already validated (`report`, from `validated`)."""
     from riskstrat.contract import open_data_dir
     from riskstrat.partitions import features_for_data_dir
 
-    report = validated(data_dir)
     manifest = open_data_dir(data_dir).manifest
     history = manifest.history_start if manifest else None
     dates = spec.resolve_dates(report.extract_date, history)
@@ -66,10 +121,30 @@ def experiment_data(spec: ModelSpec, data_dir: str | Path, workers: int = 1, pro
         train=table[on.isin([pd.Timestamp(d) for d in dates.train])].reset_index(drop=True),
         validation=table[on == pd.Timestamp(dates.validation)].reset_index(drop=True),
         test=table[on == pd.Timestamp(dates.test)].reset_index(drop=True),
+        description=f"{Path(data_dir).name} (extract date {report.extract_date})",
     )
 
 
-def training_audit(spec: ModelSpec, result) -> dict:
+def experiment_data(
+    spec: ModelSpec, data_dir: str | Path, workers: int = 1, progress=None
+) -> ExperimentData:
+    """Validated data and the out-of-time feature tables of a spec (steps 1 and 2)."""
+    return feature_tables(spec, data_dir, validated(data_dir), workers=workers, progress=progress)
+
+
+# --- 3. fit, 4. audit ----------------------------------------------------------------------
+
+
+def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingResult:
+    """Baselines, LightGBM, calibration, segments and test metrics with `n_boot` bootstrap
+    replicates, on the feature tables of `feature_tables`."""
+    from riskstrat.training import train_model
+
+    return train_model(spec, data.train, data.validation, data.test, feature_columns(spec),
+                       data_description=data.description or None, n_boot=n_boot)  # fmt: skip
+
+
+def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:
     """The fairness audit of a trained model on its test date (aggregates only): calibration
     and discrimination by group, with the top tiers as the selection."""
     from riskstrat.fairness import audit_outcomes
@@ -80,32 +155,77 @@ def training_audit(spec: ModelSpec, result) -> dict:
     return audit.summary()
 
 
-@dataclass
-class ExperimentOutcome:
-    run_id: str
-    model_name: str
-    version: str
-    metrics: dict[str, float]
-    beats_baselines: bool
-    audit: dict
+# --- 5. compare with the champion ----------------------------------------------------------
 
 
-def run_experiment(spec: ModelSpec, data_dir: str | Path, *, workers: int = 1, n_boot: int = 200,
-                   progress=None) -> ExperimentOutcome:  # fmt: skip
-    """Train, audit, log and register one model spec on one data directory."""
+def current_champion(spec: ModelSpec) -> Champion | None:
+    """The registered champion of `spec.name`, loaded; None if there is none yet."""
+    from riskstrat.tracking import champion_version, load_bundle
+
+    version = champion_version(spec.name)
+    if version is None:
+        return None
+    try:
+        bundle, _ = load_bundle(f"{spec.name}/{version}")
+    except InputError as error:  # registered, but its bundle cannot be read
+        return Champion(version, None, f"InputError: {error}")
+    return Champion(version, bundle)
+
+
+def compare_with_champion(result: TrainingResult, champion: Champion | None) -> ChampionComparison:
+    """The champion's `test_*` metrics on this run's test rows, as `champion_test_*`.
+
+    Same rows, same bootstrap replicates as the challenger's own metrics, so promotion
+    compares like with like. A champion that cannot be evaluated on these rows (e.g. it
+    needs inputs this run lacks) is recorded as not compared, with the error."""
+    from riskstrat.tracking import numeric_metrics
+
+    if champion is None:
+        return ChampionComparison()
+    error = champion.error
+    if champion.bundle is not None:
+        try:
+            metrics = numeric_metrics(result.evaluate_on(champion.bundle))
+        except Exception as failure:  # noqa: BLE001 - recorded on the run; promotion refuses
+            error = f"{type(failure).__name__}: {failure}"
+        else:
+            compared = {f"champion_{k}": v for k, v in metrics.items()
+                        if k.startswith("test_") and "gain_over" not in k}  # fmt: skip
+            return ChampionComparison(compared, {"champion_version_compared": champion.version})
+    why = f"champion v{champion.version}: {error}"[:5000]
+    return ChampionComparison(
+        {}, {"champion_version_compared": "none", "champion_comparison_error": why}
+    )
+
+
+# --- 6. log and register -------------------------------------------------------------------
+
+
+def log_and_register(spec: ModelSpec, result: TrainingResult, report: ValidationReport, audit: dict,
+                     comparison: ChampionComparison) -> TrainingRecord:  # fmt: skip
+    """One MLflow run with the result, audit and champion comparison; the model registered
+    as a new version of `spec.name` with alias `challenger`."""
     from riskstrat.tracking import log_training
-    from riskstrat.training import train_model
 
-    data = experiment_data(spec, data_dir, workers=workers, progress=progress)
-    result = train_model(spec, data.train, data.validation, data.test, feature_columns(spec),
-                         data_description=f"{Path(data_dir).name} (extract date {data.report.extract_date})",
-                         n_boot=n_boot)  # fmt: skip
-    audit = training_audit(spec, result)
-    record = log_training(result, spec, data_fingerprint=data_fingerprint(data.report),
-                          extract_date=data.report.extract_date, audit=audit)  # fmt: skip
+    return log_training(result, spec, data_fingerprint=data_fingerprint(report),
+                        extract_date=report.extract_date, audit=audit,
+                        champion_metrics=comparison.metrics, champion_tags=comparison.tags)  # fmt: skip
+
+
+def outcome_of(record: TrainingRecord, result: TrainingResult, audit: dict) -> ExperimentOutcome:
+    """What `riskstrat train` reports of an experiment: run, version, metrics, verdicts."""
     return ExperimentOutcome(record.run_id, record.model_name, record.version, record.metrics,
                              bool(result.beats_baselines), audit)  # fmt: skip
 
 
-def extract_date_of(data_dir: str | Path) -> date:
-    return validated(data_dir).extract_date
+def run_experiment(spec: ModelSpec, data_dir: str | Path, *, workers: int = 1, n_boot: int = 200,
+                   progress=None, report: ValidationReport | None = None) -> ExperimentOutcome:  # fmt: skip
+    """Train, audit, compare with the champion, log and register one model spec on one data
+    directory (steps 1-6; step 1 is skipped when its `report` is given)."""
+    report = report or validated(data_dir)
+    data = feature_tables(spec, data_dir, report, workers=workers, progress=progress)
+    result = fit(spec, data, n_boot=n_boot)
+    audit = training_audit(spec, result)
+    comparison = compare_with_champion(result, current_champion(spec))
+    record = log_and_register(spec, result, report, audit, comparison)
+    return outcome_of(record, result, audit)

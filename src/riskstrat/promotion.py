@@ -26,13 +26,15 @@ from riskstrat.errors import InputError
 from riskstrat.tracking import (
     CHALLENGER,
     CHAMPION,
-    client,
-    experiment_id,
+    VersionFacts,
+    champion_version,
+    ledger_runs,
     load_run_text,
     log_aggregates,
     model_version,
-    run_metrics,
-    run_tags,
+    set_alias,
+    tag_version,
+    version_facts,
 )
 
 LEDGER = "riskstrat-promotions"
@@ -92,12 +94,10 @@ class GateReport:
 
 def check_gates(name: str, version: str) -> GateReport:
     """The gates `name` version `version` fails (empty = passes) and the metrics compared."""
-    c = client()
-    mv = c.get_model_version(name, version)
-    metrics = run_metrics(mv.run_id)
-    tags = {**run_tags(mv.run_id), **dict(mv.tags or {})}
+    facts = version_facts(name, version)
+    metrics, tags = facts.metrics, facts.tags
     failed: list[str] = []
-    champion = _champion_version(name)
+    champion = champion_version(name)
     compared = {k: metrics[k] for k in _COMPARED if k in metrics}
 
     if champion is not None and champion != str(version):
@@ -114,7 +114,7 @@ def check_gates(name: str, version: str) -> GateReport:
                 f"data: {why}; retrain the challenger so both are evaluated on its test rows"
             )
         else:
-            max_loss, max_increase = _limits(mv.run_id)
+            max_loss, max_increase = _limits(facts)
             compared.update({
                 "champion_test_auroc": c_auroc, "champion_test_brier": c_brier,
                 "max_auroc_loss": max_loss, "max_brier_increase": max_increase,
@@ -160,18 +160,9 @@ def _fmt(value: float | None, digits: int) -> str:
     return "missing" if value is None else f"{value:.{digits}f}"
 
 
-def _champion_version(name: str) -> str | None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return str(client().get_model_version_by_alias(name, CHAMPION).version)
-    except MlflowException:
-        return None
-
-
-def _limits(run_id: str) -> tuple[float, float]:
+def _limits(facts: VersionFacts) -> tuple[float, float]:
     """The challenger's spec's `promotion` limits (run params, else its spec.yaml, else 0)."""
-    params = dict(client().get_run(run_id).data.params)
+    params = facts.params
     try:
         return (
             float(params["promotion.max_auroc_loss"]),
@@ -183,7 +174,7 @@ def _limits(run_id: str) -> tuple[float, float]:
 
     from riskstrat.spec import ModelSpec
 
-    text = load_run_text(run_id, "spec.yaml")
+    text = load_run_text(facts.run_id, "spec.yaml")
     if text:
         limits = ModelSpec.model_validate(yaml.safe_load(text)).promotion
         return limits.max_auroc_loss, limits.max_brier_increase
@@ -213,12 +204,11 @@ def promote(name: str, version: str | None = None, override_reason: str | None =
         compared=report.compared, by=user or _user(),
         at=datetime.now(UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
-    c = client()
     if promoted:
-        c.set_registered_model_alias(name, CHAMPION, version)
+        set_alias(name, CHAMPION, version)
         if report.champion and report.champion != version:
-            c.set_model_version_tag(name, report.champion, "replaced_as_champion_by", version)
-            c.set_model_version_tag(name, report.champion, "replaced_as_champion_at", decision.at)
+            tag_version(name, report.champion, {"replaced_as_champion_by": version,
+                                                "replaced_as_champion_at": decision.at})  # fmt: skip
     why = reason if (report.failed and reason) else "; ".join(decision.reasons)
     record = {
         "promotion_decision": decision.decision,
@@ -231,8 +221,7 @@ def promote(name: str, version: str | None = None, override_reason: str | None =
         "promotion_reason": why,
         "promotion_compared": json.dumps(report.compared, sort_keys=True),
     }
-    for key, value in record.items():
-        c.set_model_version_tag(name, version, key, value[:5000])
+    tag_version(name, version, record)
     decision.ledger_run_id = log_aggregates(
         LEDGER, f"{name} v{version} {decision.decision}",
         metrics=report.compared,
@@ -255,22 +244,15 @@ def champion_history(name: str) -> list[dict]:
     """The ledger's decisions for a model, oldest first: version, previous_champion,
     decision (promoted / promoted by override / refused), by, at, why, failed_gates (list),
     metrics (compared), run_id."""
-    from riskstrat.tracking import _mlflow
-
-    mlflow = _mlflow()
-    runs = mlflow.search_runs(
-        experiment_ids=[experiment_id(LEDGER)], filter_string=f"tags.model = '{name}'",
-        order_by=["attributes.start_time ASC"], output_format="list", max_results=50_000,
-    )  # fmt: skip
     history = []
-    for run in runs:
-        params = dict(run.data.params)
+    for run in ledger_runs(LEDGER, name):
+        params = dict(run.params)
         failed = params.pop("failed_gates", "[]")
         history.append({
             **params,
-            "at": params.get("at") or datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat(timespec="seconds"),
+            "at": params.get("at") or run.started.isoformat(timespec="seconds"),
             "failed_gates": _gates(failed),
-            "metrics": dict(run.data.metrics),
-            "run_id": run.info.run_id,
+            "metrics": dict(run.metrics),
+            "run_id": run.run_id,
         })  # fmt: skip
     return history
