@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 
 CORE = ("errors", "dates", "reference", "data", "contract", "spec", "model")
 STEPS = ("features", "training", "scoring", "lists", "fairness", "disclosure", "population", "monthly")
@@ -109,16 +108,6 @@ def test_the_library_never_imports_pipelines() -> None:
         if any(m == "pipelines" or m.startswith("pipelines.") for m in _imports(p))
     )
     assert not offenders, f"src imports pipelines in {offenders}"
-
-
-def test_only_tracking_imports_mlflow() -> None:
-    offenders = sorted(
-        str(p)
-        for p in [*(SRC / "riskstrat").rglob("*.py"), *PIPELINES.rglob("*.py")]
-        if "riskstrat/tracking/" not in p.as_posix()
-        and any(m == "mlflow" or m.startswith("mlflow.") for m in _imports(p))
-    )
-    assert not offenders, f"mlflow imported outside riskstrat.tracking: {offenders}"
 
 
 def test_imports_inside_functions_are_seen(tmp_path: Path) -> None:
