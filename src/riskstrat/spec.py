@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from riskstrat.dates import add_months
+from riskstrat.disclosure import MIN_CELL
 from riskstrat.errors import InputError
 
 LABEL_COLUMNS = {
@@ -131,7 +132,7 @@ class Tolerances(_Strict):
     selection_to_need: tuple[float, float] = (0.8, 1.25)
     auroc_max_drop: float = 0.05
     alpha: float = 0.05
-    min_cell: int = 5
+    min_cell: int = MIN_CELL  # the smallest count shown besides zero: riskstrat.disclosure
 
 
 class Fairness(_Strict):
