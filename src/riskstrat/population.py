@@ -4,7 +4,8 @@ Over the twelve months before the extract date: how many inhabitants are in cont
 which sectors (hospital, GP, municipality, and all three), acute and avoidable admissions,
 by municipality, age band and social group. Person-level flags are built partition by
 partition (`person_flags`), then only aggregates leave this module (`overview_tables`),
-with counts of 1–4 suppressed and complementary suppression, as Danish statistics do.
+with small counts suppressed and complementary suppression (`riskstrat.disclosure`: counts of
+1 to min_cell - 1, 1–4 by default), as Danish statistics do.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pandas as pd
 
 from riskstrat.contract import Extract
 from riskstrat.dates import age_on
+from riskstrat.disclosure import MIN_CELL, hidden_in_table
 from riskstrat.reference import code_list, municipalities
 
-MIN_CELL = 5
 SECTOR_PATTERNS = [
     ("none", (0, 0, 0)),
     ("GP only", (0, 1, 0)),
@@ -84,22 +85,21 @@ def _count_by(ids: np.ndarray, persons: pd.Series) -> np.ndarray:
     return pd.Series(ids).map(counts).fillna(0).astype(np.int64).to_numpy()
 
 
-def suppress(table: pd.DataFrame, count_columns: list[str], rate_columns: dict[str, str]) -> pd.DataFrame:
-    """Counts 1–4 become null; where exactly one cell of a column would be hidden while its
-    total is shown, the next smallest cell is hidden too (complementary suppression), so the
-    hidden count cannot be recovered by subtraction. `rate_columns` maps a rate to the count
-    it reveals; a rate is hidden with its count."""
+def suppress(table: pd.DataFrame, count_columns: list[str], rate_columns: dict[str, str | tuple[str, ...]],
+             min_cell: int = MIN_CELL) -> pd.DataFrame:  # fmt: skip
+    """Counts 1 to min_cell - 1 become null, and further cells where a hidden count could be
+    recovered by subtracting the column's shown cells from its total (complementary
+    suppression: the smallest other cell, `riskstrat.disclosure`). Every column adds up to a
+    total published elsewhere (the inhabitants). `rate_columns` maps a rate to the count(s)
+    it reveals; a rate is hidden with any of them."""
+    rates = {rate: (needs,) if isinstance(needs, str) else tuple(needs) for rate, needs in rate_columns.items()}
+    figures = {column: (column,) for column in count_columns} | rates
+    hidden = hidden_in_table(table[count_columns], figures, min_cell=min_cell)
     out = table.copy()
     for column in count_columns:
-        values = out[column].astype("Float64")
-        small = (values >= 1) & (values < MIN_CELL)
-        if int(small.sum()) == 1:
-            candidates = values.where(~small & (values > 0))
-            if candidates.notna().any():
-                small |= values.index == candidates.idxmin()
-        out[column] = values.mask(small).astype("Int64")
-    for rate, count in rate_columns.items():
-        out[rate] = out[rate].where(out[count].notna())
+        out[column] = out[column].astype("Float64").mask(hidden[column].to_numpy()).astype("Int64")
+    for rate in rates:
+        out[rate] = out[rate].where(~hidden[rate].to_numpy())
     return out
 
 
@@ -107,9 +107,10 @@ def suppress(table: pd.DataFrame, count_columns: list[str], rate_columns: dict[s
 class Overview:
     window: tuple[date, date]
     tables: dict[str, pd.DataFrame]
+    min_cell: int = MIN_CELL
 
 
-def overview_tables(flags: pd.DataFrame, window: tuple[date, date]) -> Overview:
+def overview_tables(flags: pd.DataFrame, window: tuple[date, date], min_cell: int = MIN_CELL) -> Overview:
     """Aggregates only, suppressed: sector patterns, and rates per municipality and group."""
     tables: dict[str, pd.DataFrame] = {}
     code = flags["hospital"].astype(int) * 4 + flags["gp"].astype(int) * 2 + flags["municipal"].astype(int)
@@ -120,13 +121,13 @@ def overview_tables(flags: pd.DataFrame, window: tuple[date, date]) -> Overview:
             "persons": [int(counts.get(h * 4 + g * 2 + m, 0)) for _, (h, g, m) in SECTOR_PATTERNS],
         })  # fmt: skip
         sectors["share_pct"] = (100 * sectors["persons"] / max(1, len(rows))).round(1)
-        tables[f"sectors ({scope})"] = suppress(sectors, ["persons"], {"share_pct": "persons"})
+        tables[f"sectors ({scope})"] = suppress(sectors, ["persons"], {"share_pct": "persons"}, min_cell)
     for group in GROUPS:
-        tables[f"by {group}"] = _group_table(flags, group)
-    return Overview(window, tables)
+        tables[f"by {group}"] = _group_table(flags, group, min_cell)
+    return Overview(window, tables, min_cell)
 
 
-def _group_table(flags: pd.DataFrame, group: str) -> pd.DataFrame:
+def _group_table(flags: pd.DataFrame, group: str, min_cell: int) -> pd.DataFrame:
     old = flags["age_band"].isin(["65-79", "80+"])
     frame = flags.assign(
         trilateral=flags["hospital"] & flags["gp"] & flags["municipal"],
@@ -151,13 +152,11 @@ def _group_table(flags: pd.DataFrame, group: str) -> pd.DataFrame:
     ).round(1)
     counts = ["inhabitants", "hospital", "gp", "municipal", "trilateral", "acute_admissions",
               "aged_65plus", "avoidable_admissions_65plus"]  # fmt: skip
-    rates = {"trilateral_pct": "trilateral", "acute_per_1000": "acute_admissions",
-             "avoidable_per_1000_65plus": "avoidable_admissions_65plus"}  # fmt: skip
-    table = suppress(table, counts, rates)
-    for rate, base in (("trilateral_pct", "inhabitants"), ("acute_per_1000", "inhabitants"),
-                       ("avoidable_per_1000_65plus", "aged_65plus")):  # fmt: skip
-        table[rate] = table[rate].where(table[base].notna())
-    return table
+    rates = {"trilateral_pct": ("trilateral", "inhabitants"),
+             "acute_per_1000": ("acute_admissions", "inhabitants"),
+             "avoidable_per_1000_65plus": ("avoidable_admissions_65plus", "aged_65plus")}  # fmt: skip
+    return suppress(table, counts, rates, min_cell)
+
 
 
 # ------------------------------------------------------------------ rendering
@@ -166,8 +165,8 @@ def render(overview: Overview, title: str, source: str) -> dict[str, bytes]:
     start, end = overview.window
     intro = (
         f"Inhabitants on {start} and their contacts from {start} to {end} (exclusive). "
-        f"Data: {source}. Counts of 1–4 are suppressed (shown as ·), with complementary "
-        "suppression; rates are hidden with their counts."
+        f"Data: {source}. Counts of 1–{overview.min_cell - 1} are suppressed (shown as ·), "
+        "with complementary suppression; rates are hidden with their counts."
     )
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",

@@ -471,6 +471,7 @@ class Tolerances(_Strict):
     selection_to_need: tuple[float, float] = (0.8, 1.25)
     auroc_max_drop: float = Field(0.05, ge=0)
     alpha: float = Field(0.05, gt=0, lt=1)
+    # the smallest count shown besides zero, in every aggregate (riskstrat.disclosure)
     min_cell: int = Field(5, ge=1)
 
     @field_validator("oe", "selection_to_need")

@@ -82,8 +82,9 @@ class GroupAudit:
         return self.rows[FIELDS + EXTRA].copy()
 
     def suppressed(self) -> pd.DataFrame:
-        """The figures with every count of 1–4 hidden (None), with the figures derived from
-        it and complementary cells (see `suppression`); `suppressed` marks the rows concerned."""
+        """The figures with every count of 1 to min_cell - 1 hidden (None), with the figures
+        derived from it and complementary cells (see `suppression`); `suppressed` marks the
+        rows concerned."""
         if self._hidden is None:
             self._hidden = hidden_figures(self.rows, self.tolerances.min_cell, self.parents, self.partition)
         out = self.rows.copy()

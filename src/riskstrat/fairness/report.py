@@ -1,6 +1,6 @@
 """report.html, report.md and groups.json of one or more group audits.
 
-Rendered only from the suppressed records (`GroupAudit.records`), so a count of 1–4 (or a
+Rendered only from the suppressed records (`GroupAudit.records`), so a small count (or a
 figure that would reveal one) can never reach a page; every chart is drawn from the table
 printed under it. The output is deterministic: the same audits and context give the same
 bytes (no timestamps unless the caller puts one in `context`).

@@ -1,15 +1,19 @@
-"""Small-cell suppression of group audits, as Danish statistics do it.
+"""Small-cell suppression of group audits: their cells and sums, for `riskstrat.disclosure`.
+
+The rule, the minimum cell and the engine (`protect`) are `riskstrat.disclosure`'s, shared with
+every other aggregate; this module says what the cells of an audit are and how they add up.
 
 Every row of an audit stands for a few counts of persons ("cells"): the group's size, with
 and without the event, selected and not, in need and not, and the four cells of event ×
-selected. A cell of 1–4 persons is *sensitive* and hidden (zeros may show). Cells are tied
-together by sums: the cells of one row (n = events + non-events, ...), the groups of an
-attribute (the "overall" row is their total), listed + not listed = all, and the groups of an
-intersection (their totals are the groups of each of its two attributes). A hidden cell that
-could be recovered by subtracting shown cells from a shown total is not hidden at all, so
-further cells are hidden (complementary suppression) until no chain of such subtractions
-reveals a sensitive cell: among the shown cells of the sum that gives it away, the smallest
-non-zero part is hidden (a total only if no part is left; rows that are flagged last).
+selected. A cell of 1 to `tolerances.min_cell` - 1 persons (1–4 by default) is *sensitive* and
+hidden (zeros may show). Cells are tied together by sums: the cells of one row (n = events +
+non-events, ...), the groups of an attribute (the "overall" row is their total), listed + not
+listed = all, and the groups of an intersection (their totals are the groups of each of its
+two attributes). A hidden cell that could be recovered by subtracting shown cells from a
+shown total is not hidden at all, so further cells are hidden (complementary suppression)
+until no chain of such subtractions reveals a sensitive cell: among the shown cells of the
+sum that gives it away, the smallest non-zero part is hidden (a total only if no part is
+left; rows that are flagged last).
 
 The protection is against recovery by subtraction, however many steps it takes; it does not
 solve the full linear programme an attacker could set up to narrow a hidden cell to bounds.
@@ -20,8 +24,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import numpy as np
 import pandas as pd
+
+from riskstrat.disclosure import protect
 
 # A shown figure -> the cells it reveals (with the row's other shown figures). Only these
 # five counts are ever shown; the other cells of a row (non-events, not selected, the
@@ -130,70 +135,3 @@ def _row_sums(rows: pd.DataFrame, parents: dict, partition) -> list[tuple[int, l
             blocks[((subset, attribute, group), "subsets")] += [
                 at[(s, attribute, group)] for s in partition[1] if (s, attribute, group) in at]
     return [(at[total], parts) for (total, _), parts in blocks.items() if total in at]
-
-
-def protect(values: list[int], sums: list[list[int]], figures: list[list[int]], min_cell: int,
-            rank: list[tuple]) -> set[int]:  # fmt: skip
-    """The cells to hide: the sensitive ones (1 to min_cell - 1) that a figure would show, and
-    complements, until no chain of subtractions over `sums` ([total, *parts]) recovers a
-    sensitive cell from the cells still shown. A figure (a list of cells) shows its cells
-    only if none of them is hidden. `rank` orders complement candidates (smallest first)."""
-    sensitive = [k for k, v in enumerate(values) if 0 < v < min_cell]
-    showable = {k for cells in figures for k in cells}
-    hidden = showable.intersection(sensitive)
-    while True:
-        shown = {k for cells in figures if hidden.isdisjoint(cells) for k in cells}
-        via = _recoverable(sums, len(values), shown)
-        leaks = [k for k in sensitive if k in via]
-        if not leaks:
-            return hidden
-        added: set[int] = set()
-        for leak in leaks:
-            if not added.intersection(sums[via[leak][0]]):
-                added |= _hide_one(leak, via, sums, values, shown, rank)
-        if not added - hidden:  # cannot happen; never loop forever over a leak
-            raise RuntimeError("small-cell suppression made no progress")
-        hidden |= added
-
-
-def _recoverable(sums: list[list[int]], n_cells: int, shown: set[int]) -> dict[int, tuple[int, int]]:
-    """Cells not shown but recoverable by subtraction -> (the sum that gives each away, step)."""
-    containing: list[list[int]] = [[] for _ in range(n_cells)]
-    unknown = np.zeros(len(sums), dtype=int)
-    for s, members in enumerate(sums):
-        for m in members:
-            containing[m].append(s)
-            unknown[s] += m not in shown
-    known = set(shown)
-    queue = [s for s in range(len(sums)) if unknown[s] == 1]
-    via: dict[int, tuple[int, int]] = {}
-    while queue:
-        s = queue.pop()
-        missing = [m for m in sums[s] if m not in known]
-        if len(missing) != 1:
-            continue
-        cell = missing[0]
-        known.add(cell)
-        via[cell] = (s, len(via))
-        for other in containing[cell]:
-            unknown[other] -= 1
-            if unknown[other] == 1:
-                queue.append(other)
-    return via
-
-
-def _hide_one(cell: int, via: dict, sums: list[list[int]], values: list[int], shown: set[int],
-              rank: list[tuple]) -> set[int]:  # fmt: skip
-    """One more cell to hide so that `cell` can no longer be recovered the way it was: a shown
-    part of the sum that gave it away, else (recursively) a part that was itself recovered,
-    else the sum's total."""
-    s, step = via[cell]
-    total, parts = sums[s][0], [m for m in sums[s][1:] if m != cell]
-    for group in (parts, [total] if total != cell else []):
-        visible = [m for m in group if m in shown and values[m] > 0]
-        if visible:
-            return {min(visible, key=lambda m: rank[m])}
-        earlier = [m for m in group if m in via and via[m][1] < step and values[m] > 0]
-        if earlier:
-            return _hide_one(min(earlier, key=lambda m: rank[m]), via, sums, values, shown, rank)
-    return {m for m in sums[s] if m in shown}

@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 
 from riskstrat.dates import age_on
+from riskstrat.disclosure import log_count
 from riskstrat.errors import InputError
 from riskstrat.lists.phrases import reasons_text
 from riskstrat.lists.teams import Team
@@ -79,8 +80,8 @@ def build_target_list(
     eligible = len(frame)
     frame = frame.sort_values(["risk", "person_id"], ascending=[False, True], kind="mergesort")
     frame = frame.head(team.capacity).reset_index(drop=True)
-    # logs hold aggregates only, and counts of 1-4 persons are not shown even there
-    counts = [_log_count(n) for n in (len(gone), int((gone | declined).sum()), eligible, len(frame))]
+    # logs hold aggregates only, and small counts of persons are not shown even there ("<5")
+    counts = [log_count(n) for n in (len(gone), int((gone | declined).sum()), eligible, len(frame))]
     log.info("team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
              "%s listed (capacity %d)", team.name, *counts, team.capacity)  # fmt: skip
     return _list_frame(frame, team, _ids(previous))
@@ -124,10 +125,6 @@ def _eligible(team: Team, frame: pd.DataFrame) -> pd.Series:
         keep &= frame["tier"].isin(team.eligibility.include_tiers)
     keep &= frame["risk"].notna()
     return keep.astype(bool)
-
-
-def _log_count(n: int) -> str:
-    return "<5" if 0 < n < 5 else str(n)
 
 
 def _ids(rows: pd.DataFrame | Iterable[str] | None) -> set[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskstrat.disclosure import min_cell_of, suppressed_counts
 from riskstrat.errors import InputError
 from riskstrat.monthly.context import MonthContext
 from riskstrat.scoring.files import scores_files
@@ -92,8 +93,9 @@ def month_summary(
     }
 
 
-def month_aggregates(scorings: dict[str, ModelScoring], min_cell: int = 5) -> dict[str, float]:
-    """Counts per model, tier and municipality for MLflow; cells of 1-4 are left out."""
+def month_aggregates(scorings: dict[str, ModelScoring]) -> dict[str, float]:
+    """Persons scored per model, tier and municipality for MLflow, with the model spec's
+    minimum cell and complementary suppression against the total (`riskstrat.disclosure`)."""
     metrics = {}
     for name, scoring in scorings.items():
         municipality = scoring.features.set_index("person_id")["municipality_code"]
@@ -103,8 +105,9 @@ def month_aggregates(scorings: dict[str, ModelScoring], min_cell: int = 5) -> di
                 "municipality_code": municipality.loc[scoring.scores["person_id"]].to_numpy(),
             }
         )
-        for (tier, code), n in frame.value_counts(["tier", "municipality_code"]).items():
-            if n >= min_cell:
-                metrics[f"{name}.{tier}.{code}"] = float(n)
-        metrics[f"{name}.scored"] = float(len(frame))
+        counts = suppressed_counts(frame, ["tier", "municipality_code"], min_cell_of(scoring.spec))
+        for (tier, code), n in counts.cells.items():
+            metrics[f"{name}.{tier}.{code}"] = float(n)
+        if counts.total is not None:
+            metrics[f"{name}.scored"] = float(counts.total)
     return metrics

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from riskstrat.disclosure import MIN_CELL, is_small
 from riskstrat.reference import code_list
 
 RANDERS_INHABITANTS = 228_000
@@ -185,10 +186,10 @@ def _avoidable_by(con, root: Path, y0: str, y1: str, like: str, column: str) -> 
         FROM inhabitants i LEFT JOIN adm USING (person_id)
         WHERE i.age >= 65 GROUP BY 1 ORDER BY 1
     """).fetchall()  # fmt: skip
-    # small groups are suppressed like every other aggregate (counts 1-4 never shown)
+    # small groups are suppressed like every other aggregate (riskstrat.disclosure)
     return {
-        grp: {"inhabitants_65plus": n if n >= 5 else None,
-              "per_1000": round(1000 * k / n, 1) if n >= 5 and (k == 0 or k >= 5) else None}
+        grp: {"inhabitants_65plus": n if n >= MIN_CELL else None,
+              "per_1000": round(1000 * k / n, 1) if n >= MIN_CELL and not is_small(k) else None}
         for grp, n, k in rows
     }  # fmt: skip
 

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from riskstrat.disclosure import min_cell_of
 from riskstrat.model.bundle import ModelBundle
 from riskstrat.spec import ModelSpec
 
@@ -49,8 +50,8 @@ LIMITATIONS = [
     "listed persons are not comparable with those of persons not listed.",
     "Bootstrap intervals resample the test persons only; they do not include the variation "
     "from re-training the model.",
-    "Counts from 1 to 4 are suppressed in every table, with a second cell where a total "
-    "would reveal a suppressed one.",
+    "Counts from 1 to {last_small} are suppressed in every table, with further cells where a "
+    "total would reveal a suppressed one.",
 ]
 
 
@@ -72,7 +73,8 @@ def render_model_card(
         _baselines(spec, metrics, beats_baselines),
         _segments(bundle, tables),
         "## Subgroups (test date)\n\n" + markdown_table(tables["subgroups.csv"]),
-        "## Limitations\n\n" + "\n".join(f"- {item}" for item in LIMITATIONS),
+        "## Limitations\n\n"
+        + "\n".join(f"- {item.format(last_small=min_cell_of(spec) - 1)}" for item in LIMITATIONS),
     ]
     return "\n\n".join(sections) + "\n"
 

@@ -2,8 +2,10 @@
 
 Nothing here shows a person: curves are drawn at fixed shares of the population, the
 calibration plot by tenths of predicted risk, the SHAP summary by groups of input values,
-and any count from 1 to 4 is suppressed (with the rates that would reveal it) before
-drawing. Figures are drawn on matplotlib's Agg canvas without pyplot's global state.
+and any count from 1 to min_cell - 1 (1–4 by default) is suppressed (with the rates that
+would reveal it, and complementary cells where a published total would give it back; see
+`riskstrat.disclosure`) before drawing. Figures are drawn on matplotlib's Agg canvas without
+pyplot's global state.
 """
 
 from __future__ import annotations
@@ -19,17 +21,12 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
+from riskstrat.disclosure import MIN_CELL, hidden_in_table, is_small  # noqa: E402
 from riskstrat.model.coding import is_categorical  # noqa: E402
 from riskstrat.training.evaluation import selection_order  # noqa: E402
 
 SHARES = np.unique(np.r_[0.005, np.arange(1, 11) / 100, np.arange(2, 21) / 20]).round(3)
 TOP_FEATURES = 20
-
-
-def is_small(counts) -> np.ndarray:
-    """True where a count is 1 to 4 (zeros may show)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    return (counts >= 1) & (counts <= 4)
 
 
 def png(fig: Figure) -> bytes:
@@ -39,8 +36,14 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def selection_curve(y: np.ndarray, risk: np.ndarray, person_id) -> pd.DataFrame:
-    """Confusion counts and rates when the top share of persons by risk is flagged."""
+def selection_curve(
+    y: np.ndarray, risk: np.ndarray, person_id, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
+    """Confusion counts and rates when the top share of persons by risk is flagged.
+
+    Each row is a 2 × 2 table whose margins are all published (persons flagged, events,
+    persons): one small cell is recoverable from the other three, so a row with any small
+    cell hides all four (complementary suppression within the row)."""
     y_sorted = np.asarray(y, dtype=np.int64)[selection_order(risk, person_id)]
     n, events = len(y_sorted), int(y_sorted.sum())
     flagged = np.maximum(1, np.round(SHARES * n)).astype(int)
@@ -61,7 +64,7 @@ def selection_curve(y: np.ndarray, risk: np.ndarray, person_id) -> pd.DataFrame:
         table["tpr"] = tp / events
         table["fpr"] = (flagged - tp) / (n - events)
         table["precision"] = tp / flagged
-    hidden = is_small(table[counts]).any(axis=1)
+    hidden = is_small(table[counts], min_cell).any(axis=1)
     table[counts + ["tpr", "fpr", "precision"]] = table[
         counts + ["tpr", "fpr", "precision"]
     ].astype(float)
@@ -99,8 +102,11 @@ def pr_figure(curve: pd.DataFrame, auprc: float, event_rate: float) -> bytes:
     return png(fig)
 
 
-def calibration_table(y: np.ndarray, risk: np.ndarray, person_id, bins: int = 10) -> pd.DataFrame:
-    """Observed event rate (Wilson 95 % interval) against mean predicted risk, by risk tenths."""
+def calibration_table(
+    y: np.ndarray, risk: np.ndarray, person_id, bins: int = 10, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
+    """Observed event rate (Wilson 95 % interval) against mean predicted risk, by risk tenths.
+    The tenths add up to the test date's persons and events (published with the metrics)."""
     order = selection_order(risk, person_id)[::-1]
     rows = []
     for i, idx in enumerate(np.array_split(order, bins), start=1):
@@ -129,13 +135,17 @@ def calibration_table(y: np.ndarray, risk: np.ndarray, person_id, bins: int = 10
             "observed_ci_high",
         ],
     )
-    hidden = (
-        is_small(table["events"]) | is_small(table["n"] - table["events"]) | is_small(table["n"])
+    cells = table[["n", "events"]].assign(nonevents=table["n"] - table["events"])
+    rates = ["observed_rate", "observed_ci_low", "observed_ci_high"]
+    # a tenth whose n is hidden shows no events either (not even a zero)
+    figures = {"n": ("n",)} | {c: ("events", "n") for c in ["events", *rates]}
+    hidden = hidden_in_table(
+        cells, figures, row_sums=[("n", "events", "nonevents")], min_cell=min_cell
     )
     table[["n", "events"]] = table[["n", "events"]].astype(float)
-    table.loc[hidden, ["events", "observed_rate", "observed_ci_low", "observed_ci_high"]] = np.nan
-    table.loc[is_small(table["n"]), "n"] = np.nan
-    table["suppressed"] = hidden
+    for column in figures:
+        table.loc[hidden[column].to_numpy(), column] = np.nan
+    table["suppressed"] = (hidden["n"] | hidden["events"]).to_numpy()
     return table
 
 
@@ -159,8 +169,11 @@ def calibration_figure(table: pd.DataFrame) -> bytes:
     return png(fig)
 
 
-def risk_distribution_table(y: np.ndarray, risk: np.ndarray, bins: int = 40) -> pd.DataFrame:
-    """Persons with and without the event per band of calibrated risk (equal widths)."""
+def risk_distribution_table(
+    y: np.ndarray, risk: np.ndarray, bins: int = 40, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
+    """Persons with and without the event per band of calibrated risk (equal widths); each
+    column adds up to a published total (events, persons without the event)."""
     upper = max(0.05, float(np.ceil(np.max(risk) * 20) / 20)) if len(risk) else 1.0
     edges = np.linspace(0, upper, bins + 1)
     y = np.asarray(y)
@@ -174,8 +187,10 @@ def risk_distribution_table(y: np.ndarray, risk: np.ndarray, bins: int = 40) -> 
             "without_event": without.astype(float),
         }
     )
-    for column in ("with_event", "without_event"):
-        table.loc[is_small(table[column]), column] = np.nan
+    columns = ["with_event", "without_event"]
+    hidden = hidden_in_table(table[columns], {c: (c,) for c in columns}, min_cell=min_cell)
+    for column in columns:
+        table.loc[hidden[column].to_numpy(), column] = np.nan
     return table
 
 
@@ -224,13 +239,18 @@ def importance_figure(table: pd.DataFrame) -> bytes:
 
 
 def shap_summary_table(
-    contributions: np.ndarray, features: pd.DataFrame, feature_names: list[str]
+    contributions: np.ndarray,
+    features: pd.DataFrame,
+    feature_names: list[str],
+    min_cell: int = MIN_CELL,
 ) -> pd.DataFrame:
     """Mean contribution per group of input values (fifths, or each value/level if few).
 
     An aggregate SHAP summary: per input its mean absolute contribution, and for each group
     of its values the mean contribution, so direction shows without plotting persons.
-    Groups of fewer than 5 persons are left out.
+    Groups of 1 to min_cell - 1 persons are left out, and so is the next smallest group of
+    the same input where one left out could be told from the sample size (every input's
+    groups add up to it).
     """
     rows = []
     for j, name in enumerate(feature_names):
@@ -242,7 +262,7 @@ def shap_summary_table(
             .reset_index()
         )
         for r in summary.itertuples():
-            if r.size >= 5:
+            if r.size > 0:
                 rows.append(
                     (
                         name,
@@ -264,6 +284,10 @@ def shap_summary_table(
             "mean_contribution",
         ],
     )
+    if len(table):
+        blocks = [list(part.index) for _, part in table.groupby("feature", sort=False)]
+        hidden = hidden_in_table(table[["n"]], {"n": ("n",)}, blocks=blocks, min_cell=min_cell)
+        table = table.loc[~hidden["n"].to_numpy()]
     return table.sort_values(
         ["mean_abs_contribution", "feature", "group_position"],
         ascending=[False, True, True],

@@ -1,6 +1,9 @@
 """Aggregate tables of a training run: tiers, needs segments and subgroups on the test date.
 
-Counts from 1 to 4 are suppressed, together with every rate that would reveal them.
+Counts from 1 to min_cell - 1 (1–4 by default) are suppressed, together with every rate that
+would reveal them, and complementary cells wherever a hidden count could be recovered from a
+published total (`riskstrat.disclosure`). Totals of the test and validation dates (persons,
+events) are published with the run's metrics; complements are the smallest other rows.
 """
 
 from __future__ import annotations
@@ -8,14 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskstrat.disclosure import MIN_CELL, hidden_in_table
 from riskstrat.model.segments import SegmentScheme
 from riskstrat.spec import AUDIT_ATTRIBUTES
 from riskstrat.training.evaluation import ranking_metrics
-from riskstrat.training.plots import is_small
 
 
 def tier_table(
-    scheme: SegmentScheme, validation_risk: np.ndarray, test_risk: np.ndarray, test_y: np.ndarray
+    scheme: SegmentScheme,
+    validation_risk: np.ndarray,
+    test_risk: np.ndarray,
+    test_y: np.ndarray,
+    min_cell: int = MIN_CELL,
 ) -> pd.DataFrame:
     """Per tier: its cut-point, the share it holds on the validation and test dates, and the
     test date's observed event rate."""
@@ -32,14 +39,17 @@ def tier_table(
             "test_events": [np.sum(test_y[test_tier == t]) for t in names],
         }
     )
-    return _complement(
-        _suppress(table, "test_n", "test_events", "test_event_rate"),
-        ["test_events", "test_event_rate"],
-        size="test_n",
+    validation_n = [np.sum(validation_tier == t) for t in names]
+    shares = {"test_share": ("n",), "validation_share": ("validation_n",)}
+    other = {"validation_n": validation_n}
+    return _suppress(
+        table, "test_n", "test_events", "test_event_rate", min_cell, shares, other=other
     )
 
 
-def segment_table(segment: np.ndarray, tier: np.ndarray, lowest_tier: str, y, risk) -> pd.DataFrame:
+def segment_table(
+    segment: np.ndarray, tier: np.ndarray, lowest_tier: str, y, risk, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
     """Per needs segment on the test date: size, events, mean risk, share above the lowest tier."""
     frame = pd.DataFrame(
         {"segment": segment, "raised": tier != lowest_tier, "y": np.asarray(y), "risk": risk}
@@ -55,15 +65,14 @@ def segment_table(segment: np.ndarray, tier: np.ndarray, lowest_tier: str, y, ri
         .reset_index()
     )
     table["share_above_lowest_tier"] = table["raised"] / table["n"]
-    table.loc[
-        is_small(table["raised"]) | is_small(table["n"] - table["raised"]),
-        "share_above_lowest_tier",
-    ] = np.nan
-    table = _suppress(table.drop(columns="raised"), "n", "events", "event_rate")
-    return _complement(table, ["events", "event_rate"])
+    raised = table.pop("raised")
+    share = {"share_above_lowest_tier": ("raised", "n")}
+    return _suppress(table, "n", "events", "event_rate", min_cell, share, parts={"raised": raised})
 
 
-def subgroup_table(frame: pd.DataFrame, y: np.ndarray, risk: np.ndarray) -> pd.DataFrame:
+def subgroup_table(
+    frame: pd.DataFrame, y: np.ndarray, risk: np.ndarray, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
     """Per audit attribute and group on the test date: n, events, mean risk, O/E and AUROC."""
     rows = [_subgroup_row("overall", "all", y, risk)]
     for attribute in AUDIT_ATTRIBUTES:
@@ -74,14 +83,11 @@ def subgroup_table(frame: pd.DataFrame, y: np.ndarray, risk: np.ndarray) -> pd.D
         for code, level in enumerate(levels):
             inside = codes == code
             rows.append(_subgroup_row(attribute, level, y[inside], risk[inside]))
-    table = _suppress(
-        pd.DataFrame(rows), "n", "events", "event_rate", also=["oe_ratio", "auroc", "mean_risk"]
-    )
-    parts = [
-        _complement(part, ["events", "event_rate", "oe_ratio", "auroc", "mean_risk"])
-        for _, part in table.groupby("attribute", sort=False)
-    ]
-    return pd.concat(parts, ignore_index=True)
+    table = pd.DataFrame(rows)
+    # each attribute's groups add up to everyone (the "overall" row, published in the metrics)
+    blocks = [list(part.index) for _, part in table.groupby("attribute", sort=False)]
+    also = {column: ("events", "n") for column in ("oe_ratio", "auroc", "mean_risk")}
+    return _suppress(table, "n", "events", "event_rate", min_cell, also, blocks=blocks)
 
 
 def _subgroup_row(attribute: str, group: str, y: np.ndarray, risk: np.ndarray) -> dict:
@@ -99,28 +105,41 @@ def _subgroup_row(attribute: str, group: str, y: np.ndarray, risk: np.ndarray) -
     }
 
 
-def _suppress(table: pd.DataFrame, n: str, events: str, rate: str, also=()) -> pd.DataFrame:
-    """Add the event rate; blank counts 1-4 and what would reveal them."""
+def _suppress(
+    table: pd.DataFrame,
+    n: str,
+    events: str,
+    rate: str,
+    min_cell: int,
+    also: dict[str, tuple[str, ...]],
+    blocks: list[list] | None = None,
+    parts: dict | None = None,
+    other: dict | None = None,
+) -> pd.DataFrame:
+    """Add the event rate; blank counts 1 to min_cell - 1, what would reveal them, and the
+    complements (`riskstrat.disclosure.hidden_in_table`, smallest rows first); `suppressed`
+    marks rows whose n or events are hidden. `also` maps further columns to the cells they
+    reveal: "n", "events", one of `parts` (persons per row out of its n, e.g. those above the
+    lowest tier) or of `other` (persons per row counted apart, e.g. on another date)."""
     table = table.copy()
     table[[n, events]] = table[[n, events]].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         table[rate] = table[events] / table[n]
-    hidden = is_small(table[events]) | is_small(table[n] - table[events])
-    table.loc[hidden, [events, rate, *also]] = np.nan
-    table.loc[is_small(table[n]), [n, events, rate, *also]] = np.nan
-    table["suppressed"] = hidden | is_small(table[n])
-    return table
-
-
-def _complement(table: pd.DataFrame, columns: list[str], size: str = "n") -> pd.DataFrame:
-    """If one row alone is suppressed, also blank the smallest other row: else the total,
-    shown elsewhere, would give the suppressed count back by subtraction."""
-    if table["suppressed"].sum() != 1 or len(table) < 2:
-        return table
-    table = table.copy()
-    candidates = table.loc[~table["suppressed"]]
-    if len(candidates):
-        smallest = candidates[size].astype(float).fillna(np.inf).idxmin()
-        table.loc[smallest, columns] = np.nan
-        table.loc[smallest, "suppressed"] = True
+    cells = pd.DataFrame({"n": table[n], "events": table[events]}, index=table.index)
+    cells["nonevents"] = cells["n"] - cells["events"]
+    row_sums = [("n", "events", "nonevents")]
+    for name, values in (parts or {}).items():
+        cells[name] = np.asarray(values, dtype=float)
+        cells[f"not_{name}"] = cells["n"] - cells[name]
+        row_sums.append(("n", name, f"not_{name}"))
+    for name, values in (other or {}).items():
+        cells[name] = np.asarray(values, dtype=float)
+    # a row whose n is hidden shows no events either (not even a zero: all of a few persons)
+    figures = {n: ("n",), events: ("events", "n"), rate: ("events", "n"), **also}
+    hidden = hidden_in_table(
+        cells, figures, row_sums=row_sums, blocks=blocks, min_cell=min_cell, rank_by="n"
+    )
+    for column in figures:
+        table.loc[hidden[column].to_numpy(), column] = np.nan
+    table["suppressed"] = (hidden[n] | hidden[events]).to_numpy()
     return table

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype
 
+from riskstrat.disclosure import min_cell_of
 from riskstrat.errors import InputError
 from riskstrat.model.bundle import ModelBundle
 from riskstrat.model.calibration import Calibrator
@@ -133,6 +134,7 @@ def train_model(
     figures, tables = run_figures(
         bundle, fit.learner.learning_curve, metrics, test_scores, fit.risk["validation"],
         shap_rows=_shap_sample(parts["test"], spec.seed), test_frame=parts["test"],
+        min_cell=min_cell_of(spec),
     )  # fmt: skip
     tables["metrics.csv"] = pd.DataFrame({"metric": list(metrics), "value": list(metrics.values())})
     card = render_model_card(spec, bundle, metrics, tables, beats, data_description)
