@@ -78,3 +78,7 @@ def entrypoint() -> None:
 
 
 __all__ = ["app", "entrypoint", "main"]
+
+
+if __name__ == "__main__":
+    entrypoint()
