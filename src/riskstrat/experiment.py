@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
+from riskstrat.contract import ValidationReport
+from riskstrat.contract import validated as contract_validated
 from riskstrat.features import feature_columns
 from riskstrat.spec import ModelSpec, ResolvedDates
 
@@ -29,11 +30,12 @@ class ExperimentData:
     test: pd.DataFrame
 
 
-def validated(data_dir: str | Path) -> ValidationReport:
-    report = validate_data_dir(data_dir)
-    if not report.ok:
-        raise ContractError(report)
-    return report
+def validated(data_dir: str | Path, *, revalidate: bool = False) -> ValidationReport:
+    """The contract report of `data_dir`; raises ContractError if it breaks the contract.
+
+    Files that passed before and are unchanged are not checked again unless `revalidate`
+    (see riskstrat.contract.record); the report's `record_note` then says so."""
+    return contract_validated(data_dir, revalidate=revalidate)
 
 
 def data_fingerprint(report: ValidationReport) -> str:

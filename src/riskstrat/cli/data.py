@@ -16,7 +16,12 @@ from riskstrat.cli.common import (
     print_json,
     progress_bar,
 )
-from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
+from riskstrat.contract import (
+    ContractError,
+    ValidationReport,
+    validate_and_record,
+    validate_data_dir,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -73,9 +78,10 @@ def validate(
     """Check a data directory against input contract v1 and print a summary.
 
     Exit code 2 when any rule is broken, with one line per problem class (table, column,
-    rule, row count, example rows).
+    rule, row count, example rows). The rules always run here; a passing report is recorded
+    so that other commands on the same unchanged files skip them (riskstrat.contract.record).
     """
-    report = validate_data_dir(data_dir)
+    report = validate_and_record(data_dir)
     if as_json:
         print_json(_report_json(report))
     else:
