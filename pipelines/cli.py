@@ -13,7 +13,14 @@ from pathlib import Path
 import typer
 
 from riskstrat.cli import app, main
-from riskstrat.cli.common import WORKERS_HELP, console, print_json, progress_bar, workers_option
+from riskstrat.cli.common import (
+    REVALIDATE_HELP,
+    WORKERS_HELP,
+    console,
+    print_json,
+    progress_bar,
+    workers_option,
+)
 
 
 @app.command("monthly")
@@ -26,6 +33,7 @@ def monthly(
         None, help="Publish the lists even if the fairness audit raises flags; recorded."
     ),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """The monthly Prefect flow: validate, score each champion, lists, audit, follow-up, publish.
@@ -38,7 +46,8 @@ def monthly(
 
     with progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update:
         update(0, None)
-        summary = run_month(str(data), month, str(teams), str(out), override_reason, workers_option(workers))
+        summary = run_month(str(data), month, str(teams), str(out), override_reason, workers_option(workers),
+                            revalidate)  # fmt: skip
     if as_json:
         print_json(summary)
         return

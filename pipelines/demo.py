@@ -58,7 +58,7 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     trained = {}
     for spec_file in SPECS:
         spec = load_spec(_spec_path(spec_file))
-        outcome = run_experiment(spec, data, workers=workers)
+        outcome = run_experiment(spec, data, workers=workers, report=report)
         m = outcome.metrics
         trained[spec.name] = outcome
         step.say(f"trained {spec.name} v{outcome.version}: test AUROC {m['test_auroc']:.3f} "

@@ -27,10 +27,10 @@ WITHHELD_MARK = "lists withheld: "
 
 
 @task(**IO_RETRIES, **PERSON_LEVEL)
-def validate(data_dir: str, month: str) -> MonthContext:
+def validate(data_dir: str, month: str, revalidate: bool) -> MonthContext:
     from riskstrat.contract import validated
 
-    return MonthContext.of(data_dir, month, validated(data_dir).extract_date)
+    return MonthContext.of(data_dir, month, validated(data_dir, revalidate=revalidate).extract_date)
 
 
 @task(**PERSON_LEVEL)
@@ -117,12 +117,13 @@ def monthly_flow(
     out: str = "runs",
     override_reason: str | None = None,
     workers: int | None = None,
+    revalidate: bool = False,
 ):
     """One month, unattended. Returns aggregates (rows per team, flags, whether it changed),
     or a Failed state whose message says why the lists were withheld."""
     month = month or current_month()
     runs = RunsLayout(out)
-    ctx = validate(data_dir, month)
+    ctx = validate(data_dir, month, revalidate)
     team_config = read_teams(teams)
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
@@ -150,10 +151,11 @@ def run_month(
     out: str,
     override_reason: str | None = None,
     workers: int | None = None,
+    revalidate: bool = False,
 ) -> dict:
     """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld,
     the step's own error (e.g. a ContractError, exit code 2) if a step failed."""
-    state = monthly_flow(data_dir, month, teams, out, override_reason, workers, return_state=True)
+    state = monthly_flow(data_dir, month, teams, out, override_reason, workers, revalidate, return_state=True)
     if state.is_failed() and (state.message or "").startswith(WITHHELD_MARK):
         raise ListsWithheld(state.message.removeprefix(WITHHELD_MARK))
     return state.result()

@@ -55,7 +55,7 @@ def log_and_register(spec, result, report, fairness: dict, comparison):
 
 
 @flow(name="riskstrat-train", log_prints=False)
-def train_flow(spec_path: str, data_dir: str, overrides: list[str] | None = None, workers: int = 1,
+def train_flow(spec_path: str, data_dir: str, overrides: list[str] | None = None, workers: int | None = 1,
                n_boot: int = 200) -> dict:  # fmt: skip
     """validate → features → baselines, LightGBM, calibration, evaluation → fairness audit
     → compare with the champion → log and register (alias `challenger`). Returns

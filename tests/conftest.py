@@ -1,4 +1,5 @@
-"""Shared test setup: MLflow and Prefect isolated in temp dirs, never the working tree.
+"""Shared test setup: MLflow, Prefect and the riskstrat cache isolated in temp dirs, never the
+working tree or the home folder.
 
 Environment is set before anything imports prefect or mlflow (see stack-notes.md).
 """
@@ -11,6 +12,8 @@ import tempfile
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="riskstrat_prefect_")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
+# validation records (riskstrat.contract.record) go to a temp dir, never the user's cache
+os.environ["RISKSTRAT_CACHE"] = tempfile.mkdtemp(prefix="riskstrat_cache_")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from riskstrat.contract import ContractError, ValidationReport, validate_data_dir
+from riskstrat.contract import ValidationReport
+from riskstrat.contract import validated as contract_validated
 from riskstrat.errors import InputError
 from riskstrat.features import feature_columns
 from riskstrat.spec import ModelSpec, ResolvedDates
@@ -75,12 +76,12 @@ class ExperimentOutcome:
 # --- 1. validate ---------------------------------------------------------------------------
 
 
-def validated(data_dir: str | Path) -> ValidationReport:
-    """The validation report of a data directory; ContractError if it breaks the contract."""
-    report = validate_data_dir(data_dir)
-    if not report.ok:
-        raise ContractError(report)
-    return report
+def validated(data_dir: str | Path, *, revalidate: bool = False) -> ValidationReport:
+    """The contract report of `data_dir`; raises ContractError if it breaks the contract.
+
+    Files that passed before and are unchanged are not checked again unless `revalidate`
+    (see riskstrat.contract.record); the report's `record_note` then says so."""
+    return contract_validated(data_dir, revalidate=revalidate)
 
 
 def data_fingerprint(report: ValidationReport) -> str:
@@ -102,7 +103,7 @@ def extract_date_of(data_dir: str | Path) -> date:
 
 
 def feature_tables(spec: ModelSpec, data_dir: str | Path, report: ValidationReport,
-                   workers: int = 1, progress=None) -> ExperimentData:  # fmt: skip
+                   workers: int | None = 1, progress=None) -> ExperimentData:  # fmt: skip
     """The out-of-time feature tables (training, validation, test index dates) of a spec on
     a data directory already validated (`report`, from `validated`)."""
     from riskstrat.contract import open_data_dir
@@ -126,7 +127,7 @@ def feature_tables(spec: ModelSpec, data_dir: str | Path, report: ValidationRepo
 
 
 def experiment_data(
-    spec: ModelSpec, data_dir: str | Path, workers: int = 1, progress=None
+    spec: ModelSpec, data_dir: str | Path, workers: int | None = 1, progress=None
 ) -> ExperimentData:
     """Validated data and the out-of-time feature tables of a spec (steps 1 and 2)."""
     return feature_tables(spec, data_dir, validated(data_dir), workers=workers, progress=progress)
@@ -218,7 +219,7 @@ def outcome_of(record: TrainingRecord, result: TrainingResult, audit: dict) -> E
                              bool(result.beats_baselines), audit)  # fmt: skip
 
 
-def run_experiment(spec: ModelSpec, data_dir: str | Path, *, workers: int = 1, n_boot: int = 200,
+def run_experiment(spec: ModelSpec, data_dir: str | Path, *, workers: int | None = 1, n_boot: int = 200,
                    progress=None, report: ValidationReport | None = None) -> ExperimentOutcome:  # fmt: skip
     """Train, audit, compare with the champion, log and register one model spec on one data
     directory (steps 1-6; step 1 is skipped when its `report` is given)."""

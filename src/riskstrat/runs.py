@@ -105,7 +105,7 @@ def _others(folder: Path, owned: tuple[str, ...]) -> dict[str, bytes]:
 
 
 def follow_up_inputs(
-    layout: RunsLayout, ctx: MonthContext, scorings: dict[str, ModelScoring], workers: int = 1
+    layout: RunsLayout, ctx: MonthContext, scorings: dict[str, ModelScoring], workers: int | None = 1
 ) -> list[FollowUpInput]:
     """Each model's scoring published one horizon before `ctx.month`, if its horizon has
     passed by the extract date, with the outcomes the extract now shows and the persons

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console(highlight=False, soft_wrap=True)
@@ -71,3 +72,17 @@ def workers_option(text: str) -> int | None:
     if value < 1:
         raise InputError(f"--workers must be at least 1, got {value}")
     return value
+
+
+REVALIDATE_HELP = "Run the contract's rules even if these files passed before (default: reuse the record)."
+
+
+def checked_data(data, revalidate: bool = False):
+    """The data directory's validation report (ContractError if it breaks the contract);
+    says on stderr when the rules were skipped because the same files passed before."""
+    from riskstrat.contract import validated
+
+    report = validated(data, revalidate=revalidate)
+    if report.record_note:
+        err_console.print(f"[dim]{escape(report.record_note)}[/]")
+    return report

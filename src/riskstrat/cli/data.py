@@ -8,7 +8,9 @@ import typer
 from rich.table import Table
 
 from riskstrat.cli.common import (
+    REVALIDATE_HELP,
     WORKERS_HELP,
+    checked_data,
     console,
     err_console,
     iso_date,
@@ -16,7 +18,10 @@ from riskstrat.cli.common import (
     progress_bar,
     workers_option,
 )
-from riskstrat.contract import ValidationReport, validate_data_dir
+from riskstrat.contract import (
+    ValidationReport,
+    validate_and_record,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -71,9 +76,10 @@ def validate(
     """Check a data directory against input contract v1 and print a summary.
 
     Exit code 2 when any rule is broken, with one line per problem class (table, column,
-    rule, row count, example rows).
+    rule, row count, example rows). The rules always run here; a passing report is recorded
+    so that other commands on the same unchanged files skip them (riskstrat.contract.record).
     """
-    report = validate_data_dir(data_dir)
+    report = validate_and_record(data_dir)
     if as_json:
         print_json(_report_json(report))
     else:
@@ -89,15 +95,15 @@ def features(
     out: Path = typer.Option(..., help="Output Parquet file."),
     set_: list[str] = typer.Option([], "--set", help="Override a spec value: key.sub=value (repeatable)."),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
 ) -> None:
     """The cohort, features and labels of one model spec at one index date."""
-    from riskstrat.contract import validated
     from riskstrat.io import write_parquet_atomic
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.spec import load_spec
 
     model_spec = load_spec(spec, set_)
-    report = validated(data)
+    report = checked_data(data, revalidate)
     with progress_bar("building features (person partitions)") as update:
         table = features_for_data_dir(
             data,

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from riskstrat.cli.common import (
+    REVALIDATE_HELP,
     WORKERS_HELP,
+    checked_data,
     console,
     iso_date,
     print_json,
@@ -33,6 +35,7 @@ def train(
         False, "--json", help="Print {run_id, model_name, version, metrics}."
     ),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
 ) -> None:
     """One experiment: an MLflow run with everything needed to judge it; registers the
     model version with alias `challenger`.
@@ -45,8 +48,10 @@ def train(
     from riskstrat.spec import load_spec
 
     model_spec = load_spec(spec, set_)
+    report = checked_data(data, revalidate)
     with progress_bar(f"training {model_spec.name} (features, fit, evaluate)", enabled=not as_json) as update:
-        outcome = run_experiment(model_spec, data, workers=workers_option(workers), progress=update)
+        outcome = run_experiment(model_spec, data, workers=workers_option(workers), progress=update,
+                                 report=report)  # fmt: skip
     payload = {"run_id": outcome.run_id, "model_name": outcome.model_name,
                "version": outcome.version, "metrics": outcome.metrics}  # fmt: skip
     if as_json:
@@ -108,6 +113,7 @@ def score(
     model: str = typer.Option(..., help="NAME@ALIAS or NAME/VERSION of a registered model."),
     out: Path = typer.Option(..., help="Output folder for scores.parquet and manifest.json."),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Score everyone in the model's population at index date D.
@@ -116,12 +122,11 @@ def score(
     segment, reason_1..3) and OUT/manifest.json, atomically. Scores person partitions in
     worker processes, the same way `riskstrat monthly` does.
     """
-    from riskstrat.contract import validated
     from riskstrat.partitions import score_data_dir
     from riskstrat.scores_io import write_scores
     from riskstrat.tracking import load_models
 
-    report = validated(data)
+    report = checked_data(data, revalidate)
     as_of_date = iso_date(as_of, "--as-of")
     if as_of_date > report.extract_date:
         raise InputError(

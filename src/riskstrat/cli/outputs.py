@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from riskstrat.cli.common import WORKERS_HELP, console, print_json, progress_bar, workers_option
+from riskstrat.cli.common import (
+    REVALIDATE_HELP,
+    WORKERS_HELP,
+    checked_data,
+    console,
+    print_json,
+    progress_bar,
+    workers_option,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +31,7 @@ def lists(
     teams: Path = typer.Option(..., help="teams.yaml"),
     month: str = typer.Option(..., help="YYYY-MM"),
     out: Path = typer.Option(..., help="Monthly output root; lists go to OUT/MONTH/lists/<team>/."),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Target lists per team, within catchment and capacity, opt-outs excluded.
@@ -31,14 +40,13 @@ def lists(
     line in OUT/MONTH/audit.jsonl (the layout of `riskstrat monthly`); the month's other
     files are left as they are. Re-running the same month on the same inputs changes no file.
     """
-    from riskstrat.contract import validated
     from riskstrat.contract.reader import read_table
     from riskstrat.dates import parse_month
     from riskstrat.lists import list_files, load_teams
     from riskstrat.runs import LISTS, RunsLayout
     from riskstrat.scores_io import read_scores
 
-    report = validated(data)
+    report = checked_data(data, revalidate)
     scorings = {}
     for folder in scores:
         frame, manifest = read_scores(folder)
@@ -65,14 +73,13 @@ def lists(
     console.print(f"published {runs.lists(month)}")
 
 
-def _scored_frame(scores: Path, data: Path, with_labels: bool, workers: int | None):
+def _scored_frame(scores: Path, data: Path, with_labels: bool, workers: int | None, revalidate: bool):
     """A scoring with its population's features (and labels), rebuilt with the model's spec."""
-    from riskstrat.contract import validated
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.scores_io import read_scores
     from riskstrat.spec import ModelSpec
 
-    report = validated(data)
+    report = checked_data(data, revalidate)
     frame, manifest = read_scores(scores)
     spec = ModelSpec.model_validate(manifest["spec"])
     as_of = frame["index_date"].iloc[0].date() if len(frame) else report.extract_date
@@ -102,6 +109,7 @@ def fairness(
     lists_dir: Path | None = typer.Option(None, "--lists", help="The month's lists folder."),
     out: Path = typer.Option(..., help="Output folder for report.html, report.md, groups.json."),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
 ) -> None:
     """Fairness audit of one scoring: who is selected, by group, against observed need.
 
@@ -112,7 +120,7 @@ def fairness(
     from riskstrat.fairness import audit_selection, render_report
     from riskstrat.model import evaluate_rule
 
-    frame, manifest, spec, as_of, _ = _scored_frame(scores, data, False, workers_option(workers))
+    frame, manifest, spec, as_of, _ = _scored_frame(scores, data, False, workers_option(workers), revalidate)
     frame["need"] = evaluate_rule(spec.fairness.need, frame).astype(bool)
     frame["selected"] = frame["tier"] != spec.segments.lowest_tier
     audits = {f"{spec.name}: top tiers": audit_selection(frame, spec.fairness, selected="selected", need="need")}
@@ -133,6 +141,7 @@ def follow_up(
     lists_dir: Path | None = typer.Option(None, "--lists", help="That month's lists folder."),
     out: Path = typer.Option(..., help="Output folder for report.html, report.md, groups.json."),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
 ) -> None:
     """Realised performance of an earlier scoring, overall and by group, with flags.
 
@@ -144,7 +153,7 @@ def follow_up(
     from riskstrat.fairness import follow_up as run_follow_up
     from riskstrat.fairness import render_report
 
-    frame, manifest, spec, as_of, report = _scored_frame(scores, data, True, workers_option(workers))
+    frame, manifest, spec, as_of, report = _scored_frame(scores, data, True, workers_option(workers), revalidate)
     if add_months(as_of, spec.horizon_months) > report.extract_date:
         raise InputError(
             f"the horizon of this scoring ends {add_months(as_of, spec.horizon_months)}, after the "
@@ -164,6 +173,7 @@ def report(
     data: Path = typer.Option(..., help="Data directory."),
     out: Path = typer.Option(..., help="Output HTML file; FILE.md and FILE.json are written beside it."),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
+    revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print where the files are as JSON."),
 ) -> None:
     """The population overview for the cluster's steering group.
@@ -172,12 +182,11 @@ def report(
     before the extract date; acute and avoidable admissions by municipality and social
     group. Aggregates only; counts of 1-4 suppressed.
     """
-    from riskstrat.contract import validated
     from riskstrat.io import atomic_write_bytes
     from riskstrat.partitions import overview_for_data_dir
     from riskstrat.population import render
 
-    checked = validated(data)
+    checked = checked_data(data, revalidate)
     with progress_bar("population overview (person partitions)", enabled=not as_json) as update:
         overview = overview_for_data_dir(data, checked.extract_date, workers=workers_option(workers), progress=update)
     files = render(overview, "Population overview", f"{data} (extract date {checked.extract_date})")

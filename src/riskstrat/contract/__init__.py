@@ -1,6 +1,7 @@
 """Input contract v1: declared tables, validation and typed reading of a data directory."""
 
 from riskstrat.contract.reader import Extract, load_extract, read_extract
+from riskstrat.contract.record import validate_and_record, validated
 from riskstrat.contract.source import DataDir, DataDirError, open_data_dir
 from riskstrat.contract.tables import CONTRACT_VERSION, TABLES
 from riskstrat.contract.validate import (
@@ -8,7 +9,6 @@ from riskstrat.contract.validate import (
     Finding,
     ValidationReport,
     validate_data_dir,
-    validated,
 )
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "load_extract",
     "open_data_dir",
     "read_extract",
+    "validate_and_record",
     "validate_data_dir",
     "validated",
 ]

@@ -108,13 +108,11 @@ def read_table(data_dir: DataDir | str | Path, name: str, extract_date: date) ->
 
 
 def load_extract(path: str | Path) -> Extract:
-    """Validate the data directory at `path` and read it; raises ContractError if it is invalid."""
-    from riskstrat.contract.validate import ContractError, validate_data_dir
+    """Validate the data directory at `path` (or find the record of an earlier validation of
+    the same files) and read it; raises ContractError if it is invalid."""
+    from riskstrat.contract.record import validated
 
-    report = validate_data_dir(path)
-    if not report.ok:
-        raise ContractError(report)
-    return read_extract(path, report.extract_date)
+    return read_extract(path, validated(path).extract_date)
 
 
 def _read_persons(

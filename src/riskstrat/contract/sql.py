@@ -1,7 +1,7 @@
 """SQL for one table file: typing and normalising the raw columns, and the contract's rules.
 
-Every rule is a predicate that is true for a *bad* row, so one aggregate query counts all
-of a file's problems at once and a second query fetches example rows for those that fail.
+Every rule is a predicate that is true for a *bad* row, so one aggregate query over a file
+counts all of its problems and keeps the first example rows of each at once.
 Column kinds come from `riskstrat.contract.tables`; nothing here knows a table by name.
 """
 
@@ -94,16 +94,31 @@ def typed_expr(col: Column, raw_type: str) -> str:
     return _text(raw)
 
 
+def _is_native(raw_type: str) -> bool:
+    """A stored type whose values are never blank as text: there `__raw_<col>` can be the raw
+    column itself (null exactly where its text would be), not a text copy of every value."""
+    raw_type = raw_type.upper()
+    return _is_number(raw_type) or raw_type in ("DATE", "BOOLEAN") or raw_type.startswith("TIMESTAMP")
+
+
 def typed_select(table: Table, raw_types: dict[str, str]) -> str:
-    """SELECT list of the typed columns plus `__raw_<col>` for those whose typing can fail."""
+    """SELECT list of the typed columns plus `__raw_<col>` for those whose typing can fail:
+    the trimmed text (null if blank) of a text column, the column itself otherwise. Rules
+    read it only as null or not, and show it as text (`raw_text`)."""
     items = []
     for col in table.columns:
         if col.name not in raw_types:
             continue
         items.append(f"{typed_expr(col, raw_types[col.name])} AS {q(col.name)}")
         if col.kind in ("date", "int", "float", "bool"):
-            items.append(f"{_text(q(col.name))} AS {q('__raw_' + col.name)}")
+            raw = q(col.name) if _is_native(raw_types[col.name]) else _text(q(col.name))
+            items.append(f"{raw} AS {q('__raw_' + col.name)}")
     return ", ".join(items)
+
+
+def raw_text(name: str) -> str:
+    """The raw value of a column as `typed_select` gives it, as trimmed text."""
+    return _text(q("__raw_" + name))
 
 
 def column_rules(table: Table, present: set[str], extract_date: date) -> list[Rule]:
@@ -121,7 +136,7 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
                     col.name,
                     f"wrong type (expected {_type_word(col)})",
                     wrong,
-                    value_expr=q("__raw_" + col.name),
+                    value_expr=raw_text(col.name),
                 )
             )
             missing = f"{q('__raw_' + col.name)} IS NULL"

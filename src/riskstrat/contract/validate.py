@@ -1,20 +1,33 @@
 """Validate a data directory against input contract v1 and report every problem class at once.
 
-`validate_data_dir(path)` reads each file once (twice without a manifest, to derive the
-extract date), runs the declared rules in DuckDB, and returns a `ValidationReport`: one
-`Finding` per (table, column, rule) with its row count and up to five example rows.
+`validate_data_dir(path)` runs the declared rules in DuckDB and returns a `ValidationReport`:
+one `Finding` per (table, column, rule) with its row count and up to five example rows.
 Person identifiers are never echoed in examples, only row numbers.
+
+Each file is checked in one pass: a single aggregate query types its rows, joins them to
+the persons (event tables) and computes every rule's count and first row numbers, the
+rows, first and last event and unknown ICD-10 categories at once. Besides it, only narrow
+reads: the offending values of at most five rows per failing rule, the distinct unknown
+codes where there are some, and the persons' id, birth and death dates (kept for the
+duplicate, orphan, after-death and age-band checks). Without a manifest, the dates are
+read once more first, to derive the extract date.
+
+`riskstrat.contract.record.validated` skips all of it for files that passed before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskstrat.contract.source import DataDir, TableFiles, open_data_dir, read_raw
 from riskstrat.contract.sql import CPR_SHAPED, Rule, column_rules, q, typed_select
@@ -24,6 +37,7 @@ from riskstrat.errors import InputError
 from riskstrat.reference import icd10_categories, municipalities
 
 MAX_EXAMPLES = 5
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,10 +66,21 @@ class ValidationReport:
     rows: dict[str, int]
     date_ranges: dict[str, tuple[date | None, date | None]]
     persons_by_age_band: dict[str, int]
+    # when the report comes from the record of an earlier validation of the same files
+    # (riskstrat.contract.record), the time of that validation; None when the rules ran now
+    from_record: datetime | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def record_note(self) -> str | None:
+        """What a command can print when the rules were skipped, else None."""
+        if self.from_record is None:
+            return None
+        when = self.from_record.astimezone().strftime("%Y-%m-%d %H:%M")
+        return f"validated earlier ({when}), files unchanged: rules skipped"
 
 
 class ContractError(InputError):
@@ -91,6 +116,10 @@ class _Collector:
     def of(self, severity: str) -> list[Finding]:
         return [f for f in self.found.values() if f.severity == severity]
 
+    def merge(self, other: _Collector) -> None:
+        for f in other.found.values():
+            self.add(f.table, f.column, f.rule, f.count, f.examples, f.severity)
+
 
 def validate_data_dir(path: str | Path) -> ValidationReport:
     """Check every table of the data directory at `path` against input contract v1."""
@@ -99,8 +128,8 @@ def validate_data_dir(path: str | Path) -> ValidationReport:
     for name, table in TABLES.items():
         if table.required and name not in data_dir.tables:
             out.add(name, None, "missing required table (TABLE.parquet, TABLE.csv or TABLE/)", 1)
-    extract, source = _extract_date(data_dir)
     con = duckdb.connect()
+    extract, source = _extract_date(con, data_dir)
     rows: dict[str, int] = {}
     ranges: dict[str, tuple] = {}
     bands: dict[str, int] = {}
@@ -116,145 +145,223 @@ def validate_data_dir(path: str | Path) -> ValidationReport:
     )
 
 
-def _extract_date(data_dir: DataDir) -> tuple[date | None, str]:
+# -- reading a file -----------------------------------------------------------------------
+#
+# A Parquet file is scanned by DuckDB itself (`read_parquet`, row numbers from the reader),
+# so that each query reads only the columns it needs, in parallel, without an Arrow copy.
+# Its columns must then get the types that reading it with pyarrow would give them (the
+# rules depend on the stored type); where they would not, or DuckDB cannot read the file,
+# the file is read with pyarrow as before (`read_raw`), which also gives the same error for
+# a file that cannot be read at all. CSV is always read with pyarrow, as text.
+
+
+@dataclass(frozen=True)
+class _File:
+    relation: str  # SQL for a FROM clause: the raw columns and `__row` (1-based row number)
+    types: dict[str, str]  # the raw columns' DuckDB types
+    native: bool  # read by DuckDB's Parquet reader (else an Arrow table registered as `raw`)
+
+
+def _scanned(
+    con, tf: TableFiles, file: Path, run: Callable[[_File, _Collector], T], out: _Collector
+) -> T:
+    """`run` over the file as read by DuckDB where it can be, else as read by pyarrow; the
+    findings of the run that succeeds go to `out`."""
+    native = _native_file(con, file) if tf.layout != "csv" else None
+    if native is not None:
+        found = _Collector()
+        try:
+            result = run(native, found)
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error:
+            pass  # read it as before: the same result, or the same error
+        else:
+            out.merge(found)
+            return result
+    raw = read_raw(tf, file)
+    n = raw.num_rows
+    con.register("raw", raw.append_column("__row", pa.array(np.arange(1, n + 1, dtype=np.int64))))
+    types = {r[0]: r[1] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "__row"}
+    found = _Collector()
+    result = run(_File("raw", types, native=False), found)
+    out.merge(found)
+    return result
+
+
+def _native_file(con, file: Path) -> _File | None:
+    path = "'" + str(file).replace("'", "''") + "'"
+    relation = (
+        f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
+        f"FROM read_parquet({path}, file_row_number = true))"
+    )
+    try:
+        native = {r[0]: r[1] for r in con.execute(f"DESCRIBE {relation}").fetchall()}
+        con.register("raw_schema", pq.read_schema(file).empty_table())
+        arrow = {r[0]: r[1] for r in con.execute("DESCRIBE raw_schema").fetchall()}
+    except (duckdb.Error, pa.ArrowException, OSError):
+        return None
+    if native.pop("__row", None) != "BIGINT" or native != arrow:
+        return None
+    return _File(relation, native, native=True)
+
+
+def _usable(tf: TableFiles, file: Path, f: _File, out: _Collector) -> bool:
+    """Report the required contract columns the file lacks; False if it has no person_id."""
+    table = TABLES[tf.table]
+    missing = [c for c in table.column_names if c not in f.types]
+    for col in [c for c in missing if not table.column(c).nullable or c == "person_id"]:
+        out.add(tf.table, col, "missing required column", 1, [tf.label(file)])
+    return "person_id" not in missing
+
+
+# -- the rules of one file, in one pass -----------------------------------------------------
+
+
+def _rules_query(relation: str, rules: list[Rule], extra: list[str]) -> str:
+    """One aggregate over `relation`: per rule its count and first row numbers (the rule's
+    predicate computed once per row, as a flag), then the `extra` aggregates."""
+    flags = "".join(f", ({r.predicate}) AS __r{i}" for i, r in enumerate(rules))
+    aggs = []
+    for i in range(len(rules)):
+        aggs += [f"count_if(__r{i})", f"min(CASE WHEN __r{i} THEN __row END, {MAX_EXAMPLES})"]
+    return f"SELECT {', '.join(aggs + extra) or 'NULL'} FROM (SELECT *{flags} FROM {relation})"
+
+
+def _add_rules(
+    con, typed: str, tf: TableFiles, file: Path, rules: list[Rule], got: tuple, out: _Collector
+) -> None:
+    """Findings from the counts and row numbers of `_rules_query`; the offending values of
+    the example rows (where a rule shows them) are read from `typed` for those rows only."""
+    failing = [
+        (r, int(got[2 * i]), sorted(got[2 * i + 1])) for i, r in enumerate(rules) if got[2 * i]
+    ]
+    shown = [(r, rows) for r, _, rows in failing if r.show_value]
+    values: dict[int, tuple] = {}
+    if shown:
+        wanted = sorted({row for _, rows in shown for row in rows})
+        exprs = ", ".join(r.value_expr or q(r.column) for r, _ in shown)
+        values = {
+            v[0]: v[1:]
+            for v in con.execute(
+                f"SELECT __row, {exprs} FROM {typed} WHERE __row IN ({', '.join(map(str, wanted))})"
+            ).fetchall()
+        }
+    label = "" if tf.layout != "parts" else f"{tf.label(file)} "
+    for rule, n, rows in failing:
+        if rule.show_value:
+            j = next(k for k, (r, _) in enumerate(shown) if r is rule)
+            examples = [f"{label}row {row} = {values[row][j]!r}" for row in rows]
+        else:
+            examples = [f"{label}row {row}" for row in rows]
+        out.add(tf.table, rule.column, rule.rule, n, examples, rule.severity)
+
+
+def _extract_date(con, data_dir: DataDir) -> tuple[date | None, str]:
     if data_dir.manifest and data_dir.manifest.extract_date:
         return data_dir.manifest.extract_date, "manifest"
     latest: date | None = None
-    con = duckdb.connect()
-    for tf, raw in _raw_files(data_dir, [n for n in TABLES if n in data_dir.tables]):
-        table = TABLES[tf.table]
-        cols = [
-            c
-            for c in table.columns
-            if c.kind == "date" and c.date_role != "end" and c.name in raw.column_names
-        ]
-        if not cols:
-            continue
-        con.register("raw", raw)
-        types = _raw_types(con)
-        sel = typed_select(Table(table.name, False, tuple(cols)), types)
-        got = con.execute(
-            f"SELECT greatest({', '.join(f'max({q(c.name)})' for c in cols)}) "
-            f"FROM (SELECT {sel} FROM raw)"
-        ).fetchall()[0][0]
-        if got is not None and (latest is None or got > latest):
-            latest = got
+    for name in [n for n in TABLES if n in data_dir.tables]:
+        tf, table = data_dir.tables[name], TABLES[name]
+
+        def latest_in(f: _File, found: _Collector, table=table) -> date | None:
+            cols = [
+                c
+                for c in table.columns
+                if c.kind == "date" and c.date_role != "end" and c.name in f.types
+            ]
+            if not cols:
+                return None
+            sel = typed_select(Table(table.name, False, tuple(cols)), f.types)
+            return con.execute(
+                f"SELECT greatest({', '.join(f'max({q(c.name)})' for c in cols)}) "
+                f"FROM (SELECT {sel} FROM {f.relation})"
+            ).fetchall()[0][0]
+
+        for file in tf.files:
+            got = _scanned(con, tf, file, latest_in, _Collector())
+            if got is not None and (latest is None or got > latest):
+                latest = got
     return (latest + timedelta(days=1) if latest else None), "derived"
 
 
-def _raw_files(data_dir: DataDir, names: list[str]) -> Iterator[tuple[TableFiles, pa.Table]]:
-    for name in names:
-        tf = data_dir.tables[name]
-        for file in tf.files:
-            yield tf, read_raw(tf, file)
+# -- persons --------------------------------------------------------------------------------
 
 
-def _raw_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return {r[0]: r[1] for r in con.execute("DESCRIBE raw").fetchall()}
-
-
-def _prepare(con, tf: TableFiles, file: Path, out: _Collector) -> tuple[set[str], dict] | None:
-    """Register a file as `raw` with a row number; report missing columns. None if unusable."""
-    raw = read_raw(tf, file)
-    table = TABLES[tf.table]
-    missing = [c for c in table.column_names if c not in raw.column_names]
-    required_missing = [c for c in missing if not table.column(c).nullable or c == "person_id"]
-    for col in required_missing:
-        out.add(tf.table, col, "missing required column", 1, [tf.label(file)])
-    if "person_id" in missing:
-        return None
-    raw = raw.append_column("__row", pa.array(range(1, raw.num_rows + 1), pa.int64()))
-    con.register("raw", raw)
-    present = set(table.column_names) & set(raw.column_names)
-    return present, _raw_types(con)
-
-
-def _run_rules(con, tf: TableFiles, file: Path, rules: list[Rule], out: _Collector) -> None:
-    if not rules:
-        return
-    counts = con.execute(
-        "SELECT "
-        + ", ".join(f"count(*) FILTER (WHERE {r.predicate})" for r in rules)
-        + " FROM typed"
-    ).fetchall()[0]
-    for rule, n in zip(rules, counts, strict=True):
-        if not n:
-            continue
-        value = f", {rule.value_expr or q(rule.column)}" if rule.show_value else ""
-        ex = con.execute(
-            f"SELECT __row{value} FROM typed WHERE {rule.predicate} "
-            f"ORDER BY __row LIMIT {MAX_EXAMPLES}"
-        ).fetchall()
-        label = "" if tf.layout != "parts" else f"{tf.label(file)} "
-        examples = [f"{label}row {r[0]}" + (f" = {r[1]!r}" if rule.show_value else "") for r in ex]
-        out.add(tf.table, rule.column, rule.rule, int(n), examples, rule.severity)
+def _person_rules(present: set[str], extract: date) -> list[Rule]:
+    rules = column_rules(PERSONS, present, extract)
+    rules.append(
+        Rule(
+            "person_id",
+            "shaped like a CPR number (use a pseudonym)",
+            f"regexp_full_match(person_id, '{CPR_SHAPED}')",
+            show_value=False,
+        )
+    )
+    if "municipality_code" in present:
+        codes = ", ".join(str(c) for c in sorted(municipalities()["municipality_code"]))
+        rules.append(
+            Rule(
+                "municipality_code",
+                "unknown municipality code (not one of the 98)",
+                f"municipality_code IS NOT NULL AND municipality_code NOT IN ({codes})",
+            )
+        )
+    return rules
 
 
 def _check_persons(con, tf: TableFiles, extract: date, out: _Collector) -> tuple[int, dict]:
-    typed_parts = []
-    for file in tf.files:
-        prepared = _prepare(con, tf, file, out)
-        if prepared is None:
-            continue
-        present, types = prepared
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT __row, {typed_select(PERSONS, types)} FROM raw"
-        )
-        rules = column_rules(PERSONS, present, extract)
-        rules.append(
-            Rule(
-                "person_id",
-                "shaped like a CPR number (use a pseudonym)",
-                f"regexp_full_match(person_id, '{CPR_SHAPED}')",
-                show_value=False,
-            )
-        )
-        if "municipality_code" in present:
-            codes = ", ".join(str(c) for c in sorted(municipalities()["municipality_code"]))
-            rules.append(
-                Rule(
-                    "municipality_code",
-                    "unknown municipality code (not one of the 98)",
-                    f"municipality_code IS NOT NULL AND municipality_code NOT IN ({codes})",
-                )
-            )
-        _run_rules(con, tf, file, rules, out)
-        cols = [
-            c if c in present else f"CAST(NULL AS DATE) AS {c}"
-            for c in ("person_id", "birth_date", "death_date")
-        ]
-        label = f"{tf.label(file)} " if tf.layout == "parts" else ""
-        typed_parts.append(
-            con.sql(
-                f"SELECT {', '.join(cols)}, '{label}row ' || __row AS __where FROM typed"
-            ).to_arrow_table()
-        )
-    if not typed_parts:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE persons_known (person_id VARCHAR, death_date DATE)"
-        )
-        return 0, {}
-    persons = pa.concat_tables(typed_parts, promote_options="default")
-    con.register("persons_all", persons)
-    dup = con.execute(
-        "SELECT __where FROM (SELECT __where, count(*) OVER (PARTITION BY person_id) n "
-        "FROM persons_all WHERE person_id IS NOT NULL) WHERE n > 1 ORDER BY __where"
-    ).fetchall()
-    if dup:
-        out.add(
-            "persons",
-            "person_id",
-            "duplicate person_id",
-            len(dup),
-            [r[0] for r in dup[:MAX_EXAMPLES]],
-        )
-    death = "death_date" if "death_date" in persons.column_names else "CAST(NULL AS DATE)"
+    """Per file one pass for the rules and one for the columns that other checks need
+    (person_id, birth and death date, into `persons_all`); then duplicates, the persons
+    known to the event tables and the age bands from `persons_all`."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE persons_known AS SELECT DISTINCT person_id, "
-        f"{death} AS death_date FROM persons_all WHERE person_id IS NOT NULL"
+        "CREATE OR REPLACE TEMP TABLE persons_all (person_id VARCHAR, birth_date DATE, "
+        "death_date DATE, __file INTEGER, __row BIGINT)"
     )
-    bands = _age_bands(con, extract) if "birth_date" in persons.column_names else {}
-    return persons.num_rows, bands
+    labels = []
+    for k, file in enumerate(tf.files):
+
+        def check(f: _File, found: _Collector, k=k, file=file) -> None:
+            if not _usable(tf, file, f, found):
+                return
+            present = set(PERSONS.column_names) & set(f.types)
+            rules = _person_rules(present, extract)
+            typed = f"(SELECT __row, {typed_select(PERSONS, f.types)} FROM {f.relation})"
+            got = con.execute(_rules_query(typed, rules, [])).fetchall()[0]
+            _add_rules(con, typed, tf, file, rules, got, found)
+            cols = [c if c in present else "CAST(NULL AS DATE)"
+                    for c in ("person_id", "birth_date", "death_date")]  # fmt: skip
+            con.execute(
+                f"INSERT INTO persons_all SELECT {', '.join(cols)}, {k}, __row FROM {typed}"
+            )
+
+        _scanned(con, tf, file, check, out)
+        labels.append(f"{tf.label(file)} " if tf.layout == "parts" else "")
+    n_rows, n_dup = con.execute(
+        "SELECT (SELECT count(*) FROM persons_all), (SELECT coalesce(sum(n), 0) FROM "
+        "(SELECT count(*) AS n FROM persons_all WHERE person_id IS NOT NULL GROUP BY person_id) "
+        "WHERE n > 1)"
+    ).fetchall()[0]
+    if n_dup:
+        where = (
+            "CASE __file "
+            + " ".join(
+                f"WHEN {k} THEN '{label.replace(chr(39), chr(39) * 2)}'"
+                for k, label in enumerate(labels)
+            )
+            + " END || 'row ' || __row"
+        )
+        dup = con.execute(
+            f"SELECT __where FROM (SELECT {where} AS __where, count(*) OVER (PARTITION BY "
+            f"person_id) n FROM persons_all WHERE person_id IS NOT NULL) WHERE n > 1 "
+            f"ORDER BY __where LIMIT {MAX_EXAMPLES}"
+        ).fetchall()
+        out.add("persons", "person_id", "duplicate person_id", int(n_dup), [r[0] for r in dup])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE persons_known AS SELECT DISTINCT person_id, death_date "
+        "FROM persons_all WHERE person_id IS NOT NULL"
+    )
+    return int(n_rows), _age_bands(con, extract)
 
 
 def _age_bands(con, extract: date) -> dict[str, int]:
@@ -269,87 +376,121 @@ def _age_bands(con, extract: date) -> dict[str, int]:
     return {band: int(n) for band, n in rows}
 
 
+# -- event tables ---------------------------------------------------------------------------
+
+UNKNOWN_CODE = "well-formed code of an ICD-10 category not in WHO ICD-10 2019 (counted, kept)"
+
+
 def _check_events(con, tf: TableFiles, extract: date, out: _Collector) -> tuple[int, tuple]:
+    """Per file one pass: every rule, the orphan and after-death checks (joined to
+    `persons_known`), unknown ICD-10 categories, rows and the first and last event."""
     table = TABLES[tf.table]
     event_col = next(c.name for c in table.columns if c.date_role == "event")
     n_rows, first, last = 0, None, None
     for file in tf.files:
-        prepared = _prepare(con, tf, file, out)
-        if prepared is None:
+
+        def check(f: _File, found: _Collector, file=file) -> tuple | None:
+            if not _usable(tf, file, f, found):
+                return None
+            present = set(table.column_names) & set(f.types)
+            typed = f"(SELECT __row, {typed_select(table, f.types)} FROM {f.relation})"
+            joined = (
+                f"(SELECT t.*, k.person_id IS NOT NULL AS __known, k.death_date AS __death_date "
+                f"FROM {typed} t LEFT JOIN persons_known k USING (person_id))"
+            )
+            rules = _event_rules(table, present, extract, event_col)
+            codes = [
+                c for c in table.columns if c.name in present and c.kind in ("icd10", "icd10_list")
+            ]
+            span = (
+                [f"min({q(event_col)})", f"max({q(event_col)})"]
+                if event_col in present
+                else ["NULL", "NULL"]
+            )
+            extra = ["count(*)", *span, *(_unknown_count(c) for c in codes)]
+            got = con.execute(_rules_query(joined, rules, extra)).fetchall()[0]
+            _add_rules(con, typed, tf, file, rules, got, found)
+            n, lo, hi, *unknown = got[2 * len(rules) :]
+            for col, count in zip(codes, unknown, strict=True):
+                if count:
+                    examples = _unknown_examples(con, typed, col)
+                    found.add(tf.table, col.name, UNKNOWN_CODE, int(count), examples, "warning")
+            return n, lo, hi
+
+        span = _scanned(con, tf, file, check, out)
+        if span is None:
             continue
-        present, types = prepared
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT t.*, k.person_id IS NOT NULL AS __known, "
-            f"k.death_date AS __death_date FROM (SELECT __row, {typed_select(table, types)} FROM raw) t "
-            f"LEFT JOIN persons_known k USING (person_id)"
-        )
-        rules = column_rules(table, present, extract)
-        rules.append(
-            Rule(
-                "person_id",
-                "person_id not in persons (orphan)",
-                "person_id IS NOT NULL AND NOT __known",
-                show_value=False,
-            )
-        )
-        if event_col in present:
-            rules.append(
-                Rule(
-                    event_col,
-                    "after the person's death_date",
-                    f"{q(event_col)} > __death_date",
-                    severity="warning",
-                    show_value=False,
-                )
-            )
-        _run_rules(con, tf, file, rules, out)
-        _unknown_codes(con, tf, present, out)
-        n, lo, hi = con.execute(
-            f"SELECT count(*), min({q(event_col)}), max({q(event_col)}) FROM typed"
-            if event_col in present
-            else "SELECT count(*), NULL, NULL FROM typed"
-        ).fetchall()[0]
+        n, lo, hi = span
         n_rows += n
         first = lo if first is None or (lo is not None and lo < first) else first
         last = hi if last is None or (hi is not None and hi > last) else last
     return n_rows, (first, last)
 
 
-def _unknown_codes(con, tf: TableFiles, present: set[str], out: _Collector) -> None:
-    """Well-formed diagnosis codes whose ICD-10 category is unknown: a counted warning."""
-    con.register("icd_categories", icd10_categories())
-    for col in TABLES[tf.table].columns:
-        if col.name not in present or col.kind not in ("icd10", "icd10_list"):
-            continue
-        codes = (
-            f"unnest(string_split({q(col.name)}, ';'))" if col.kind == "icd10_list" else q(col.name)
+def _event_rules(table: Table, present: set[str], extract: date, event_col: str) -> list[Rule]:
+    rules = column_rules(table, present, extract)
+    rules.append(
+        Rule(
+            "person_id",
+            "person_id not in persons (orphan)",
+            "person_id IS NOT NULL AND NOT __known",
+            show_value=False,
         )
-        n = con.execute(
-            f"SELECT count(*) FROM (SELECT {codes} AS code FROM typed) "
-            f"WHERE code IS NOT NULL AND substr(code, 1, 4) NOT IN (SELECT code FROM icd_categories)"
-        ).fetchall()[0][0]
-        if n:
-            ex = [
-                r[0]
-                for r in con.execute(
-                    f"SELECT DISTINCT code FROM (SELECT {codes} AS code FROM typed) WHERE code IS NOT NULL "
-                    f"AND substr(code, 1, 4) NOT IN (SELECT code FROM icd_categories) ORDER BY code "
-                    f"LIMIT {MAX_EXAMPLES}"
-                ).fetchall()
-            ]
-            out.add(
-                tf.table,
-                col.name,
-                "well-formed code of an ICD-10 category not in WHO ICD-10 2019 (counted, kept)",
-                int(n),
-                ex,
+    )
+    if event_col in present:
+        rules.append(
+            Rule(
+                event_col,
+                "after the person's death_date",
+                f"{q(event_col)} > __death_date",
                 severity="warning",
+                show_value=False,
             )
+        )
+    return rules
 
 
-def validated(data_dir: str | Path) -> ValidationReport:
-    """The data directory's validation report; ContractError if it breaks the contract."""
-    report = validate_data_dir(data_dir)
-    if not report.ok:
-        raise ContractError(report)
-    return report
+@cache
+def _icd_category_pattern() -> str:
+    """A regular expression matching exactly the 4-character ICD-10 categories (`DJ18`)."""
+    codes = sorted(set(icd10_categories()["code"].astype(str)))
+    if not all(len(c) == 4 and c.isascii() and c.isalnum() for c in codes):
+        raise ValueError("ICD-10 categories must be 4 letters or digits in SKS form (DJ18)")
+    by_stem: dict[str, list[str]] = {}
+    for c in codes:
+        by_stem.setdefault(c[:3], []).append(c[3])
+    return "(?:" + "|".join(f"{stem}[{''.join(last)}]" for stem, last in by_stem.items()) + ")"
+
+
+def _unknown_count(col) -> str:
+    """The diagnosis codes of a column (elements for a list column) whose first four
+    characters are not an ICD-10 category.
+
+    A typed list is `;`-joined non-empty codes, so its elements are its `;` plus one, and
+    the known ones are the matches of `;` + category in `;` || list (5 bytes each, never
+    overlapping): counted by bytes, without a per-element pass (a regular expression inside
+    a list lambda costs several times more)."""
+    c, pattern = q(col.name), _icd_category_pattern()
+    if col.kind == "icd10_list":
+        elements = f"strlen({c}) - strlen(replace({c}, ';', '')) + 1"
+        known = (
+            f"(strlen({c}) + 1 - strlen(regexp_replace(';' || {c}, ';{pattern}', '', 'g'))) // 5"
+        )
+        return f"coalesce(sum({elements} - {known}), 0)"
+    return f"count_if({c} IS NOT NULL AND NOT regexp_full_match(substr({c}, 1, 4), '{pattern}'))"
+
+
+def _unknown_examples(con, typed: str, col) -> list[str]:
+    """The first distinct unknown codes of a column: only run when there are some, and reads
+    that column only."""
+    con.register("icd_categories", icd10_categories())
+    c = q(col.name)
+    codes = f"unnest(string_split({c}, ';'))" if col.kind == "icd10_list" else c
+    return [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT code FROM (SELECT {codes} AS code FROM {typed}) WHERE code IS NOT NULL "
+            f"AND substr(code, 1, 4) NOT IN (SELECT code FROM icd_categories) ORDER BY code "
+            f"LIMIT {MAX_EXAMPLES}"
+        ).fetchall()
+    ]
