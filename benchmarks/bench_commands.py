@@ -41,7 +41,9 @@ print(f"{rows} {time.perf_counter() - clock:.2f}")
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """(wall seconds, peak GiB of the process tree, last output line) of one command."""
     clock = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     peak = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
@@ -64,7 +66,11 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     out = Path(tempfile.mkdtemp(prefix="bench-out-"))
     env = {**os.environ, "RISKSTRAT_CACHE": str(cache), "PREFECT_LOGGING_LEVEL": "WARNING"}
-    riskstrat = [sys.executable, "-m", "pipelines.cli"] if shutil.which("riskstrat") is None else ["riskstrat"]
+    riskstrat = (
+        [sys.executable, "-m", "pipelines.cli"]
+        if shutil.which("riskstrat") is None
+        else ["riskstrat"]
+    )
     as_of = f"{args.month}-01"
     results = {}
     _, raw_peak, raw = timed([sys.executable, "-c", RAW_READ, args.data], env)
@@ -72,13 +78,56 @@ def main() -> None:
     results["pyarrow read of every Parquet file"] = (float(raw_seconds), raw_peak)
     runs = [
         ("riskstrat validate", [*riskstrat, "validate", args.data], False),
-        ("riskstrat score", [*riskstrat, "score", "--data", args.data, "--as-of", as_of, "--model", args.model,
-                             "--out", str(out / "scores")], False),  # fmt: skip
-        ("riskstrat monthly", [*riskstrat, "monthly", "--data", args.data, "--month", args.month, "--teams",
-                               args.teams, "--out", str(out / "runs"), "--override-reason", "benchmark"], False),  # fmt: skip
-        ("riskstrat score (cold: no validation record)", [*riskstrat, "score", "--data", args.data, "--as-of",
-                                                          as_of, "--model", args.model, "--out",
-                                                          str(out / "scores-cold")], True),  # fmt: skip
+        (
+            "riskstrat score",
+            [
+                *riskstrat,
+                "score",
+                "--data",
+                args.data,
+                "--as-of",
+                as_of,
+                "--model",
+                args.model,
+                "--out",
+                str(out / "scores"),
+            ],
+            False,
+        ),
+        (
+            "riskstrat monthly",
+            [
+                *riskstrat,
+                "monthly",
+                "--data",
+                args.data,
+                "--month",
+                args.month,
+                "--teams",
+                args.teams,
+                "--out",
+                str(out / "runs"),
+                "--override-reason",
+                "benchmark",
+            ],
+            False,
+        ),
+        (
+            "riskstrat score (cold: no validation record)",
+            [
+                *riskstrat,
+                "score",
+                "--data",
+                args.data,
+                "--as-of",
+                as_of,
+                "--model",
+                args.model,
+                "--out",
+                str(out / "scores-cold"),
+            ],
+            True,
+        ),
     ]
     for name, command, cold in runs:
         if cold:
@@ -86,13 +135,19 @@ def main() -> None:
         wall, peak, _ = timed(command, env)
         results[name] = (wall, peak)
     base = results["pyarrow read of every Parquet file"][0]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; data {args.data} ({int(rows):,} rows); "
-          f"month {args.month}")  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; data {args.data} ({int(rows):,} rows); "
+        f"month {args.month}"
+    )
     print("| command | wall time | × raw read | peak memory (process tree) |")
     print("|---|---|---|---|")
     for name, (wall, peak) in results.items():
         print(f"| {name} | {wall:.1f} s | {wall / base:.1f}× | {peak:.2f} GiB |")
-    print(json.dumps({k: {"seconds": round(v[0], 1), "peak_gib": round(v[1], 2)} for k, v in results.items()}))
+    print(
+        json.dumps(
+            {k: {"seconds": round(v[0], 1), "peak_gib": round(v[1], 2)} for k, v in results.items()}
+        )
+    )
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
 

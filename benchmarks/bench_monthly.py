@@ -88,9 +88,13 @@ def full(data: str, month: str, teams: str, workers: int) -> dict:
     opt_outs = read_table(data, "opt_outs", ctx.extract_date)
     files, summary, _ = month_lists(ctx, team_config, scorings, persons, opt_outs, {})
     wall = time.perf_counter() - clock
-    return {"seconds": round(wall, 1), "scoring_seconds": round(scored, 1),
-            "scored": {n: len(s.scores) for n, s in scorings.items()},
-            "listed": sum(t["rows"] for t in summary.values()), "peaks": _peaks()}  # fmt: skip
+    return {
+        "seconds": round(wall, 1),
+        "scoring_seconds": round(scored, 1),
+        "scored": {n: len(s.scores) for n, s in scorings.items()},
+        "listed": sum(t["rows"] for t in summary.values()),
+        "peaks": _peaks(),
+    }
 
 
 def main() -> None:
@@ -112,21 +116,45 @@ def main() -> None:
         return
     results = {}
     for child in ("raw", "read", "full"):
-        out = subprocess.run([sys.executable, __file__, "--child", child, "--data", args.data, "--month", args.month,
-                              "--teams", args.teams, "--workers", str(args.workers)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                child,
+                "--data",
+                args.data,
+                "--month",
+                args.month,
+                "--teams",
+                args.teams,
+                "--workers",
+                str(args.workers),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results[child] = json.loads(out.stdout.strip().splitlines()[-1])
     raw, read, whole = results["raw"], results["read"], results["full"]
     print(f"machine: {platform.machine()}, workers {args.workers}, month {args.month}")
-    print(f"pyarrow decode of every file: {raw['seconds']:7.1f} s  ({raw['rows']:,} rows), "
-          f"peak {raw['peaks'][0]:.2f} GiB main / {raw['peaks'][1]:.2f} GiB worker")  # fmt: skip
-    print(f"read every table once: {read['seconds']:7.1f} s  ({read['rows']:,} rows), "
-          f"peak {read['peaks'][0]:.2f} GiB main / {read['peaks'][1]:.2f} GiB worker")  # fmt: skip
-    print(f"read → features → score → lists: {whole['seconds']:7.1f} s (scoring {whole['scoring_seconds']} s), "
-          f"scored {whole['scored']}, listed {whole['listed']}, peak {whole['peaks'][0]:.2f} GiB main / "
-          f"{whole['peaks'][1]:.2f} GiB worker")  # fmt: skip
-    print(f"ratio to the typed read: {whole['seconds'] / read['seconds']:.2f}x; "
-          f"to the pyarrow decode: {whole['seconds'] / raw['seconds']:.2f}x")
+    print(
+        f"pyarrow decode of every file: {raw['seconds']:7.1f} s  ({raw['rows']:,} rows), "
+        f"peak {raw['peaks'][0]:.2f} GiB main / {raw['peaks'][1]:.2f} GiB worker"
+    )
+    print(
+        f"read every table once: {read['seconds']:7.1f} s  ({read['rows']:,} rows), "
+        f"peak {read['peaks'][0]:.2f} GiB main / {read['peaks'][1]:.2f} GiB worker"
+    )
+    print(
+        f"read → features → score → lists: {whole['seconds']:7.1f} s (scoring {whole['scoring_seconds']} s), "
+        f"scored {whole['scored']}, listed {whole['listed']}, peak {whole['peaks'][0]:.2f} GiB main / "
+        f"{whole['peaks'][1]:.2f} GiB worker"
+    )
+    print(
+        f"ratio to the typed read: {whole['seconds'] / read['seconds']:.2f}x; "
+        f"to the pyarrow decode: {whole['seconds'] / raw['seconds']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

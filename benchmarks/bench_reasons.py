@@ -19,7 +19,9 @@ import time
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--model", nargs="+", default=["avoidable_admission@champion", "trilateral_need@champion"])
+    parser.add_argument(
+        "--model", nargs="+", default=["avoidable_admission@champion", "trilateral_need@champion"]
+    )
     parser.add_argument("--rows", type=int, default=10000)
     args = parser.parse_args()
 
@@ -36,17 +38,23 @@ def main() -> None:
     threadpool_limits(1)
     report = validated(args.data)
     parts = open_data_dir(args.data).partitions
-    extract = read_extract(args.data, report.extract_date, parts[0] if parts else None, COLUMNS_READ)
+    extract = read_extract(
+        args.data, report.extract_date, parts[0] if parts else None, COLUMNS_READ
+    )
     print(f"machine: {platform.machine()}, one thread, {args.rows:,} rows of {args.data}")
     for ref in args.model:
         bundle, info = load_bundle(ref)
-        features = build_features(extract, bundle.model_spec(), [report.extract_date], with_labels=False)
+        features = build_features(
+            extract, bundle.model_spec(), [report.extract_date], with_labels=False
+        )
         matrix = bundle.matrix(features.iloc[: args.rows])
         clock = time.perf_counter()
         compiled = TreeShap.compile(bundle.booster)
         compile_s = time.perf_counter() - clock
         if compiled is None:
-            print(f"{ref} v{info.version}: not covered by TreeShap (categorical splits or deep paths)")
+            print(
+                f"{ref} v{info.version}: not covered by TreeShap (categorical splits or deep paths)"
+            )
             continue
         clock = time.perf_counter()
         mine = compiled.contributions(matrix)
@@ -54,9 +62,11 @@ def main() -> None:
         clock = time.perf_counter()
         theirs = bundle.booster.predict(matrix, pred_contrib=True, num_threads=1)
         theirs_s = time.perf_counter() - clock
-        print(f"{ref} v{info.version} ({bundle.booster.num_trees()} trees, {len(matrix):,} rows): "
-              f"TreeShap {mine_s:.2f} s (+ compile once {compile_s:.2f} s), pred_contrib {theirs_s:.2f} s, "
-              f"{theirs_s / mine_s:.1f}x; largest difference {np.abs(mine - theirs).max():.1e}")  # fmt: skip
+        print(
+            f"{ref} v{info.version} ({bundle.booster.num_trees()} trees, {len(matrix):,} rows): "
+            f"TreeShap {mine_s:.2f} s (+ compile once {compile_s:.2f} s), pred_contrib {theirs_s:.2f} s, "
+            f"{theirs_s / mine_s:.1f}x; largest difference {np.abs(mine - theirs).max():.1e}"
+        )
 
 
 if __name__ == "__main__":

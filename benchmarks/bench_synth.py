@@ -59,13 +59,17 @@ def main() -> None:
         arrow = _pyarrow_write_seconds(out, root)
         size = sum(p.stat().st_size for p in out.rglob("*.parquet")) / 2**20
         print(f"machine: {platform.processor() or platform.machine()}, {platform.system()}")
-        print(f"profile {args.profile}: {result.persons:,} persons, {rows:,} rows, {size:,.0f} MiB Parquet")
+        print(
+            f"profile {args.profile}: {result.persons:,} persons, {rows:,} rows, {size:,.0f} MiB Parquet"
+        )
         for table, n in result.rows.items():
             print(f"  {table:<20} {n:>13,}")
         print(f"wall time           {wall:8.1f} s  ({rows / wall:,.0f} rows/s)")
         print(f"peak RSS            main {own:.2f} GiB, largest worker {children:.2f} GiB")
         print(f"pyarrow write alone {arrow:8.1f} s  (generator / pyarrow = {wall / arrow:.1f}x)")
-        print(f"calibration         {result.calibration['passed']} of {result.calibration['total']} figures pass")
+        print(
+            f"calibration         {result.calibration['passed']} of {result.calibration['total']} figures pass"
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

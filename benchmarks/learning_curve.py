@@ -35,11 +35,15 @@ def main() -> None:
     for share in args.shares:
         chosen = set(order[: max(50, int(share * len(order)))])
         train = data.train[data.train["person_id"].isin(chosen)]
-        result = train_model(spec, train, data.validation, data.test, feature_columns(spec), n_boot=100)
+        result = train_model(
+            spec, train, data.validation, data.test, feature_columns(spec), n_boot=100
+        )
         m = result.metrics
-        print(f"{share:5.2f}  {len(chosen):7,}  {len(train):8,}  {m['test_auroc']:.3f} "
-              f"({m['test_auroc_ci_low']:.3f}–{m['test_auroc_ci_high']:.3f})    "
-              f"{m.get('rule_test_auroc', float('nan')):.3f}        {m.get('logistic_test_auroc', float('nan')):.3f}")  # fmt: skip
+        print(
+            f"{share:5.2f}  {len(chosen):7,}  {len(train):8,}  {m['test_auroc']:.3f} "
+            f"({m['test_auroc_ci_low']:.3f}–{m['test_auroc_ci_high']:.3f})    "
+            f"{m.get('rule_test_auroc', float('nan')):.3f}        {m.get('logistic_test_auroc', float('nan')):.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def main() -> None:
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.2)
-    print(f"peak resident memory of the whole process tree: {peak / 2**30:.2f} GiB ({peak / 1e9:.2f} GB)")
+    print(
+        f"peak resident memory of the whole process tree: {peak / 2**30:.2f} GiB ({peak / 1e9:.2f} GB)"
+    )
     sys.exit(proc.returncode)
 
 

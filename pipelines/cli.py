@@ -25,7 +25,9 @@ from riskstrat.cli.common import (
 
 @app.command("monthly")
 def monthly(
-    data: Path = typer.Option(..., help="Data directory whose extract reaches the month's first day."),
+    data: Path = typer.Option(
+        ..., help="Data directory whose extract reaches the month's first day."
+    ),
     month: str = typer.Option(..., help="YYYY-MM"),
     teams: Path = typer.Option(Path("teams.yaml"), help="teams.yaml"),
     out: Path = typer.Option(Path("runs"), help="Monthly output root."),
@@ -46,8 +48,15 @@ def monthly(
 
     with progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update:
         update(0, None)
-        summary = run_month(str(data), month, str(teams), str(out), override_reason, workers_option(workers),
-                            revalidate)  # fmt: skip
+        summary = run_month(
+            str(data),
+            month,
+            str(teams),
+            str(out),
+            override_reason,
+            workers_option(workers),
+            revalidate,
+        )
     if as_json:
         print_json(summary)
         return
@@ -66,7 +75,9 @@ def monthly(
 @app.command("demo")
 def demo(
     out: Path = typer.Option(Path("demo-out"), help="Folder for the demo's data and outputs."),
-    persons: int = typer.Option(228_000, help="Persons in the synthetic Randers-profile population."),
+    persons: int = typer.Option(
+        228_000, help="Persons in the synthetic Randers-profile population."
+    ),
     seed: int = typer.Option(2026, help="Seed of the synthetic population."),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
 ) -> None:

@@ -50,43 +50,64 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
         if data.exists():
             shutil.rmtree(data)
         result = generate("randers", seed=seed, out_dir=data, persons=persons)
-        step.say(f"synthesised {result.persons:,} persons (calibration {result.calibration['passed']}"
-                 f"/{result.calibration['total']} figures): {data}")  # fmt: skip
+        step.say(
+            f"synthesised {result.persons:,} persons (calibration {result.calibration['passed']}"
+            f"/{result.calibration['total']} figures): {data}"
+        )
     report = validated(data)
-    step.say(f"validated: extract date {report.extract_date}, "
-             f"{sum(report.rows.values()):,} rows in {len(report.rows)} tables")  # fmt: skip
+    step.say(
+        f"validated: extract date {report.extract_date}, "
+        f"{sum(report.rows.values()):,} rows in {len(report.rows)} tables"
+    )
     trained = {}
     for spec_file in SPECS:
         spec = load_spec(_spec_path(spec_file))
         outcome = run_experiment(spec, data, workers=workers, report=report)
         m = outcome.metrics
         trained[spec.name] = outcome
-        step.say(f"trained {spec.name} v{outcome.version}: test AUROC {m['test_auroc']:.3f} "
-                 f"({m['test_auroc_ci_low']:.3f}–{m['test_auroc_ci_high']:.3f}), "
-                 f"baselines rule {m.get('rule_test_auroc', float('nan')):.3f} / logistic "
-                 f"{m.get('logistic_test_auroc', float('nan')):.3f}, fairness "
-                 f"{'clean' if outcome.audit['passed'] else str(len(outcome.audit['flags'])) + ' flags'}")  # fmt: skip
+        step.say(
+            f"trained {spec.name} v{outcome.version}: test AUROC {m['test_auroc']:.3f} "
+            f"({m['test_auroc_ci_low']:.3f}–{m['test_auroc_ci_high']:.3f}), "
+            f"baselines rule {m.get('rule_test_auroc', float('nan')):.3f} / logistic "
+            f"{m.get('logistic_test_auroc', float('nan')):.3f}, fairness "
+            f"{'clean' if outcome.audit['passed'] else str(len(outcome.audit['flags'])) + ' flags'}"
+        )
         try:
             promote(spec.name, outcome.version)
             step.say(f"promoted {spec.name} v{outcome.version} to champion (gates passed)")
         except PromotionRefused as refused:
-            promote(spec.name, outcome.version,
-                    override_reason="demo on synthetic data: gates reviewed by nobody; see the failed gates")  # fmt: skip
+            promote(
+                spec.name,
+                outcome.version,
+                override_reason="demo on synthetic data: gates reviewed by nobody; see the failed gates",
+            )
             reasons = str(refused).splitlines()[1:-1]
-            step.say(f"promoted {spec.name} v{outcome.version} by a recorded demo override; failed gates:\n"
-                     + "\n".join(f"      {r.strip()}" for r in reasons))  # fmt: skip
+            step.say(
+                f"promoted {spec.name} v{outcome.version} by a recorded demo override; failed gates:\n"
+                + "\n".join(f"      {r.strip()}" for r in reasons)
+            )
     teams = _spec_path("teams.yaml")
     runs = out / "runs"
     for month in DEMO_MONTHS:
         # No one reviews a demo's flags: lists are published with a recorded override, and
         # the flags are printed here and in fairness/report.html.
-        summary = run_month(str(data), month, str(teams), str(runs),
-                            "demo on synthetic data: flags are shown in fairness/report.html", workers)  # fmt: skip
+        summary = run_month(
+            str(data),
+            month,
+            str(teams),
+            str(runs),
+            "demo on synthetic data: flags are shown in fairness/report.html",
+            workers,
+        )
         rows = sum(t["rows"] for t in summary["teams"].values())
         extra = f"; follow-up of {', '.join(summary['follow_up'])}" if summary["follow_up"] else ""
-        audit = "clean" if summary["fairness_passed"] else "flags raised (published by demo override)"
-        step.say(f"monthly flow {month}: {rows} persons on {len(summary['teams'])} team lists, fairness "
-                 f"audit {audit}{extra}: {summary['folder']}")  # fmt: skip
+        audit = (
+            "clean" if summary["fairness_passed"] else "flags raised (published by demo override)"
+        )
+        step.say(
+            f"monthly flow {month}: {rows} persons on {len(summary['teams'])} team lists, fairness "
+            f"audit {audit}{extra}: {summary['folder']}"
+        )
     overview = overview_for_data_dir(data, report.extract_date, workers=workers)
     files = render(overview, "Population overview — synthetic Randers cluster", f"{data}")
     (out / "population.html").write_bytes(files["report.html"])
@@ -99,10 +120,14 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     console.print(f"  follow-up          {runs}/{DEMO_MONTHS[-1]}/follow-up/<model>/report.html")
     console.print(f"  population view    {out / 'population.html'}")
     console.print(f"  calibration        {data / 'calibration.md'}")
-    console.print(f"  MLflow UI          uv run mlflow ui --backend-store-uri {uri}   (then http://127.0.0.1:5000)")
-    console.print("  Prefect UI         uv run prefect server start   (then http://127.0.0.1:4200; the demo's "
-                  "flow runs went to a temporary local server: set PREFECT_API_URL=http://127.0.0.1:4200/api "
-                  "and re-run to keep them)")  # fmt: skip
+    console.print(
+        f"  MLflow UI          uv run mlflow ui --backend-store-uri {uri}   (then http://127.0.0.1:5000)"
+    )
+    console.print(
+        "  Prefect UI         uv run prefect server start   (then http://127.0.0.1:4200; the demo's "
+        "flow runs went to a temporary local server: set PREFECT_API_URL=http://127.0.0.1:4200/api "
+        "and re-run to keep them)"
+    )
     console.print(f"done in {time.perf_counter() - clock:.0f} s")
     return {"out": str(out), "models": {k: v.version for k, v in trained.items()}}
 
@@ -112,4 +137,6 @@ class _Steps:
         self.console, self.clock = console, clock
 
     def say(self, text: str) -> None:
-        self.console.print(f"[dim]{time.perf_counter() - self.clock:6.0f} s[/]  {text}", highlight=False)
+        self.console.print(
+            f"[dim]{time.perf_counter() - self.clock:6.0f} s[/]  {text}", highlight=False
+        )

@@ -70,7 +70,9 @@ def make_lists(ctx: MonthContext, teams, scorings, persons, opt_outs, previous):
 
 @task(**PERSON_LEVEL)
 def audit(ctx: MonthContext, teams, scorings, listed, persons):
-    return steps.month_fairness(ctx, teams, scorings, listed, persons[["person_id", "gp_clinic_id"]])
+    return steps.month_fairness(
+        ctx, teams, scorings, listed, persons[["person_id", "gp_clinic_id"]]
+    )
 
 
 @task(**IO_RETRIES, **PERSON_LEVEL)
@@ -99,7 +101,9 @@ def log_month(month: str, metrics: dict, fairness: dict, record: dict) -> str:
         f"month {month}",
         metrics,
         params={"month": month, "models": json.dumps(record["models"], sort_keys=True)},
-        artifacts={"fairness_summary.json": json.dumps(fairness, indent=2, sort_keys=True).encode()},
+        artifacts={
+            "fairness_summary.json": json.dumps(fairness, indent=2, sort_keys=True).encode()
+        },
         tags={"month": month, "fairness_passed": str(fairness["passed"]).lower()},
     )
 
@@ -128,7 +132,9 @@ def monthly_flow(
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
     persons, opt_outs, previous = read_persons(ctx, runs)
-    list_files, list_summary, listed = make_lists(ctx, team_config, scorings, persons, opt_outs, previous)
+    list_files, list_summary, listed = make_lists(
+        ctx, team_config, scorings, persons, opt_outs, previous
+    )
     fairness_files, fairness = audit(ctx, team_config, scorings, listed, persons)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
     withheld = steps.lists_withheld(fairness, override_reason)
@@ -139,9 +145,12 @@ def monthly_flow(
         log_month(month, steps.month_aggregates(scorings), fairness, record)
     if withheld:
         # a Failed state without data: Prefect turns its message into the run's error
-        return Failed(message=WITHHELD_MARK + steps.withheld_message(month, fairness, result.folder))
-    return steps.month_summary(ctx, result.folder, result.unchanged, list_summary, fairness,
-                               follow_files, withheld)  # fmt: skip
+        return Failed(
+            message=WITHHELD_MARK + steps.withheld_message(month, fairness, result.folder)
+        )
+    return steps.month_summary(
+        ctx, result.folder, result.unchanged, list_summary, fairness, follow_files, withheld
+    )
 
 
 def run_month(
@@ -155,7 +164,9 @@ def run_month(
 ) -> dict:
     """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld,
     the step's own error (e.g. a ContractError, exit code 2) if a step failed."""
-    state = monthly_flow(data_dir, month, teams, out, override_reason, workers, revalidate, return_state=True)
+    state = monthly_flow(
+        data_dir, month, teams, out, override_reason, workers, revalidate, return_state=True
+    )
     if state.is_failed() and (state.message or "").startswith(WITHHELD_MARK):
         raise ListsWithheld(state.message.removeprefix(WITHHELD_MARK))
     return state.result()

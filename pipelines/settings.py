@@ -33,8 +33,11 @@ def retry_unless_input_error(task, task_run, state) -> bool:
 def retrying(retries: int = 2, delay: float = 5) -> dict:
     """Task settings for a task doing I/O: `retries` more attempts `delay` seconds apart,
     none after an InputError."""
-    return {"retries": retries, "retry_delay_seconds": delay,
-            "retry_condition_fn": retry_unless_input_error}  # fmt: skip
+    return {
+        "retries": retries,
+        "retry_delay_seconds": delay,
+        "retry_condition_fn": retry_unless_input_error,
+    }
 
 
 IO_RETRIES = retrying()

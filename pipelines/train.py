@@ -55,8 +55,13 @@ def log_and_register(spec, result, report, fairness: dict, comparison):
 
 
 @flow(name="riskstrat-train", log_prints=False)
-def train_flow(spec_path: str, data_dir: str, overrides: list[str] | None = None, workers: int | None = 1,
-               n_boot: int = 200) -> dict:  # fmt: skip
+def train_flow(
+    spec_path: str,
+    data_dir: str,
+    overrides: list[str] | None = None,
+    workers: int | None = 1,
+    n_boot: int = 200,
+) -> dict:
     """validate → features → baselines, LightGBM, calibration, evaluation → fairness audit
     → compare with the champion → log and register (alias `challenger`). Returns
     aggregates only: run id, model name, version, metrics, audit verdict."""
@@ -70,9 +75,14 @@ def train_flow(spec_path: str, data_dir: str, overrides: list[str] | None = None
     comparison = compare(result, load_champion(spec))
     record = log_and_register(spec, result, report, fairness, comparison)
     outcome = experiment.outcome_of(record, result, fairness)
-    return {"run_id": outcome.run_id, "model_name": outcome.model_name, "version": outcome.version,
-            "metrics": outcome.metrics, "fairness_passed": fairness["passed"],
-            "beats_baselines": outcome.beats_baselines}  # fmt: skip
+    return {
+        "run_id": outcome.run_id,
+        "model_name": outcome.model_name,
+        "version": outcome.version,
+        "metrics": outcome.metrics,
+        "fairness_passed": fairness["passed"],
+        "beats_baselines": outcome.beats_baselines,
+    }
 
 
 def main() -> None:

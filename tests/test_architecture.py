@@ -19,9 +19,28 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 CORE = ("errors", "dates", "reference", "data", "contract", "spec", "model")
-STEPS = ("features", "training", "scoring", "lists", "fairness", "disclosure", "population", "monthly")
-EDGES = ("runs", "publishing", "io", "scores_io", "partitions", "tracking", "promotion", "experiment",
-         "synth", "cli")  # fmt: skip
+STEPS = (
+    "features",
+    "training",
+    "scoring",
+    "lists",
+    "fairness",
+    "disclosure",
+    "population",
+    "monthly",
+)
+EDGES = (
+    "runs",
+    "publishing",
+    "io",
+    "scores_io",
+    "partitions",
+    "tracking",
+    "promotion",
+    "experiment",
+    "synth",
+    "cli",
+)
 LAYER = {**dict.fromkeys(CORE, 0), **dict.fromkeys(STEPS, 1), **dict.fromkeys(EDGES, 2)}
 
 
@@ -35,7 +54,11 @@ def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = ""
     if path.is_relative_to(SRC):
-        package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rsplit(".", 1)[0]
+        package = (
+            _module_name(path)
+            if path.name == "__init__.py"
+            else _module_name(path).rsplit(".", 1)[0]
+        )
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -43,7 +66,10 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}
     return found
@@ -89,7 +115,7 @@ def test_no_cycle_between_packages() -> None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         state[node] = 2

@@ -61,10 +61,23 @@ def test_zeros_are_shown() -> None:
 def test_a_single_hidden_cell_in_a_row_with_a_published_total_hides_the_smallest_other() -> None:
     # row "high": 3, 20, 8, 40 with its total 71 published; 3 alone hidden would be
     # 71 - 20 - 8 - 40, so the smallest other cell (8) is hidden too: 71 - 20 - 40 = 11 = 3 + 8
-    frame = _persons({("high", 701): 3, ("high", 702): 20, ("high", 703): 8, ("high", 704): 40,
-                      ("low", 701): 50, ("low", 702): 60})  # fmt: skip
+    frame = _persons(
+        {
+            ("high", 701): 3,
+            ("high", 702): 20,
+            ("high", 703): 8,
+            ("high", 704): 40,
+            ("low", 701): 50,
+            ("low", 702): 60,
+        }
+    )
     counts = suppressed_counts(frame, ["tier", "municipality_code"], margins=[("tier",)])
-    assert counts.cells == {("high", 702): 20, ("high", 704): 40, ("low", 701): 50, ("low", 702): 60}
+    assert counts.cells == {
+        ("high", 702): 20,
+        ("high", 704): 40,
+        ("low", 701): 50,
+        ("low", 702): 60,
+    }
     assert counts.margins == {("tier",): {("high",): 71, ("low",): 110}}
     assert 71 - 20 - 40 == 3 + 8  # what is left is two hidden cells, not one
 
@@ -77,8 +90,11 @@ def test_row_and_column_margins_protect_each_other() -> None:
     margins = [("tier",), ("municipality_code",), ()]
     counts = suppressed_counts(frame, ["tier", "municipality_code"], margins=margins)
     assert counts.cells == {}
-    assert counts.margins == {("tier",): {("a",): 23, ("b",): 70},
-                              ("municipality_code",): {(1,): 33, (2,): 60}, (): {(): 93}}  # fmt: skip
+    assert counts.margins == {
+        ("tier",): {("a",): 23, ("b",): 70},
+        ("municipality_code",): {(1,): 33, (2,): 60},
+        (): {(): 93},
+    }
 
 
 def test_small_counts_in_log_lines() -> None:
@@ -96,11 +112,13 @@ def test_list_building_logs_small_counts_through_the_module() -> None:
 def test_raising_min_cell_changes_the_fairness_report() -> None:
     # three municipalities of 150, 43 and 7 persons (30, 12 and 0 events): at 5 everything
     # shows; at 10 the 7 is hidden, and with it the smallest other n (43), else 200 - 150 - 43
-    frame = pd.DataFrame({
-        "municipality_code": [701] * 150 + [702] * 43 + [703] * 7,
-        "y": [1] * 30 + [0] * 120 + [1] * 12 + [0] * 31 + [0] * 7,
-        "risk": [0.2] * 150 + [12 / 43] * 43 + [0.01] * 7,
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "municipality_code": [701] * 150 + [702] * 43 + [703] * 7,
+            "y": [1] * 30 + [0] * 120 + [1] * 12 + [0] * 31 + [0] * 7,
+            "risk": [0.2] * 150 + [12 / 43] * 43 + [0.01] * 7,
+        }
+    )
 
     def report(min_cell: int) -> tuple[list, bytes]:
         fair = Fairness(attributes=["municipality_code"], tolerances=Tolerances(min_cell=min_cell))
@@ -134,16 +152,30 @@ def test_raising_min_cell_changes_the_training_summaries() -> None:
 def test_raising_min_cell_changes_the_population_overview() -> None:
     # 7 and 40 inhabitants: at 10 the 7 is hidden, and the 40 with it (else total - 40 = 7)
     n = 47
-    flags = pd.DataFrame({
-        "municipality": [707] * 7 + [730] * 40, "age_band": ["80+"] * n, "sex": ["F"] * n,
-        "education": ["basic"] * n, "income_quintile": ["1"] * n, "origin": ["danish"] * n,
-        "living_alone": ["yes"] * n, "rurality": ["Provinsbykommune"] * n,
-        "hospital": [False] * n, "gp": [False] * n, "municipal": [False] * n,
-        "acute_admissions": [0] * n, "avoidable_admissions": [0] * n,
-    })  # fmt: skip
+    flags = pd.DataFrame(
+        {
+            "municipality": [707] * 7 + [730] * 40,
+            "age_band": ["80+"] * n,
+            "sex": ["F"] * n,
+            "education": ["basic"] * n,
+            "income_quintile": ["1"] * n,
+            "origin": ["danish"] * n,
+            "living_alone": ["yes"] * n,
+            "rurality": ["Provinsbykommune"] * n,
+            "hospital": [False] * n,
+            "gp": [False] * n,
+            "municipal": [False] * n,
+            "acute_admissions": [0] * n,
+            "avoidable_admissions": [0] * n,
+        }
+    )
     window = (date(2025, 1, 1), date(2026, 1, 1))
     at_5 = overview_tables(flags, window).tables["by municipality"].set_index("municipality")
-    at_10 = overview_tables(flags, window, min_cell=10).tables["by municipality"].set_index("municipality")
+    at_10 = (
+        overview_tables(flags, window, min_cell=10)
+        .tables["by municipality"]
+        .set_index("municipality")
+    )
     assert at_5["inhabitants"].tolist() == [7, 40]
     assert at_10["inhabitants"].isna().tolist() == [True, True]
     assert at_10["hospital"].tolist() == [0, 0]  # zeros still show

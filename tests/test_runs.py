@@ -27,8 +27,15 @@ def month_files(month: str = "2026-01", previous: dict | None = None, capacity: 
             team(name="t2", language="en", catchment={"municipalities": [710]}),
         ]
     )
-    files, summary, _ = list_files(teams, {"avoidable_admission": (scores, SCORES_MANIFEST)}, persons,
-                                   NO_OPT_OUTS, month, AS_OF, previous or {})  # fmt: skip
+    files, summary, _ = list_files(
+        teams,
+        {"avoidable_admission": (scores, SCORES_MANIFEST)},
+        persons,
+        NO_OPT_OUTS,
+        month,
+        AS_OF,
+        previous or {},
+    )
     record = {
         "teams": summary,
         "data_extract_date": "2026-01-01",
@@ -143,8 +150,12 @@ def test_a_command_replaces_only_the_files_it_owns(tmp_path: Path) -> None:
     whole = {"scores/m/scores.parquet": b"scores", **{"lists/" + k: v for k, v in files.items()}}
     runs.publish("2026-01", whole, record)
     fewer, _ = month_files(capacity=10)
-    result = runs.publish("2026-01", {"lists/" + k: v for k, v in fewer.items()}, record, owned=("lists/",))
+    result = runs.publish(
+        "2026-01", {"lists/" + k: v for k, v in fewer.items()}, record, owned=("lists/",)
+    )
     assert not result.unchanged
     assert (tmp_path / "2026-01" / "scores" / "m" / "scores.parquet").read_bytes() == b"scores"
-    assert (tmp_path / "2026-01" / "lists" / "t1" / "target_list.csv").read_bytes() == fewer["t1/target_list.csv"]
+    assert (tmp_path / "2026-01" / "lists" / "t1" / "target_list.csv").read_bytes() == fewer[
+        "t1/target_list.csv"
+    ]
     assert len(audit_lines(tmp_path)) == 2

@@ -53,8 +53,14 @@ def log_count(n: int, min_cell: int = MIN_CELL) -> str:
 
 
 # ------------------------------------------------------------------ the engine
-def protect(values: list[int], sums: list[list[int]], figures: list[list[int]], min_cell: int,
-            rank: list[tuple], fixed: Sequence[int] = ()) -> set[int]:  # fmt: skip
+def protect(
+    values: list[int],
+    sums: list[list[int]],
+    figures: list[list[int]],
+    min_cell: int,
+    rank: list[tuple],
+    fixed: Sequence[int] = (),
+) -> set[int]:
     """The cells to hide: the sensitive ones (1 to min_cell - 1) that a figure would show, and
     complements, until no chain of subtractions over `sums` ([total, *parts]) recovers a
     sensitive cell from the cells still shown. A figure (a list of cells) shows its cells
@@ -112,8 +118,14 @@ def _recoverable(
     return via
 
 
-def _hide_one(cell: int, via: dict, sums: list[list[int]], values: list[int], shown: set[int],
-              rank: list[tuple]) -> set[int]:  # fmt: skip
+def _hide_one(
+    cell: int,
+    via: dict,
+    sums: list[list[int]],
+    values: list[int],
+    shown: set[int],
+    rank: list[tuple],
+) -> set[int]:
     """One more cell to hide so that `cell` can no longer be recovered the way it was: a shown
     part of the sum that gave it away, else (recursively) a part that was itself recovered,
     else the sum's total."""
@@ -130,9 +142,15 @@ def _hide_one(cell: int, via: dict, sums: list[list[int]], values: list[int], sh
 
 
 # ------------------------------------------------------------------ tables
-def hidden_in_table(cells: pd.DataFrame, figures: dict[str, Sequence[str]], *,
-                    row_sums: Sequence[Sequence[str]] = (), blocks: Sequence[Sequence] | None = None,
-                    min_cell: int = MIN_CELL, rank_by: str | None = None) -> pd.DataFrame:  # fmt: skip
+def hidden_in_table(
+    cells: pd.DataFrame,
+    figures: dict[str, Sequence[str]],
+    *,
+    row_sums: Sequence[Sequence[str]] = (),
+    blocks: Sequence[Sequence] | None = None,
+    min_cell: int = MIN_CELL,
+    rank_by: str | None = None,
+) -> pd.DataFrame:
     """Which figures of a table to hide: a boolean frame (index of `cells`, a column per figure).
 
     `cells` holds the counts of each row, one column per cell, including cells never shown
@@ -201,8 +219,12 @@ class PublishedCounts:
         return self.margins.get((), {}).get(())
 
 
-def suppressed_counts(frame: pd.DataFrame, by: Sequence[str], min_cell: int = MIN_CELL,
-                      margins: Sequence[Sequence[str]] = ((),)) -> PublishedCounts:  # fmt: skip
+def suppressed_counts(
+    frame: pd.DataFrame,
+    by: Sequence[str],
+    min_cell: int = MIN_CELL,
+    margins: Sequence[Sequence[str]] = ((),),
+) -> PublishedCounts:
     """Persons (rows of `frame`) per combination of the `by` columns and per margin, with
     counts of 1 to min_cell - 1 hidden and complementary suppression against the margins
     published with them (default: the grand total), including margins inside margins.

@@ -88,10 +88,13 @@ def data_fingerprint(report: ValidationReport) -> str:
     """A short hash of what the extract holds (rows per table, date ranges, extract date);
     no person-level value enters it."""
     text = json.dumps(
-        {"extract_date": str(report.extract_date), "rows": report.rows,
-         "date_ranges": {k: [str(x) for x in v] for k, v in (report.date_ranges or {}).items()}},
+        {
+            "extract_date": str(report.extract_date),
+            "rows": report.rows,
+            "date_ranges": {k: [str(x) for x in v] for k, v in (report.date_ranges or {}).items()},
+        },
         sort_keys=True,
-    )  # fmt: skip
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -102,8 +105,13 @@ def extract_date_of(data_dir: str | Path) -> date:
 # --- 2. features ---------------------------------------------------------------------------
 
 
-def feature_tables(spec: ModelSpec, data_dir: str | Path, report: ValidationReport,
-                   workers: int | None = 1, progress=None) -> ExperimentData:  # fmt: skip
+def feature_tables(
+    spec: ModelSpec,
+    data_dir: str | Path,
+    report: ValidationReport,
+    workers: int | None = 1,
+    progress=None,
+) -> ExperimentData:
     """The out-of-time feature tables (training, validation, test index dates) of a spec on
     a data directory already validated (`report`, from `validated`)."""
     from riskstrat.contract import open_data_dir
@@ -113,8 +121,9 @@ def feature_tables(spec: ModelSpec, data_dir: str | Path, report: ValidationRepo
     history = manifest.history_start if manifest else None
     dates = spec.resolve_dates(report.extract_date, history)
     every = [*dates.train, dates.validation, dates.test]
-    table = features_for_data_dir(data_dir, report.extract_date, spec, every, workers=workers,
-                                  progress=progress)  # fmt: skip
+    table = features_for_data_dir(
+        data_dir, report.extract_date, spec, every, workers=workers, progress=progress
+    )
     on = table["index_date"]
     return ExperimentData(
         report=report,
@@ -141,8 +150,15 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
     replicates, on the feature tables of `feature_tables`."""
     from riskstrat.training import train_model
 
-    return train_model(spec, data.train, data.validation, data.test, feature_columns(spec),
-                       data_description=data.description or None, n_boot=n_boot)  # fmt: skip
+    return train_model(
+        spec,
+        data.train,
+        data.validation,
+        data.test,
+        feature_columns(spec),
+        data_description=data.description or None,
+        n_boot=n_boot,
+    )
 
 
 def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:
@@ -190,8 +206,11 @@ def compare_with_champion(result: TrainingResult, champion: Champion | None) -> 
         except Exception as failure:  # noqa: BLE001 - recorded on the run; promotion refuses
             error = f"{type(failure).__name__}: {failure}"
         else:
-            compared = {f"champion_{k}": v for k, v in metrics.items()
-                        if k.startswith("test_") and "gain_over" not in k}  # fmt: skip
+            compared = {
+                f"champion_{k}": v
+                for k, v in metrics.items()
+                if k.startswith("test_") and "gain_over" not in k
+            }
             return ChampionComparison(compared, {"champion_version_compared": champion.version})
     why = f"champion v{champion.version}: {error}"[:5000]
     return ChampionComparison(
@@ -202,25 +221,49 @@ def compare_with_champion(result: TrainingResult, champion: Champion | None) -> 
 # --- 6. log and register -------------------------------------------------------------------
 
 
-def log_and_register(spec: ModelSpec, result: TrainingResult, report: ValidationReport, audit: dict,
-                     comparison: ChampionComparison) -> TrainingRecord:  # fmt: skip
+def log_and_register(
+    spec: ModelSpec,
+    result: TrainingResult,
+    report: ValidationReport,
+    audit: dict,
+    comparison: ChampionComparison,
+) -> TrainingRecord:
     """One MLflow run with the result, audit and champion comparison; the model registered
     as a new version of `spec.name` with alias `challenger`."""
     from riskstrat.tracking import log_training
 
-    return log_training(result, spec, data_fingerprint=data_fingerprint(report),
-                        extract_date=report.extract_date, audit=audit,
-                        champion_metrics=comparison.metrics, champion_tags=comparison.tags)  # fmt: skip
+    return log_training(
+        result,
+        spec,
+        data_fingerprint=data_fingerprint(report),
+        extract_date=report.extract_date,
+        audit=audit,
+        champion_metrics=comparison.metrics,
+        champion_tags=comparison.tags,
+    )
 
 
 def outcome_of(record: TrainingRecord, result: TrainingResult, audit: dict) -> ExperimentOutcome:
     """What `riskstrat train` reports of an experiment: run, version, metrics, verdicts."""
-    return ExperimentOutcome(record.run_id, record.model_name, record.version, record.metrics,
-                             bool(result.beats_baselines), audit)  # fmt: skip
+    return ExperimentOutcome(
+        record.run_id,
+        record.model_name,
+        record.version,
+        record.metrics,
+        bool(result.beats_baselines),
+        audit,
+    )
 
 
-def run_experiment(spec: ModelSpec, data_dir: str | Path, *, workers: int | None = 1, n_boot: int = 200,
-                   progress=None, report: ValidationReport | None = None) -> ExperimentOutcome:  # fmt: skip
+def run_experiment(
+    spec: ModelSpec,
+    data_dir: str | Path,
+    *,
+    workers: int | None = 1,
+    n_boot: int = 200,
+    progress=None,
+    report: ValidationReport | None = None,
+) -> ExperimentOutcome:
     """Train, audit, compare with the champion, log and register one model spec on one data
     directory (steps 1-6; step 1 is skipped when its `report` is given)."""
     report = report or validated(data_dir)

@@ -37,7 +37,9 @@ WORKER_MEMORY_BYTES = 2 * 1024**3
 def default_workers() -> int:
     """Worker processes this machine can run: one per core, as many as memory allows for
     partition workers (`WORKER_MEMORY_BYTES` each), at least one."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -109,8 +111,12 @@ def map_partitions(
         # "spawn", not fork: a forked child of a process that has run LightGBM's OpenMP
         # threads (a loaded model) can hang forever
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=limit_threads, initargs=(threads,)) as pool:  # fmt: skip
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=limit_threads,
+            initargs=(threads,),
+        ) as pool:
             for i, frame in enumerate(pool.map(job, parts)):
                 results.append(frame)
                 if progress:
@@ -137,8 +143,15 @@ def features_for_data_dir(
     from riskstrat.features.build import COLUMNS_READ
 
     fn = partial(build_features, spec=spec, index_dates=index_dates, with_labels=with_labels)
-    table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress,
-                           columns=COLUMNS_READ, persons=candidates(spec, index_dates))  # fmt: skip
+    table = map_partitions(
+        data_dir,
+        extract_date,
+        fn,
+        workers=workers,
+        progress=progress,
+        columns=COLUMNS_READ,
+        persons=candidates(spec, index_dates),
+    )
     return table.sort_values(["index_date", "person_id"], kind="stable", ignore_index=True)
 
 
@@ -165,13 +178,23 @@ def score_data_dir(
         _ = model.bundle.tree_shap  # compiled once here; the workers receive it with the bundle
     persons = candidates([model.bundle.model_spec() for model in models], [as_of])
     fn = partial(score_partition, models=models, as_of=as_of)
-    table = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress,
-                           columns=COLUMNS_READ, persons=persons)  # fmt: skip
+    table = map_partitions(
+        data_dir,
+        extract_date,
+        fn,
+        workers=workers,
+        progress=progress,
+        columns=COLUMNS_READ,
+        persons=persons,
+    )
     return split_by_model(table, models, as_of, extract_date)
 
 
 def overview_for_data_dir(
-    data_dir: str | Path, extract_date: date, workers: int | None = 1, progress: Progress | None = None
+    data_dir: str | Path,
+    extract_date: date,
+    workers: int | None = 1,
+    progress: Progress | None = None,
 ) -> Overview:
     """The population overview of a (validated) data directory over the 12 months before
     its extract date, partition by partition."""

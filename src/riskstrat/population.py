@@ -34,11 +34,21 @@ SECTOR_PATTERNS = [
     ("all three (trilateral)", (1, 1, 1)),
 ]
 AGE_BANDS = ["0-17", "18-64", "65-79", "80+"]
-GROUPS = ["municipality", "age_band", "sex", "rurality", "education", "income_quintile", "origin",
-          "living_alone"]  # fmt: skip
+GROUPS = [
+    "municipality",
+    "age_band",
+    "sex",
+    "rurality",
+    "education",
+    "income_quintile",
+    "origin",
+    "living_alone",
+]
 
 
-def person_flags(extract: Extract, start: date, end: date, code_list_name: str | None = None) -> pd.DataFrame:
+def person_flags(
+    extract: Extract, start: date, end: date, code_list_name: str | None = None
+) -> pd.DataFrame:
     """One row per inhabitant on `start` (alive, resident, born before): attributes and, for
     [start, end), whether they had hospital, GP and municipal contact, and their acute and
     avoidable admissions (the label's code list, 65+ at admission)."""
@@ -47,15 +57,20 @@ def person_flags(extract: Extract, start: date, end: date, code_list_name: str |
     alive = (p["birth_date"] < ts) & ~(p["death_date"] < ts) & ~(p["emigration_date"] < ts)
     p = p.loc[alive]
     age = age_on(p["birth_date"], start).to_numpy()
-    out = pd.DataFrame({
-        "municipality": p["municipality_code"].to_numpy(),
-        "age_band": pd.cut(age, [-1, 17, 64, 79, 200], labels=AGE_BANDS).astype(str),
-        "sex": p["sex"].to_numpy(),
-        "education": p["education"].fillna("missing").to_numpy(),
-        "income_quintile": p["income_quintile"].astype("string").fillna("missing").to_numpy(),
-        "origin": p["origin"].fillna("missing").to_numpy(),
-        "living_alone": p["living_alone"].map({True: "yes", False: "no"}).fillna("missing").to_numpy(),
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "municipality": p["municipality_code"].to_numpy(),
+            "age_band": pd.cut(age, [-1, 17, 64, 79, 200], labels=AGE_BANDS).astype(str),
+            "sex": p["sex"].to_numpy(),
+            "education": p["education"].fillna("missing").to_numpy(),
+            "income_quintile": p["income_quintile"].astype("string").fillna("missing").to_numpy(),
+            "origin": p["origin"].fillna("missing").to_numpy(),
+            "living_alone": p["living_alone"]
+            .map({True: "yes", False: "no"})
+            .fillna("missing")
+            .to_numpy(),
+        }
+    )
     rurality = municipalities().set_index("municipality_code")["rurality_name"]
     out["rurality"] = out["municipality"].map(rurality).fillna("unknown").to_numpy()
     ids = p["person_id"].to_numpy()
@@ -85,14 +100,21 @@ def _count_by(ids: np.ndarray, persons: pd.Series) -> np.ndarray:
     return pd.Series(ids).map(counts).fillna(0).astype(np.int64).to_numpy()
 
 
-def suppress(table: pd.DataFrame, count_columns: list[str], rate_columns: dict[str, str | tuple[str, ...]],
-             min_cell: int = MIN_CELL) -> pd.DataFrame:  # fmt: skip
+def suppress(
+    table: pd.DataFrame,
+    count_columns: list[str],
+    rate_columns: dict[str, str | tuple[str, ...]],
+    min_cell: int = MIN_CELL,
+) -> pd.DataFrame:
     """Counts 1 to min_cell - 1 become null, and further cells where a hidden count could be
     recovered by subtracting the column's shown cells from its total (complementary
     suppression: the smallest other cell, `riskstrat.disclosure`). Every column adds up to a
     total published elsewhere (the inhabitants). `rate_columns` maps a rate to the count(s)
     it reveals; a rate is hidden with any of them."""
-    rates = {rate: (needs,) if isinstance(needs, str) else tuple(needs) for rate, needs in rate_columns.items()}
+    rates = {
+        rate: (needs,) if isinstance(needs, str) else tuple(needs)
+        for rate, needs in rate_columns.items()
+    }
     figures = {column: (column,) for column in count_columns} | rates
     hidden = hidden_in_table(table[count_columns], figures, min_cell=min_cell)
     out = table.copy()
@@ -110,18 +132,33 @@ class Overview:
     min_cell: int = MIN_CELL
 
 
-def overview_tables(flags: pd.DataFrame, window: tuple[date, date], min_cell: int = MIN_CELL) -> Overview:
+def overview_tables(
+    flags: pd.DataFrame, window: tuple[date, date], min_cell: int = MIN_CELL
+) -> Overview:
     """Aggregates only, suppressed: sector patterns, and rates per municipality and group."""
     tables: dict[str, pd.DataFrame] = {}
-    code = flags["hospital"].astype(int) * 4 + flags["gp"].astype(int) * 2 + flags["municipal"].astype(int)
-    for scope, rows in (("everyone", flags.index), ("aged 80+", flags.index[flags["age_band"] == "80+"])):
+    code = (
+        flags["hospital"].astype(int) * 4
+        + flags["gp"].astype(int) * 2
+        + flags["municipal"].astype(int)
+    )
+    for scope, rows in (
+        ("everyone", flags.index),
+        ("aged 80+", flags.index[flags["age_band"] == "80+"]),
+    ):
         counts = code.loc[rows].value_counts()
-        sectors = pd.DataFrame({
-            "sectors": [name for name, _ in SECTOR_PATTERNS],
-            "persons": [int(counts.get(h * 4 + g * 2 + m, 0)) for _, (h, g, m) in SECTOR_PATTERNS],
-        })  # fmt: skip
+        sectors = pd.DataFrame(
+            {
+                "sectors": [name for name, _ in SECTOR_PATTERNS],
+                "persons": [
+                    int(counts.get(h * 4 + g * 2 + m, 0)) for _, (h, g, m) in SECTOR_PATTERNS
+                ],
+            }
+        )
         sectors["share_pct"] = (100 * sectors["persons"] / max(1, len(rows))).round(1)
-        tables[f"sectors ({scope})"] = suppress(sectors, ["persons"], {"share_pct": "persons"}, min_cell)
+        tables[f"sectors ({scope})"] = suppress(
+            sectors, ["persons"], {"share_pct": "persons"}, min_cell
+        )
     for group in GROUPS:
         tables[f"by {group}"] = _group_table(flags, group, min_cell)
     return Overview(window, tables, min_cell)
@@ -134,29 +171,44 @@ def _group_table(flags: pd.DataFrame, group: str, min_cell: int) -> pd.DataFrame
         aged_65plus=old,
         avoidable_65=flags["avoidable_admissions"].where(old, 0),
     )
-    table = frame.groupby(group, observed=True).agg(
-        inhabitants=("hospital", "size"),
-        hospital=("hospital", "sum"),
-        gp=("gp", "sum"),
-        municipal=("municipal", "sum"),
-        trilateral=("trilateral", "sum"),
-        acute_admissions=("acute_admissions", "sum"),
-        aged_65plus=("aged_65plus", "sum"),
-        avoidable_admissions_65plus=("avoidable_65", "sum"),
-    ).reset_index()
+    table = (
+        frame.groupby(group, observed=True)
+        .agg(
+            inhabitants=("hospital", "size"),
+            hospital=("hospital", "sum"),
+            gp=("gp", "sum"),
+            municipal=("municipal", "sum"),
+            trilateral=("trilateral", "sum"),
+            acute_admissions=("acute_admissions", "sum"),
+            aged_65plus=("aged_65plus", "sum"),
+            avoidable_admissions_65plus=("avoidable_65", "sum"),
+        )
+        .reset_index()
+    )
     table[group] = table[group].astype(str)
     table["trilateral_pct"] = (100 * table["trilateral"] / table["inhabitants"]).round(1)
     table["acute_per_1000"] = (1000 * table["acute_admissions"] / table["inhabitants"]).round(1)
     table["avoidable_per_1000_65plus"] = (
-        1000 * table["avoidable_admissions_65plus"] / table["aged_65plus"].where(table["aged_65plus"] > 0)
+        1000
+        * table["avoidable_admissions_65plus"]
+        / table["aged_65plus"].where(table["aged_65plus"] > 0)
     ).round(1)
-    counts = ["inhabitants", "hospital", "gp", "municipal", "trilateral", "acute_admissions",
-              "aged_65plus", "avoidable_admissions_65plus"]  # fmt: skip
-    rates = {"trilateral_pct": ("trilateral", "inhabitants"),
-             "acute_per_1000": ("acute_admissions", "inhabitants"),
-             "avoidable_per_1000_65plus": ("avoidable_admissions_65plus", "aged_65plus")}  # fmt: skip
+    counts = [
+        "inhabitants",
+        "hospital",
+        "gp",
+        "municipal",
+        "trilateral",
+        "acute_admissions",
+        "aged_65plus",
+        "avoidable_admissions_65plus",
+    ]
+    rates = {
+        "trilateral_pct": ("trilateral", "inhabitants"),
+        "acute_per_1000": ("acute_admissions", "inhabitants"),
+        "avoidable_per_1000_65plus": ("avoidable_admissions_65plus", "aged_65plus"),
+    }
     return suppress(table, counts, rates, min_cell)
-
 
 
 # ------------------------------------------------------------------ rendering
@@ -190,8 +242,12 @@ def render(overview: Overview, title: str, source: str) -> dict[str, bytes]:
     return {
         "report.html": "\n".join(parts).encode(),
         "report.md": "\n".join(md).encode(),
-        "tables.json": (json.dumps({"window": [str(start), str(end)], "tables": payload},
-                                   indent=2, sort_keys=True) + "\n").encode(),  # fmt: skip
+        "tables.json": (
+            json.dumps(
+                {"window": [str(start), str(end)], "tables": payload}, indent=2, sort_keys=True
+            )
+            + "\n"
+        ).encode(),
     }
 
 
@@ -236,7 +292,9 @@ def _chart(name: str, table: pd.DataFrame) -> str:
         y = i * (bar_h + 4)
         text = html.escape(lab)
         if pd.isna(v):
-            rows.append(f"<text x='0' y='{y + 13}'>{text}</text><text x='180' y='{y + 13}'>·</text>")
+            rows.append(
+                f"<text x='0' y='{y + 13}'>{text}</text><text x='180' y='{y + 13}'>·</text>"
+            )
             continue
         w = width * float(v) / top
         rows.append(
@@ -245,7 +303,11 @@ def _chart(name: str, table: pd.DataFrame) -> str:
             f"<text x='{184 + w:.1f}' y='{y + 13}'>{float(v):.1f}</text>"
         )
     height = len(rows) * (bar_h + 4)
-    caption = "share of inhabitants, %" if column == "share_pct" else "avoidable admissions per 1,000 aged 65+"
+    caption = (
+        "share of inhabitants, %"
+        if column == "share_pct"
+        else "avoidable admissions per 1,000 aged 65+"
+    )
     return (
         f"<figure><svg role='img' aria-label='{html.escape(caption)}' width='600' height='{height}' "
         f"font-size='12' font-family='sans-serif'>{''.join(rows)}</svg>"

@@ -105,8 +105,11 @@ def check_gates(name: str, version: str) -> GateReport:
         auroc, brier = metrics.get("test_auroc"), metrics.get("test_brier")
         c_auroc, c_brier = metrics.get("champion_test_auroc"), metrics.get("champion_test_brier")
         if compared_with != champion or c_auroc is None or c_brier is None:
-            why = (f"it was compared with version {compared_with}" if compared_with != "none"
-                   else "no champion was compared at training")  # fmt: skip
+            why = (
+                f"it was compared with version {compared_with}"
+                if compared_with != "none"
+                else "no champion was compared at training"
+            )
             if tags.get("champion_comparison_error"):
                 why += f" ({tags['champion_comparison_error'][:300]})"
             failed.append(
@@ -115,10 +118,14 @@ def check_gates(name: str, version: str) -> GateReport:
             )
         else:
             max_loss, max_increase = _limits(facts)
-            compared.update({
-                "champion_test_auroc": c_auroc, "champion_test_brier": c_brier,
-                "max_auroc_loss": max_loss, "max_brier_increase": max_increase,
-            })  # fmt: skip
+            compared.update(
+                {
+                    "champion_test_auroc": c_auroc,
+                    "champion_test_brier": c_brier,
+                    "max_auroc_loss": max_loss,
+                    "max_brier_increase": max_increase,
+                }
+            )
             if auroc is None or auroc < c_auroc - max_loss:
                 failed.append(
                     f"test AUROC {_fmt(auroc, 4)} is below the champion's {c_auroc:.4f} on the same "
@@ -135,8 +142,10 @@ def check_gates(name: str, version: str) -> GateReport:
         failed.append("no fairness audit is recorded for this version")
     elif fairness != "true":
         flags = tags.get("fairness_flags")
-        failed.append(f"the fairness audit raised {flags + ' ' if flags else ''}flags "
-                      "(see fairness.json of the run)")  # fmt: skip
+        failed.append(
+            f"the fairness audit raised {flags + ' ' if flags else ''}flags "
+            "(see fairness.json of the run)"
+        )
     if "beats_baselines" not in metrics:
         failed.append(
             "no baseline comparison is recorded for this version (metric beats_baselines)"
@@ -188,8 +197,12 @@ def _user() -> str:
         return os.environ.get("USER") or "unknown"
 
 
-def promote(name: str, version: str | None = None, override_reason: str | None = None,
-            user: str | None = None) -> PromotionDecision:  # fmt: skip
+def promote(
+    name: str,
+    version: str | None = None,
+    override_reason: str | None = None,
+    user: str | None = None,
+) -> PromotionDecision:
     """Move `champion` to `version` (default: the `challenger` alias) if the gates pass, or if
     they fail and an override reason is given; record the decision either way (version tags
     and the ledger). Raises `PromotionRefused` (an InputError) when refused."""
@@ -199,16 +212,24 @@ def promote(name: str, version: str | None = None, override_reason: str | None =
     reason = (override_reason or "").strip() or None
     promoted = not report.failed or reason is not None
     decision = PromotionDecision(
-        model=name, version=version, promoted=promoted, previous_champion=report.champion,
-        failed_gates=report.failed, override_reason=reason if report.failed else None,
-        compared=report.compared, by=user or _user(),
+        model=name,
+        version=version,
+        promoted=promoted,
+        previous_champion=report.champion,
+        failed_gates=report.failed,
+        override_reason=reason if report.failed else None,
+        compared=report.compared,
+        by=user or _user(),
         at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )  # fmt: skip
+    )
     if promoted:
         set_alias(name, CHAMPION, version)
         if report.champion and report.champion != version:
-            tag_version(name, report.champion, {"replaced_as_champion_by": version,
-                                                "replaced_as_champion_at": decision.at})  # fmt: skip
+            tag_version(
+                name,
+                report.champion,
+                {"replaced_as_champion_by": version, "replaced_as_champion_at": decision.at},
+            )
     why = reason if (report.failed and reason) else "; ".join(decision.reasons)
     record = {
         "promotion_decision": decision.decision,
@@ -223,13 +244,22 @@ def promote(name: str, version: str | None = None, override_reason: str | None =
     }
     tag_version(name, version, record)
     decision.ledger_run_id = log_aggregates(
-        LEDGER, f"{name} v{version} {decision.decision}",
+        LEDGER,
+        f"{name} v{version} {decision.decision}",
         metrics=report.compared,
-        params={"model": name, "version": version, "previous_champion": report.champion or "none",
-                "decision": decision.decision, "by": decision.by, "at": decision.at, "why": why,
-                "override": record["promotion_override"], "failed_gates": record["promotion_failed_gates"]},
+        params={
+            "model": name,
+            "version": version,
+            "previous_champion": report.champion or "none",
+            "decision": decision.decision,
+            "by": decision.by,
+            "at": decision.at,
+            "why": why,
+            "override": record["promotion_override"],
+            "failed_gates": record["promotion_failed_gates"],
+        },
         tags={"model": name, "version": version, "decision": decision.decision},
-    )  # fmt: skip
+    )
     if not promoted:
         raise PromotionRefused(
             f"{name} version {version} was not promoted:\n  - "
@@ -248,11 +278,13 @@ def champion_history(name: str) -> list[dict]:
     for run in ledger_runs(LEDGER, name):
         params = dict(run.params)
         failed = params.pop("failed_gates", "[]")
-        history.append({
-            **params,
-            "at": params.get("at") or run.started.isoformat(timespec="seconds"),
-            "failed_gates": _gates(failed),
-            "metrics": dict(run.metrics),
-            "run_id": run.run_id,
-        })  # fmt: skip
+        history.append(
+            {
+                **params,
+                "at": params.get("at") or run.started.isoformat(timespec="seconds"),
+                "failed_gates": _gates(failed),
+                "metrics": dict(run.metrics),
+                "run_id": run.run_id,
+            }
+        )
     return history

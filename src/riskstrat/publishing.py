@@ -57,8 +57,13 @@ def _current(folder: Path) -> dict[str, bytes]:
 def _check_names(files: dict[str, bytes]) -> None:
     for name in files:
         parts = PurePosixPath(name).parts
-        if (not parts or PurePosixPath(name).is_absolute() or name == AUDIT or "\\" in name
-                or any(p in ("", ".", "..") or p.startswith(".") for p in parts)):  # fmt: skip
+        if (
+            not parts
+            or PurePosixPath(name).is_absolute()
+            or name == AUDIT
+            or "\\" in name
+            or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+        ):
             raise ValueError(f"cannot publish a file named {name!r}")
 
 

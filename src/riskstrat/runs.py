@@ -25,7 +25,13 @@ from riskstrat.publishing import PublishResult, listed_for_model, publish_month,
 from riskstrat.scores_io import read_scores
 from riskstrat.scoring.population import ModelScoring
 
-SCORES, LISTS, FAIRNESS, FOLLOW_UP, AUDIT = "scores", "lists", "fairness", "follow-up", "audit.jsonl"
+SCORES, LISTS, FAIRNESS, FOLLOW_UP, AUDIT = (
+    "scores",
+    "lists",
+    "fairness",
+    "follow-up",
+    "audit.jsonl",
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,9 @@ class RunsLayout:
             return {}
         return {team.name: read_list(team) for team in sorted(folder.iterdir()) if team.is_dir()}
 
-    def earlier_scoring(self, month: str, model: str, months_back: int) -> tuple[pd.DataFrame, dict] | None:
+    def earlier_scoring(
+        self, month: str, model: str, months_back: int
+    ) -> tuple[pd.DataFrame, dict] | None:
         """The scoring of `model` published `months_back` months before `month`, if any."""
         folder = self.scores(earlier_month(month, months_back), model)
         return read_scores(folder) if folder.is_dir() else None
@@ -77,7 +85,11 @@ class RunsLayout:
         return listed_for_model(self.lists(month), model)
 
     def publish(
-        self, month: str, files: dict[str, bytes], record: dict, owned: tuple[str, ...] | None = None
+        self,
+        month: str,
+        files: dict[str, bytes],
+        record: dict,
+        owned: tuple[str, ...] | None = None,
     ) -> PublishResult:
         """Publish `files` (paths relative to the month folder) as the month, atomically.
 
@@ -105,7 +117,10 @@ def _others(folder: Path, owned: tuple[str, ...]) -> dict[str, bytes]:
 
 
 def follow_up_inputs(
-    layout: RunsLayout, ctx: MonthContext, scorings: dict[str, ModelScoring], workers: int | None = 1
+    layout: RunsLayout,
+    ctx: MonthContext,
+    scorings: dict[str, ModelScoring],
+    workers: int | None = 1,
 ) -> list[FollowUpInput]:
     """Each model's scoring published one horizon before `ctx.month`, if its horizon has
     passed by the extract date, with the outcomes the extract now shows and the persons
@@ -130,8 +145,11 @@ def follow_up_inputs(
             continue
         key = (feature_key(spec), spec.horizon_months, spec.code_list, as_of)
         if key not in built:
-            built[key] = features_for_data_dir(ctx.data_dir, ctx.extract_date, spec, [as_of],
-                                               with_labels=True, workers=workers)  # fmt: skip
+            built[key] = features_for_data_dir(
+                ctx.data_dir, ctx.extract_date, spec, [as_of], with_labels=True, workers=workers
+            )
         labelled = old[["person_id", "risk"]].merge(built[key], on="person_id")
-        inputs.append(FollowUpInput(name, back, manifest, spec, as_of, labelled, layout.listed(back, name)))
+        inputs.append(
+            FollowUpInput(name, back, manifest, spec, as_of, labelled, layout.listed(back, name))
+        )
     return inputs

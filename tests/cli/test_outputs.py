@@ -12,8 +12,12 @@ from riskstrat.scores_io import write_scores
 from tests.cli.runner import invoke
 from tests.lists.frames import SCORES_MANIFEST, people
 
-TEAM = {"name": "randers", "model": "avoidable_admission@champion",
-        "catchment": {"municipalities": [730]}, "capacity": 10}  # fmt: skip
+TEAM = {
+    "name": "randers",
+    "model": "avoidable_admission@champion",
+    "catchment": {"municipalities": [730]},
+    "capacity": 10,
+}
 
 
 @pytest.fixture()
@@ -28,26 +32,47 @@ def scores(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("teams", "message"),
     [
-        pytest.param([{**TEAM, "catchment": {"municipalities": [999]}}],
-                     "team randers: catchment.municipalities: unknown municipality code(s) [999]",
-                     id="unknown-municipality"),
-        pytest.param([{**TEAM, "model": "trilateral_need@champion"}],
-                     "team randers: model: unknown model 'trilateral_need'",
-                     id="unknown-model"),
-        pytest.param([TEAM, {**TEAM, "capacity": 5}],
-                     "team randers: the name is used more than once",
-                     id="duplicate-name"),
-        pytest.param([{**TEAM, "name": "../randers"}],
-                     "team ../randers: name: '../randers' is not a folder-safe name",
-                     id="unsafe-name"),
+        pytest.param(
+            [{**TEAM, "catchment": {"municipalities": [999]}}],
+            "team randers: catchment.municipalities: unknown municipality code(s) [999]",
+            id="unknown-municipality",
+        ),
+        pytest.param(
+            [{**TEAM, "model": "trilateral_need@champion"}],
+            "team randers: model: unknown model 'trilateral_need'",
+            id="unknown-model",
+        ),
+        pytest.param(
+            [TEAM, {**TEAM, "capacity": 5}],
+            "team randers: the name is used more than once",
+            id="duplicate-name",
+        ),
+        pytest.param(
+            [{**TEAM, "name": "../randers"}],
+            "team ../randers: name: '../randers' is not a folder-safe name",
+            id="unsafe-name",
+        ),
     ],
-)  # fmt: skip
+)
 def test_lists_refuses_an_invalid_teams_file(tiny_data, scores, tmp_path, teams, message) -> None:
     path = tmp_path / "teams.yaml"
     path.write_text(yaml.safe_dump({"teams": teams}), encoding="utf-8")
     out = tmp_path / "out"
-    result = invoke(["lists", "--scores", scores, "--data", tiny_data, "--teams", path,
-                     "--month", "2026-01", "--out", out])  # fmt: skip
+    result = invoke(
+        [
+            "lists",
+            "--scores",
+            scores,
+            "--data",
+            tiny_data,
+            "--teams",
+            path,
+            "--month",
+            "2026-01",
+            "--out",
+            out,
+        ]
+    )
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output

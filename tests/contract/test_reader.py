@@ -87,9 +87,11 @@ def test_person_selection_reads_only_the_selected_persons_and_their_rows(tiny_da
     whole = read_extract(tiny_data, date(2026, 1, 1))
     chosen = read_extract(tiny_data, date(2026, 1, 1), persons=selection)
     p = whole.persons
-    expected = p[(p["birth_date"] <= "1950-06-30")
-                 & (p["death_date"].isna() | (p["death_date"] >= "2024-01-01"))
-                 & (p["emigration_date"].isna() | (p["emigration_date"] >= "2024-01-01"))]  # fmt: skip
+    expected = p[
+        (p["birth_date"] <= "1950-06-30")
+        & (p["death_date"].isna() | (p["death_date"] >= "2024-01-01"))
+        & (p["emigration_date"].isna() | (p["emigration_date"] >= "2024-01-01"))
+    ]
     assert 0 < len(chosen.persons) == len(expected) < len(p)
     pd.testing.assert_frame_equal(chosen.persons, expected.reset_index(drop=True))
     ids = set(expected["person_id"])
@@ -105,9 +107,12 @@ def test_person_selection_with_only_some_columns(tiny_data):
     from riskstrat.contract.reader import PersonSelection
 
     selection = PersonSelection(born_by=date(1950, 6, 30))
-    chosen = read_extract(tiny_data, date(2026, 1, 1), columns={"persons": ["person_id", "sex"],
-                                                              "gp_contacts": ["person_id"]},
-                          persons=selection)  # fmt: skip
+    chosen = read_extract(
+        tiny_data,
+        date(2026, 1, 1),
+        columns={"persons": ["person_id", "sex"], "gp_contacts": ["person_id"]},
+        persons=selection,
+    )
     assert list(chosen.persons.columns) == ["person_id", "sex"]
     assert list(chosen.gp_contacts.columns) == ["person_id"]
     assert set(chosen.gp_contacts["person_id"]) <= set(chosen.persons["person_id"])

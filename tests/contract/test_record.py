@@ -75,8 +75,13 @@ def test_second_call_on_unchanged_files_returns_the_record(data):
     assert second.record_note.startswith("validated earlier (")
     assert second.record_note.endswith("files unchanged: rules skipped")
     assert second.ok and second.path == first.path
-    for field in ("extract_date", "extract_date_source", "rows", "date_ranges",
-                  "persons_by_age_band"):  # fmt: skip
+    for field in (
+        "extract_date",
+        "extract_date_source",
+        "rows",
+        "date_ranges",
+        "persons_by_age_band",
+    ):
         assert getattr(second, field) == getattr(first, field), field
 
 

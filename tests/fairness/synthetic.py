@@ -14,13 +14,15 @@ EDUCATION = ["basic", "upper_secondary", "tertiary", "unknown"]
 def population(n: int, seed: int, municipalities: int = 4) -> pd.DataFrame:
     """One row per person: audit attributes, a calibrated `risk`, the outcome `y` ~ Bernoulli(risk)."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "person_id": [f"P{seed:03d}{i:07d}" for i in range(n)],
-        "municipality_code": rng.integers(0, municipalities, n) + 700,
-        "education": rng.choice(EDUCATION, n),
-        "sex": rng.choice(["F", "M"], n),
-        "age_band": rng.choice(["65-74", "75-84", "85+"], n),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"P{seed:03d}{i:07d}" for i in range(n)],
+            "municipality_code": rng.integers(0, municipalities, n) + 700,
+            "education": rng.choice(EDUCATION, n),
+            "sex": rng.choice(["F", "M"], n),
+            "age_band": rng.choice(["65-74", "75-84", "85+"], n),
+        }
+    )
     frame["risk"] = rng.beta(1.2, 18, n)
     frame["y"] = (rng.random(n) < frame["risk"]).astype(int)
     return frame

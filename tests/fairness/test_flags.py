@@ -18,7 +18,9 @@ def _flagged(audit, attribute: str, group: str) -> pd.DataFrame:
 def test_doubled_odds_after_training_is_flagged_in_the_not_listed() -> None:
     frame = population(30_000, 2)
     odds = frame["risk"] / (1 - frame["risk"])
-    odds = np.where(frame["education"] == "basic", 2 * odds, odds)  # the world changed for one group
+    odds = np.where(
+        frame["education"] == "basic", 2 * odds, odds
+    )  # the world changed for one group
     frame["y"] = (np.random.default_rng(3).random(len(frame)) < odds / (1 + odds)).astype(int)
     frame["listed"] = top(frame, 300)
     audit = follow_up(frame, FAIR, risk="risk", outcome="y", listed="listed")
@@ -64,15 +66,21 @@ def test_under_selection_against_need_is_flagged() -> None:
     audit = audit_selection(frame, FAIR, selected="selected", need="need")
     flag = _flagged(audit, "municipality_code", "700")
     assert len(flag) == 1 and "under-selected against need" in flag.iloc[0]["reason"]
-    assert audit.to_frame().set_index(["attribute", "group"]).loc[("municipality_code", "700"),
-                                                                  "selection_to_need"] < 0.8  # fmt: skip
+    assert (
+        audit.to_frame()
+        .set_index(["attribute", "group"])
+        .loc[("municipality_code", "700"), "selection_to_need"]
+        < 0.8
+    )
 
 
 def test_a_group_with_need_but_nobody_selected_is_flagged() -> None:
     rng = np.random.default_rng(6)
     frame = population(6000, 6)
     frame["need"] = rng.random(len(frame)) < 0.2
-    frame["selected"] = frame["need"] & (frame["municipality_code"] != 703) & (rng.random(len(frame)) < 0.5)
+    frame["selected"] = (
+        frame["need"] & (frame["municipality_code"] != 703) & (rng.random(len(frame)) < 0.5)
+    )
     audit = audit_selection(frame, FAIR, selected="selected", need="need")
     assert len(_flagged(audit, "municipality_code", "703")) == 1
 
@@ -92,9 +100,14 @@ def test_judging_a_report_jointly_is_holm_over_every_test() -> None:
     rng = np.random.default_rng(9)
     frame = population(20_000, 9)
     frame["need"] = rng.random(len(frame)) < 0.2
-    frame["selected"] = frame["need"] & (rng.random(len(frame)) < np.where(frame["sex"] == "M", 0.5, 0.4))
+    frame["selected"] = frame["need"] & (
+        rng.random(len(frame)) < np.where(frame["sex"] == "M", 0.5, 0.4)
+    )
     one = audit_selection(frame, FAIR, selected="selected", need="need")
-    audits = {"top tiers": one, "again": audit_selection(frame, FAIR, selected="selected", need="need")}
+    audits = {
+        "top tiers": one,
+        "again": audit_selection(frame, FAIR, selected="selected", need="need"),
+    }
     joint = judge_jointly(audits)
     m = 2 * len(one.tests)
     assert joint["again"].family == f"all {m} tests in this report"
@@ -106,9 +119,16 @@ def test_judging_a_report_jointly_is_holm_over_every_test() -> None:
 
 def test_flags_are_judged_only_on_the_flag_subsets() -> None:
     frame = population(8000, 10)
-    frame["y"] = np.where(frame["sex"] == "F", 1 - frame["y"], frame["y"])  # grossly wrong for women
-    audit = audit_outcomes(frame, Fairness(attributes=["sex"]), risk="risk", outcome="y",
-                           subsets={"a": frame.index < 4000, "b": frame.index >= 4000},
-                           flag_subsets={"b"})  # fmt: skip
+    frame["y"] = np.where(
+        frame["sex"] == "F", 1 - frame["y"], frame["y"]
+    )  # grossly wrong for women
+    audit = audit_outcomes(
+        frame,
+        Fairness(attributes=["sex"]),
+        risk="risk",
+        outcome="y",
+        subsets={"a": frame.index < 4000, "b": frame.index >= 4000},
+        flag_subsets={"b"},
+    )
     assert set(audit.flags()["subset"]) == {"b"}
     assert set(audit.tests["subset"]) == {"b"}

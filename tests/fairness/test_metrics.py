@@ -18,7 +18,9 @@ from tests.fairness.synthetic import FAIR, population, top
 
 def _row(audit, attribute: str, group: str, subset: str = "all") -> pd.Series:
     rows = audit.rows
-    return rows[(rows["subset"] == subset) & (rows["attribute"] == attribute) & (rows["group"] == group)].iloc[0]
+    return rows[
+        (rows["subset"] == subset) & (rows["attribute"] == attribute) & (rows["group"] == group)
+    ].iloc[0]
 
 
 def test_outcome_figures_recompute_by_hand() -> None:
@@ -27,7 +29,11 @@ def test_outcome_figures_recompute_by_hand() -> None:
     audit = audit_outcomes(frame, FAIR, risk="risk", outcome="y", selected=selected)
     row = _row(audit, "sex", "F")
     women = frame["sex"] == "F"
-    y, r, s = frame.loc[women, "y"].to_numpy(), frame.loc[women, "risk"].to_numpy(), selected[women.to_numpy()]
+    y, r, s = (
+        frame.loc[women, "y"].to_numpy(),
+        frame.loc[women, "risk"].to_numpy(),
+        selected[women.to_numpy()],
+    )
     observed, expected = y.sum(), r.sum()
     assert (row["n"], row["events"]) == (women.sum(), observed)
     assert row["expected"] == pytest.approx(expected)
@@ -66,8 +72,10 @@ def test_point_metrics_agree_with_fairlearn_metricframe_on_the_persons() -> None
     audit = audit_outcomes(frame, FAIR, risk="risk", outcome="y", selected=selected)
     reference = MetricFrame(
         metrics={"n": count, "selection_rate": selection_rate, "tpr": true_positive_rate},
-        y_true=frame["y"], y_pred=selected, sensitive_features=frame["education"],
-    ).by_group  # fmt: skip
+        y_true=frame["y"],
+        y_pred=selected,
+        sensitive_features=frame["education"],
+    ).by_group
     ours = audit.rows[audit.rows["attribute"] == "education"].set_index("group")
     for group, row in reference.iterrows():
         assert ours.loc[group, "n"] == row["n"]
@@ -98,7 +106,9 @@ def test_selection_figures_recompute_by_hand() -> None:
 def test_intersections_and_missing_values_form_groups() -> None:
     frame = population(3000, 6)
     frame.loc[:99, "education"] = None
-    fairness = Fairness(attributes=["education", "sex", "age_band"], intersections=[("sex", "age_band")])
+    fairness = Fairness(
+        attributes=["education", "sex", "age_band"], intersections=[("sex", "age_band")]
+    )
     audit = audit_outcomes(frame, fairness, risk="risk", outcome="y")
     assert _row(audit, "education", "missing")["n"] == 100
     both = (frame["sex"] == "M") & (frame["age_band"] == "85+")

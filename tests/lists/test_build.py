@@ -24,14 +24,24 @@ def expected_inside(persons: pd.DataFrame, catchment: dict) -> pd.DataFrame:
     return persons[keep]
 
 
-@pytest.mark.parametrize("catchment", [
-    {"municipalities": [730]}, {"municipalities": [707, 706]}, {"gp_clinics": ["730002"]},
-    {"municipalities": [730], "gp_clinics": ["730001", "710001"]},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "catchment",
+    [
+        {"municipalities": [730]},
+        {"municipalities": [707, 706]},
+        {"gp_clinics": ["730002"]},
+        {"municipalities": [730], "gp_clinics": ["730001", "710001"]},
+    ],
+)
 def test_only_and_all_persons_in_the_catchment(catchment) -> None:
     persons, scores = people()
-    frame = build_target_list(team(catchment=catchment, capacity=1000, eligibility={}),
-                              scores, persons, NO_OPT_OUTS, AS_OF)  # fmt: skip
+    frame = build_target_list(
+        team(catchment=catchment, capacity=1000, eligibility={}),
+        scores,
+        persons,
+        NO_OPT_OUTS,
+        AS_OF,
+    )
     inside = expected_inside(persons, catchment)
     assert set(frame["person_id"]) == set(inside["person_id"])
     listed = persons.set_index("person_id").loc[frame["person_id"]]
@@ -65,8 +75,13 @@ def test_every_listed_person_is_in_the_catchment(municipalities, clinics, capaci
         None  # unknown GP: never a clinic's patient
     )
     catchment = {"municipalities": municipalities, "gp_clinics": clinics}
-    frame = build_target_list(team(catchment=catchment, capacity=capacity, eligibility={}),
-                              scores, persons, NO_OPT_OUTS, AS_OF)  # fmt: skip
+    frame = build_target_list(
+        team(catchment=catchment, capacity=capacity, eligibility={}),
+        scores,
+        persons,
+        NO_OPT_OUTS,
+        AS_OF,
+    )
     listed = persons.set_index("person_id").loc[frame["person_id"]]
     if municipalities:
         assert listed["municipality_code"].isin(municipalities).all()
@@ -82,8 +97,9 @@ def test_the_shipped_teams_each_get_only_their_own_catchment() -> None:
     ).astype("datetime64[s]")
     tri = scores.assign(model_name="trilateral_need")
     for t in load_teams("teams.yaml").teams:
-        frame = build_target_list(t, tri if t.model_name == "trilateral_need" else scores,
-                                  persons, NO_OPT_OUTS, AS_OF)  # fmt: skip
+        frame = build_target_list(
+            t, tri if t.model_name == "trilateral_need" else scores, persons, NO_OPT_OUTS, AS_OF
+        )
         assert 0 < len(frame) <= t.capacity, t.name
         where = persons.set_index("person_id").loc[frame["person_id"], "municipality_code"]
         assert where.isin(t.catchment.municipalities).all(), t.name
@@ -123,8 +139,11 @@ def test_eligibility_age_segments_and_tiers() -> None:
     everyone = build_target_list(
         team(capacity=1000, eligibility={}), scores, persons, NO_OPT_OUTS, AS_OF
     )
-    allowed = (everyone["age"].between(70, 85) & (everyone["segment"] != "nursing_home")
-               & everyone["tier"].isin(["very_high", "high"]))  # fmt: skip
+    allowed = (
+        everyone["age"].between(70, 85)
+        & (everyone["segment"] != "nursing_home")
+        & everyone["tier"].isin(["very_high", "high"])
+    )
     assert set(frame["person_id"]) == set(everyone.loc[allowed, "person_id"])
 
 
@@ -133,8 +152,13 @@ def test_age_is_completed_years_on_the_as_of_date() -> None:
     persons["birth_date"] = pd.to_datetime(["1951-01-01", "1951-01-02", "1950-12-31"]).astype(
         "datetime64[s]"
     )
-    frame = build_target_list(team(eligibility={"min_age": 75}), scores, persons.assign(municipality_code=730),
-                              NO_OPT_OUTS, date(2026, 1, 1))  # fmt: skip
+    frame = build_target_list(
+        team(eligibility={"min_age": 75}),
+        scores,
+        persons.assign(municipality_code=730),
+        NO_OPT_OUTS,
+        date(2026, 1, 1),
+    )
     ages = dict(zip(frame["person_id"], frame["age"], strict=True))
     assert ages == {"P00000": 75, "P00002": 75}  # P00001 turns 75 the day after
 
@@ -144,8 +168,12 @@ def test_opt_outs_deaths_and_emigrations_are_never_listed() -> None:
     t = team(capacity=1000, eligibility={})
     everyone = build_target_list(t, scores, persons, NO_OPT_OUTS, AS_OF)["person_id"].tolist()
     out, later, dead, gone = everyone[:3], everyone[3:4], everyone[4:6], everyone[6:8]
-    opt_outs = pd.DataFrame({"person_id": out + later,
-                             "opt_out_date": pd.to_datetime(["2025-06-01"] * 3 + ["2026-03-01"])})  # fmt: skip
+    opt_outs = pd.DataFrame(
+        {
+            "person_id": out + later,
+            "opt_out_date": pd.to_datetime(["2025-06-01"] * 3 + ["2026-03-01"]),
+        }
+    )
     persons.loc[persons["person_id"].isin(dead), "death_date"] = pd.Timestamp("2025-12-01")
     persons.loc[persons["person_id"].isin(gone), "emigration_date"] = pd.Timestamp("2025-11-01")
     listed = set(build_target_list(t, scores, persons, opt_outs, AS_OF)["person_id"])
@@ -203,8 +231,15 @@ def test_the_log_shows_counts_of_one_to_four_as_under_five(caplog) -> None:
 
     persons, scores = people()
     with caplog.at_level(logging.INFO, logger="riskstrat.lists.build"):
-        frame = build_target_list(team(catchment={"municipalities": [730]}, capacity=3, eligibility={}),
-                                  scores, persons, NO_OPT_OUTS, AS_OF)  # fmt: skip
+        frame = build_target_list(
+            team(catchment={"municipalities": [730]}, capacity=3, eligibility={}),
+            scores,
+            persons,
+            NO_OPT_OUTS,
+            AS_OF,
+        )
     assert len(frame) == 3
-    message = next(r.getMessage() for r in caplog.records if "listed (capacity 3)" in r.getMessage())
+    message = next(
+        r.getMessage() for r in caplog.records if "listed (capacity 3)" in r.getMessage()
+    )
     assert "<5 listed" in message and " 3 listed" not in message

@@ -30,8 +30,16 @@ def a_list(language: str = "da") -> tuple[pd.DataFrame, object]:
 
 
 def workbook(frame: pd.DataFrame, t) -> bytes:
-    return target_list_xlsx(frame, t, "3", "2026-01", t.language, model_uri="models:/avoidable_admission/3",
-                            data_extract_date="2026-01-01", as_of=AS_OF)  # fmt: skip
+    return target_list_xlsx(
+        frame,
+        t,
+        "3",
+        "2026-01",
+        t.language,
+        model_uri="models:/avoidable_admission/3",
+        data_extract_date="2026-01-01",
+        as_of=AS_OF,
+    )
 
 
 def test_the_workbook_is_byte_identical_across_runs() -> None:
@@ -55,9 +63,19 @@ def test_the_workbook_reads_in_danish_with_a_frozen_header_and_percentages() -> 
     assert wb.sheetnames == ["Liste", "Forklaring"]
     sheet = wb["Liste"]
     assert sheet.freeze_panes == "A2"
-    assert [c.value for c in sheet[1]] == ["Rang", "Person-id", "Alder", "Køn", "Kommune", "Lægepraksis",
-                                           "Risiko", "Risikogruppe", "Segment", "Begrundelser",
-                                           "Ny denne måned"]  # fmt: skip
+    assert [c.value for c in sheet[1]] == [
+        "Rang",
+        "Person-id",
+        "Alder",
+        "Køn",
+        "Kommune",
+        "Lægepraksis",
+        "Risiko",
+        "Risikogruppe",
+        "Segment",
+        "Begrundelser",
+        "Ny denne måned",
+    ]
     assert sheet.max_row == len(frame) + 1
     assert sheet["G2"].number_format == "0.0%" and sheet["G2"].value == frame["risk"].iloc[0]
     assert sheet["B2"].value == frame["person_id"].iloc[0] and sheet["E2"].value == "730 Randers"
@@ -103,8 +121,17 @@ def test_the_csv_keeps_the_interface_columns_whatever_the_language() -> None:
 def test_the_manifest_names_model_data_and_checksums_but_no_person() -> None:
     frame, t = a_list()
     csv, xlsx = target_list_csv(frame), workbook(frame, t)
-    payload = list_manifest(t, "2026-01", AS_OF, frame, csv, xlsx, model_uri="models:/avoidable_admission/3",
-                            model_version="3", data_extract_date="2026-01-01")  # fmt: skip
+    payload = list_manifest(
+        t,
+        "2026-01",
+        AS_OF,
+        frame,
+        csv,
+        xlsx,
+        model_uri="models:/avoidable_admission/3",
+        model_version="3",
+        data_extract_date="2026-01-01",
+    )
     manifest = json.loads(payload)
     assert list(manifest) == sorted(manifest)
     assert (
@@ -114,8 +141,10 @@ def test_the_manifest_names_model_data_and_checksums_but_no_person() -> None:
     )
     assert manifest["model"] == "avoidable_admission@champion" and manifest["model_version"] == "3"
     assert manifest["data_extract_date"] == "2026-01-01"
-    assert manifest["sha256"] == {"target_list.csv": hashlib.sha256(csv).hexdigest(),
-                                  "target_list.xlsx": hashlib.sha256(xlsx).hexdigest()}  # fmt: skip
+    assert manifest["sha256"] == {
+        "target_list.csv": hashlib.sha256(csv).hexdigest(),
+        "target_list.xlsx": hashlib.sha256(xlsx).hexdigest(),
+    }
     assert not any(pid in payload.decode() for pid in frame["person_id"])
 
 
@@ -126,7 +155,9 @@ def test_list_files_for_every_team_are_deterministic() -> None:
     )
     scorings = {"avoidable_admission": (scores, SCORES_MANIFEST)}
     a, summary, listed = list_files(teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, {})
-    b, _, _ = list_files(teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, {}, prefix="lists/")
+    b, _, _ = list_files(
+        teams, scorings, persons, NO_OPT_OUTS, "2026-01", AS_OF, {}, prefix="lists/"
+    )
     assert sorted(a) == [
         f"{t}/{f}"
         for t in ("t1", "t2")
@@ -139,8 +170,15 @@ def test_list_files_for_every_team_are_deterministic() -> None:
 def test_listed_persons_are_the_rows_of_each_teams_csv_in_rank_order() -> None:
     persons, scores = people()
     teams = Teams(teams=[team()])
-    files, _, listed = list_files(teams, {"avoidable_admission": (scores, SCORES_MANIFEST)}, persons,
-                                  NO_OPT_OUTS, "2026-01", AS_OF, {})  # fmt: skip
+    files, _, listed = list_files(
+        teams,
+        {"avoidable_admission": (scores, SCORES_MANIFEST)},
+        persons,
+        NO_OPT_OUTS,
+        "2026-01",
+        AS_OF,
+        {},
+    )
     csv = pd.read_csv(io.BytesIO(files["t1/target_list.csv"]), dtype={"person_id": str})
     assert listed["t1"] == csv["person_id"].tolist() and len(listed["t1"]) == 25
 

@@ -8,16 +8,52 @@ from riskstrat.features import feature_groups
 from riskstrat.lists import phrase, reasons_text
 from riskstrat.spec import load_spec
 
-WINDOWED = ["acute_admissions", "planned_admissions", "bed_days", "ed_visits", "outpatient_contacts",
-            "avoidable_admissions", "gp_contacts", "gp_home_visits", "gp_out_of_hours"]  # fmt: skip
-FLAGS = ["sex_male", "home_care_active", "home_nursing_active", "nursing_home", "rehabilitation_active",
-         "training_active", "trilateral_12m", "cond_copd", "cond_heart_failure", "cond_diabetes",
-         "cond_dementia", "cond_cancer", "cond_stroke", "cond_ckd", "cond_osteoporosis",
-         "polypharmacy_5", "polypharmacy_10", "living_alone"]  # fmt: skip
-NUMBERS = ["age", "days_since_last_admission", "home_care_hours_per_week", "acute_team_12m",
-           "preventive_home_visit_12m", "municipal_services_12m", "acute_admissions_trend",
-           "gp_contacts_trend", "n_chronic_conditions", "charlson_index", "hfrs_score",
-           "distinct_atc_12m", "income_quintile"]  # fmt: skip
+WINDOWED = [
+    "acute_admissions",
+    "planned_admissions",
+    "bed_days",
+    "ed_visits",
+    "outpatient_contacts",
+    "avoidable_admissions",
+    "gp_contacts",
+    "gp_home_visits",
+    "gp_out_of_hours",
+]
+FLAGS = [
+    "sex_male",
+    "home_care_active",
+    "home_nursing_active",
+    "nursing_home",
+    "rehabilitation_active",
+    "training_active",
+    "trilateral_12m",
+    "cond_copd",
+    "cond_heart_failure",
+    "cond_diabetes",
+    "cond_dementia",
+    "cond_cancer",
+    "cond_stroke",
+    "cond_ckd",
+    "cond_osteoporosis",
+    "polypharmacy_5",
+    "polypharmacy_10",
+    "living_alone",
+]
+NUMBERS = [
+    "age",
+    "days_since_last_admission",
+    "home_care_hours_per_week",
+    "acute_team_12m",
+    "preventive_home_visit_12m",
+    "municipal_services_12m",
+    "acute_admissions_trend",
+    "gp_contacts_trend",
+    "n_chronic_conditions",
+    "charlson_index",
+    "hfrs_score",
+    "distinct_atc_12m",
+    "income_quintile",
+]
 CATEGORIES = {"education": "tertiary", "origin": "danish", "rurality": "5"}
 FEATURES = [f"{b}_{w}m" for b in WINDOWED for w in (3, 12, 36)] + FLAGS + NUMBERS + list(CATEGORIES)
 

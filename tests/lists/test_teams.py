@@ -26,10 +26,18 @@ def problems(path: Path, **known) -> list[str]:
 
 
 def test_the_shipped_example_is_valid_and_covers_the_randers_cluster() -> None:
-    teams = load_teams("teams.yaml", known_models={"avoidable_admission", "trilateral_need"},
-                       known_segments={"nursing_home", "frail_home_care", "multimorbid",
-                                       "single_chronic", "largely_healthy"},
-                       known_tiers={"very_high", "high", "elevated", "low"})  # fmt: skip
+    teams = load_teams(
+        "teams.yaml",
+        known_models={"avoidable_admission", "trilateral_need"},
+        known_segments={
+            "nursing_home",
+            "frail_home_care",
+            "multimorbid",
+            "single_chronic",
+            "largely_healthy",
+        },
+        known_tiers={"very_high", "high", "elevated", "low"},
+    )
     covered = {m for t in teams.teams for m in t.catchment.municipalities}
     assert covered == {730, 710, 707, 706}
     assert {t.model for t in teams.teams} == {
@@ -95,8 +103,13 @@ def test_models_segments_tiers_and_clinics_are_checked_when_known(tmp_path: Path
         "{name: a, model: frailty@champion, catchment: {municipalities: [730], gp_clinics: [730001, '999']},"
         " capacity: 5, eligibility: {exclude_segments: [care_home], include_tiers: [top]}}",
     )
-    lines = problems(path, known_models={"avoidable_admission"}, known_segments={"nursing_home"},
-                     known_clinics={"730001"}, known_tiers={"high", "low"})  # fmt: skip
+    lines = problems(
+        path,
+        known_models={"avoidable_admission"},
+        known_segments={"nursing_home"},
+        known_clinics={"730001"},
+        known_tiers={"high", "low"},
+    )
     assert len(lines) == 4 and all(line.startswith("team a:") for line in lines)
     assert any("unknown model 'frailty'" in line for line in lines)
     assert any("care_home" in line for line in lines) and any("'top'" in line for line in lines)

@@ -22,8 +22,17 @@ def _data(rows: int = 4000, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit(x, y, **params) -> lgb.Booster:
-    base = {"objective": "binary", "verbose": -1, "num_leaves": 15, "max_depth": 5, "min_data_in_leaf": 20,
-            "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 1, "num_threads": 1}  # fmt: skip
+    base = {
+        "objective": "binary",
+        "verbose": -1,
+        "num_leaves": 15,
+        "max_depth": 5,
+        "min_data_in_leaf": 20,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "seed": 1,
+        "num_threads": 1,
+    }
     return lgb.train({**base, **params}, lgb.Dataset(x, y), num_boost_round=40)
 
 
@@ -57,25 +66,40 @@ def test_thresholds_are_compared_exactly() -> None:
     thresholds = booster.trees_to_dataframe()["threshold"].dropna().to_numpy()
     probe = np.tile(np.nanmedian(x, axis=0), (thresholds.size, 1))
     probe[:, 0] = thresholds  # values exactly on split points go left, as in LightGBM
-    np.testing.assert_allclose(TreeShap.compile(booster).contributions(probe),
-                               booster.predict(probe, pred_contrib=True), rtol=1e-9, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        TreeShap.compile(booster).contributions(probe),
+        booster.predict(probe, pred_contrib=True),
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 def test_models_it_does_not_cover_are_refused_and_bundles_fall_back() -> None:
     x, y = _data()
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
     frame["kind"] = pd.Categorical(np.where(x[:, 0] > 0, "a", np.where(x[:, 4] > 0, "b", "c")))
-    categorical = lgb.train({"objective": "binary", "verbose": -1, "min_data_per_group": 5, "cat_smooth": 1},
-                            lgb.Dataset(frame, y), num_boost_round=10)  # fmt: skip
+    categorical = lgb.train(
+        {"objective": "binary", "verbose": -1, "min_data_per_group": 5, "cat_smooth": 1},
+        lgb.Dataset(frame, y),
+        num_boost_round=10,
+    )
     assert "==" in set(categorical.trees_to_dataframe()["decision_type"].dropna())
     assert TreeShap.compile(categorical) is None
 
     rng = np.random.default_rng(5)
     wide = rng.normal(size=(6000, 30))
-    deep = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 400, "max_depth": -1,
-                      "min_data_in_leaf": 2, "feature_fraction": 1.0},
-                     lgb.Dataset(wide, (wide.sum(axis=1) + rng.normal(size=6000) > 0).astype(int)),
-                     num_boost_round=3)  # fmt: skip
+    deep = lgb.train(
+        {
+            "objective": "binary",
+            "verbose": -1,
+            "num_leaves": 400,
+            "max_depth": -1,
+            "min_data_in_leaf": 2,
+            "feature_fraction": 1.0,
+        },
+        lgb.Dataset(wide, (wide.sum(axis=1) + rng.normal(size=6000) > 0).astype(int)),
+        num_boost_round=3,
+    )
     assert TreeShap.compile(deep) is None  # paths on more than MAX_PATH_FEATURES features
 
 

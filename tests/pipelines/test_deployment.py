@@ -56,8 +56,13 @@ def tight_champions(tmp_path_factory, tiny_data: Path) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         for spec_file in ("models/avoidable_admission.yaml", "models/trilateral_need.yaml"):
-            spec = load_spec(ROOT / spec_file, ["learner.params.n_estimators=40",
-                                                "fairness.tolerances.selection_to_need=[0.99,1.01]"])  # fmt: skip
+            spec = load_spec(
+                ROOT / spec_file,
+                [
+                    "learner.params.n_estimators=40",
+                    "fairness.tolerances.selection_to_need=[0.99,1.01]",
+                ],
+            )
             outcome = run_experiment(spec, tiny_data, n_boot=10)
             promote(
                 spec.name,
@@ -97,8 +102,15 @@ def _stop(process: subprocess.Popen) -> None:
 @contextmanager
 def _subprocess(args: list[str], env: dict[str, str], log: Path):
     with open(log, "wb") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         yield process
     finally:
@@ -109,14 +121,16 @@ def _base_env(home: Path) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACKING_URI"))
     }
-    env.update({
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-    })  # fmt: skip
+    env.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+        }
+    )
     return env
 
 
@@ -187,12 +201,15 @@ def _run(client, deployment_id, parameters: dict, serving: subprocess.Popen, log
         if state is not None and state.is_final() and _children(serving.pid) <= idle:
             return flow_run, state
         time.sleep(0.5)
-    pytest.fail(f"flow run {parameters} not final and exited within {RUN_TIMEOUT_S} s ({state!r}):\n"
-                f"{log.read_text()[-4000:]}")  # fmt: skip
+    pytest.fail(
+        f"flow run {parameters} not final and exited within {RUN_TIMEOUT_S} s ({state!r}):\n"
+        f"{log.read_text()[-4000:]}"
+    )
 
 
-def test_served_deployment_withholds_lists_with_a_clean_failed_state(tight_champions: Path, tiny_data: Path,
-                                                                   tmp_path: Path) -> None:  # fmt: skip
+def test_served_deployment_withholds_lists_with_a_clean_failed_state(
+    tight_champions: Path, tiny_data: Path, tmp_path: Path
+) -> None:
     """A withheld month ends Failed with the withheld message (scores and audit published, no
     lists), a month with an override reason ends Completed with its lists, and the serving
     process logs no error for either beyond Prefect's standard report of a Failed run, whose
@@ -207,21 +224,47 @@ def test_served_deployment_withholds_lists_with_a_clean_failed_state(tight_champ
     server_log, serve_log = tmp_path / "server.log", tmp_path / "serve.log"
     server_env = _base_env(tmp_path / "prefect_server_home")
     serve_env = _base_env(tmp_path / "prefect_serve_home")
-    serve_env.update({
-        "PREFECT_API_URL": api,
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tight_champions / 'mlflow.db'}",
-    })  # fmt: skip
-    server_args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port),
-                   "--no-ui", "--analytics-off"]  # fmt: skip
-    serve_args = [sys.executable, "-m", "pipelines.deployments", "serve", "--data", str(tiny_data),
-                  "--teams", str(ROOT / "teams.yaml"), "--out", str(out)]  # fmt: skip
+    serve_env.update(
+        {
+            "PREFECT_API_URL": api,
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{tight_champions / 'mlflow.db'}",
+        }
+    )
+    server_args = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-ui",
+        "--analytics-off",
+    ]
+    serve_args = [
+        sys.executable,
+        "-m",
+        "pipelines.deployments",
+        "serve",
+        "--data",
+        str(tiny_data),
+        "--teams",
+        str(ROOT / "teams.yaml"),
+        "--out",
+        str(out),
+    ]
 
     with _subprocess(server_args, server_env, server_log) as server:
         _wait_healthy(api, server, server_log)
-        with _subprocess(serve_args, serve_env, serve_log) as serving, \
-                temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:  # fmt: skip
+        with (
+            _subprocess(serve_args, serve_env, serve_log) as serving,
+            temporary_settings({PREFECT_API_URL: api}),
+            get_client(sync_client=True) as client,
+        ):
             deployment = _wait_deployment(client, serving, serve_log)
             withheld_run, withheld = _run(
                 client, deployment.id, {"month": WITHHELD_MONTH}, serving, serve_log
@@ -279,15 +322,26 @@ def test_served_deployment_withholds_lists_with_a_clean_failed_state(tight_champ
     assert f"Flow run '{published_run.name}' - Finished in state Completed()" in log, log[-6000:]
 
 
-def test_a_withheld_month_from_the_command_exits_2(prefect_server, tight_champions: Path, tiny_data: Path,
-                                                   tmp_path: Path, monkeypatch, capsys) -> None:  # fmt: skip
+def test_a_withheld_month_from_the_command_exits_2(
+    prefect_server, tight_champions: Path, tiny_data: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     """`riskstrat monthly` (run_month, in-process) on a withheld month: ListsWithheld, exit code 2."""
     from pipelines.cli import main
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tight_champions / 'mlflow.db'}")
     out = tmp_path / "runs"
-    args = ["monthly", "--data", str(tiny_data), "--month", WITHHELD_MONTH, "--teams", str(ROOT / "teams.yaml"),
-            "--out", str(out), "--json"]  # fmt: skip
+    args = [
+        "monthly",
+        "--data",
+        str(tiny_data),
+        "--month",
+        WITHHELD_MONTH,
+        "--teams",
+        str(ROOT / "teams.yaml"),
+        "--out",
+        str(out),
+        "--json",
+    ]
     assert main(args) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "the fairness audit raised" in err and "--override-reason" in err

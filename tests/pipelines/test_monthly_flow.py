@@ -36,23 +36,36 @@ def champions(tmp_path_factory, cluster_data: Path):
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
-def test_month_publishes_isolated_idempotent_lists(prefect_server, champions, cluster_data: Path, tmp_path: Path) -> None:
+def test_month_publishes_isolated_idempotent_lists(
+    prefect_server, champions, cluster_data: Path, tmp_path: Path
+) -> None:
     from pipelines.monthly import run_month
 
     out = tmp_path / "runs"
-    summary = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
+    summary = run_month(
+        str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test"
+    )
     month = out / "2025-01"
     assert not summary["unchanged"]
-    for part in ("scores/avoidable_admission/scores.parquet", "scores/trilateral_need/manifest.json",
-                 "fairness/report.html", "fairness/groups.json", "audit.jsonl"):  # fmt: skip
+    for part in (
+        "scores/avoidable_admission/scores.parquet",
+        "scores/trilateral_need/manifest.json",
+        "fairness/report.html",
+        "fairness/groups.json",
+        "audit.jsonl",
+    ):
         assert (month / part).exists(), part
     persons = pd.read_parquet(cluster_data / "persons")
     teams = load_teams("teams.yaml")
     for team in teams.teams:
-        listed = pd.read_csv(month / "lists" / team.name / "target_list.csv", dtype={"person_id": str})
+        listed = pd.read_csv(
+            month / "lists" / team.name / "target_list.csv", dtype={"person_id": str}
+        )
         assert 0 < len(listed) <= team.capacity
         where = persons.set_index("person_id").loc[listed["person_id"]]
         assert where["municipality_code"].isin(team.catchment.municipalities).all(), team.name
@@ -64,10 +77,15 @@ def test_month_publishes_isolated_idempotent_lists(prefect_server, champions, cl
     assert all(r["n"] is None or r["n"] == 0 or r["n"] >= 5 for r in groups)
     # a team's list is audited against need among the persons it may list (75+ here)
     for team in teams.teams:
-        bands = {r["group"]: r["n"] for r in groups
-                 if r["scope"] == f"team {team.name}" and r["attribute"] == "age_band"}  # fmt: skip
+        bands = {
+            r["group"]: r["n"]
+            for r in groups
+            if r["scope"] == f"team {team.name}" and r["attribute"] == "age_band"
+        }
         youngest = {band: 0 if band.startswith("<") else int(band[:2]) for band in bands}
-        assert bands and all(n in (None, 0) for band, n in bands.items() if youngest[band] < team.eligibility.min_age)
+        assert bands and all(
+            n in (None, 0) for band, n in bands.items() if youngest[band] < team.eligibility.min_age
+        )
 
     before = _snapshot(month)
     again = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
@@ -75,8 +93,9 @@ def test_month_publishes_isolated_idempotent_lists(prefect_server, champions, cl
     assert len((month / "audit.jsonl").read_text().splitlines()) == 1
 
 
-def test_an_interrupted_month_leaves_the_previous_state(prefect_server, champions, cluster_data: Path,
-                                                         tmp_path: Path, monkeypatch) -> None:  # fmt: skip
+def test_an_interrupted_month_leaves_the_previous_state(
+    prefect_server, champions, cluster_data: Path, tmp_path: Path, monkeypatch
+) -> None:
     from pipelines.monthly import run_month
 
     from riskstrat import publishing as publish_module
@@ -99,14 +118,18 @@ def test_an_interrupted_month_leaves_the_previous_state(prefect_server, champion
     assert not [p for p in (out).rglob(".*")]
 
 
-def test_a_month_with_invalid_data_publishes_nothing(prefect_server, champions, tmp_path: Path) -> None:
+def test_a_month_with_invalid_data_publishes_nothing(
+    prefect_server, champions, tmp_path: Path
+) -> None:
     from pipelines.monthly import run_month
 
     from riskstrat.contract import ContractError
 
     data = tmp_path / "data"
     data.mkdir()
-    (data / "persons.csv").write_text("person_id,birth_date,sex,municipality_code\nP1,1940-01-01,X,730\n")
+    (data / "persons.csv").write_text(
+        "person_id,birth_date,sex,municipality_code\nP1,1940-01-01,X,730\n"
+    )
     with pytest.raises(ContractError):
         run_month(str(data), "2025-01", "teams.yaml", str(tmp_path / "runs"))
     assert not (tmp_path / "runs").exists()
@@ -122,54 +145,143 @@ def test_the_deployment_runs_monthly_in_copenhagen_time() -> None:
     assert deployment.name == "monthly" and deployment.parameters["month"] is None
 
 
-def test_follow_up_of_the_month_one_horizon_back_and_the_commands(prefect_server, champions, cluster_data: Path,
-                                                                  tmp_path: Path) -> None:  # fmt: skip
+def test_follow_up_of_the_month_one_horizon_back_and_the_commands(
+    prefect_server, champions, cluster_data: Path, tmp_path: Path
+) -> None:
     from pipelines.cli import main
     from pipelines.monthly import run_month
 
     out = tmp_path / "runs"
     run_month(str(cluster_data), "2024-01", "teams.yaml", str(out), override_reason="test")
-    summary = run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test")
+    summary = run_month(
+        str(cluster_data), "2025-01", "teams.yaml", str(out), override_reason="test"
+    )
     assert summary["follow_up"] == ["avoidable_admission", "trilateral_need"]
-    groups = json.loads((out / "2025-01" / "follow-up" / "avoidable_admission" / "groups.json").read_text())
+    groups = json.loads(
+        (out / "2025-01" / "follow-up" / "avoidable_admission" / "groups.json").read_text()
+    )
     assert {r["subset"] for r in groups} == {"listed", "not_listed", "all"}
     assert all(not r["flagged"] for r in groups if r["subset"] != "not_listed")
 
     scores = out / "2024-01" / "scores"
     lists_out = tmp_path / "lists"
-    args = ["lists", "--scores", str(scores / "avoidable_admission"), "--scores", str(scores / "trilateral_need"),
-            "--data", str(cluster_data), "--teams", "teams.yaml", "--month", "2024-01", "--out", str(lists_out)]  # fmt: skip
+    args = [
+        "lists",
+        "--scores",
+        str(scores / "avoidable_admission"),
+        "--scores",
+        str(scores / "trilateral_need"),
+        "--data",
+        str(cluster_data),
+        "--teams",
+        "teams.yaml",
+        "--month",
+        "2024-01",
+        "--out",
+        str(lists_out),
+    ]
     assert main(args) == 0
-    assert (lists_out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.xlsx").exists()
+    assert (
+        lists_out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.xlsx"
+    ).exists()
     published = out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.csv"
     command = lists_out / "2024-01" / "lists" / "randers-geriatric-team" / "target_list.csv"
     assert command.read_bytes() == published.read_bytes()
     assert main(args) == 0  # unchanged month: no new audit line
     assert len((lists_out / "2024-01" / "audit.jsonl").read_text().splitlines()) == 1
-    assert main(["fairness", "--scores", str(scores / "avoidable_admission"), "--data", str(cluster_data),
-                 "--lists", str(lists_out / "2024-01" / "lists"), "--out", str(tmp_path / "fair")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "fairness",
+                "--scores",
+                str(scores / "avoidable_admission"),
+                "--data",
+                str(cluster_data),
+                "--lists",
+                str(lists_out / "2024-01" / "lists"),
+                "--out",
+                str(tmp_path / "fair"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "fair" / "groups.json").exists()
-    assert main(["follow-up", "--scores", str(scores / "avoidable_admission"), "--data", str(cluster_data),
-                 "--lists", str(lists_out / "2024-01" / "lists"), "--out", str(tmp_path / "follow")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "follow-up",
+                "--scores",
+                str(scores / "avoidable_admission"),
+                "--data",
+                str(cluster_data),
+                "--lists",
+                str(lists_out / "2024-01" / "lists"),
+                "--out",
+                str(tmp_path / "follow"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "follow" / "report.html").read_text().startswith("<!doctype html>")
     recent = out / "2025-01" / "scores" / "avoidable_admission"
-    assert main(["follow-up", "--scores", str(recent), "--data", str(cluster_data),
-                 "--out", str(tmp_path / "too-early")]) == 0  # 2025-01 + 12 months = extract date: known
+    assert (
+        main(
+            [
+                "follow-up",
+                "--scores",
+                str(recent),
+                "--data",
+                str(cluster_data),
+                "--out",
+                str(tmp_path / "too-early"),
+            ]
+        )
+        == 0
+    )  # 2025-01 + 12 months = extract date: known
 
 
-def test_score_command_writes_scores_and_manifest(champions, cluster_data: Path, tmp_path: Path, capsys) -> None:
+def test_score_command_writes_scores_and_manifest(
+    champions, cluster_data: Path, tmp_path: Path, capsys
+) -> None:
     from riskstrat.cli import main
     from riskstrat.scores_io import read_scores
 
     out = tmp_path / "scores"
-    args = ["score", "--data", str(cluster_data), "--as-of", "2025-06-01", "--model",
-            "avoidable_admission@champion", "--out", str(out), "--json"]  # fmt: skip
+    args = [
+        "score",
+        "--data",
+        str(cluster_data),
+        "--as-of",
+        "2025-06-01",
+        "--model",
+        "avoidable_admission@champion",
+        "--out",
+        str(out),
+        "--json",
+    ]
     assert main(args) == 0
     manifest = json.loads(capsys.readouterr().out)
     scores, stored = read_scores(out)
     assert stored["rows"] == len(scores) == manifest["rows"] > 0
     assert scores["risk"].is_monotonic_decreasing and scores["person_id"].is_unique
     shown = scores["tier"] != "low"
-    assert scores.loc[shown, "reason_1"].notna().mean() > 0.95 and scores.loc[~shown, "reason_1"].isna().all()
-    assert main(["score", "--data", str(cluster_data), "--as-of", "2027-01-01", "--model",
-                 "avoidable_admission@champion", "--out", str(tmp_path / "late")]) == 2  # fmt: skip
+    assert (
+        scores.loc[shown, "reason_1"].notna().mean() > 0.95
+        and scores.loc[~shown, "reason_1"].isna().all()
+    )
+    assert (
+        main(
+            [
+                "score",
+                "--data",
+                str(cluster_data),
+                "--as-of",
+                "2027-01-01",
+                "--model",
+                "avoidable_admission@champion",
+                "--out",
+                str(tmp_path / "late"),
+            ]
+        )
+        == 2
+    )

@@ -12,11 +12,18 @@ from riskstrat.errors import InputError
 from riskstrat.tracking import load_bundle, model_version
 
 
-def test_train_flow_registers_a_challenger(prefect_server, mlflow_store, cluster_data: Path) -> None:
+def test_train_flow_registers_a_challenger(
+    prefect_server, mlflow_store, cluster_data: Path
+) -> None:
     from pipelines.train import train_flow
 
-    state = train_flow("models/trilateral_need.yaml", str(cluster_data), ["learner.params.n_estimators=80"],
-                       n_boot=30, return_state=True)  # fmt: skip
+    state = train_flow(
+        "models/trilateral_need.yaml",
+        str(cluster_data),
+        ["learner.params.n_estimators=80"],
+        n_boot=30,
+        return_state=True,
+    )
     assert state.is_completed()
     out = state.result()
     assert out["model_name"] == "trilateral_need" and out["version"] == "1"
@@ -28,9 +35,18 @@ def test_train_flow_registers_a_challenger(prefect_server, mlflow_store, cluster
 def test_train_and_promote_commands(mlflow_store, cluster_data: Path, capsys) -> None:
     # Age and sex alone cannot beat the rule baseline (prior acute admissions and age): the
     # baselines gate refuses this challenger by design, not by the chance of a bootstrap CI.
-    args = ["train", "--spec", "models/avoidable_admission.yaml", "--data", str(cluster_data),
-            "--set", "learner.params.n_estimators=80", "--set", "features.groups=[demographics]",
-            "--json"]  # fmt: skip
+    args = [
+        "train",
+        "--spec",
+        "models/avoidable_admission.yaml",
+        "--data",
+        str(cluster_data),
+        "--set",
+        "learner.params.n_estimators=80",
+        "--set",
+        "features.groups=[demographics]",
+        "--json",
+    ]
     assert main(args) == 0
     trained = json.loads(capsys.readouterr().out)
     assert trained["version"] == "1" and trained["metrics"]["beats_baselines"] == 0.0

@@ -25,12 +25,18 @@ def test_sector_patterns_add_up_and_match_the_flags(tiny_data: Path) -> None:
     assert sectors["GP only"] == gp_only
     by_sex = overview.tables["by sex"].set_index("sex")
     assert by_sex["inhabitants"].sum() == len(flags)
-    expected = 1000 * flags.loc[flags["sex"] == "F", "acute_admissions"].sum() / (flags["sex"] == "F").sum()
+    expected = (
+        1000
+        * flags.loc[flags["sex"] == "F", "acute_admissions"].sum()
+        / (flags["sex"] == "F").sum()
+    )
     assert abs(by_sex.loc["F", "acute_per_1000"] - round(expected, 1)) < 0.051
 
 
 def test_small_counts_are_suppressed_with_a_complement() -> None:
-    table = pd.DataFrame({"group": ["a", "b", "c", "d"], "n": [100, 3, 40, 0], "rate": [1.0, 2.0, 3.0, 0.0]})
+    table = pd.DataFrame(
+        {"group": ["a", "b", "c", "d"], "n": [100, 3, 40, 0], "rate": [1.0, 2.0, 3.0, 0.0]}
+    )
     out = suppress(table, ["n"], {"rate": "n"})
     assert out["n"].isna().tolist() == [False, True, True, False]  # 3 hidden, 40 hides with it
     assert out["rate"].isna().tolist() == [False, True, True, False]
@@ -38,14 +44,23 @@ def test_small_counts_are_suppressed_with_a_complement() -> None:
 
 
 def test_rendered_outputs_hold_no_small_count() -> None:
-    flags = pd.DataFrame({
-        "municipality": [730] * 40 + [707] * 3,
-        "age_band": ["80+"] * 43, "sex": ["F"] * 43, "education": ["basic"] * 43,
-        "income_quintile": ["1"] * 43, "origin": ["danish"] * 43, "living_alone": ["yes"] * 43,
-        "rurality": ["Provinsbykommune"] * 43,
-        "hospital": [True] * 43, "gp": [True] * 43, "municipal": [False] * 43,
-        "acute_admissions": [1] * 43, "avoidable_admissions": [0] * 43,
-    })  # fmt: skip
+    flags = pd.DataFrame(
+        {
+            "municipality": [730] * 40 + [707] * 3,
+            "age_band": ["80+"] * 43,
+            "sex": ["F"] * 43,
+            "education": ["basic"] * 43,
+            "income_quintile": ["1"] * 43,
+            "origin": ["danish"] * 43,
+            "living_alone": ["yes"] * 43,
+            "rurality": ["Provinsbykommune"] * 43,
+            "hospital": [True] * 43,
+            "gp": [True] * 43,
+            "municipal": [False] * 43,
+            "acute_admissions": [1] * 43,
+            "avoidable_admissions": [0] * 43,
+        }
+    )
     overview = overview_tables(flags, (date(2025, 1, 1), date(2026, 1, 1)))
     by_municipality = overview.tables["by municipality"].set_index("municipality")
     assert pd.isna(by_municipality.loc["707", "inhabitants"])

@@ -28,7 +28,13 @@ def test_tiny_profile_meets_the_contract(tiny_data: Path) -> None:
     report = validate_data_dir(tiny_data)
     assert report.ok, [f.message for f in report.errors]
     assert report.rows["persons"] == 2_000
-    for table in ("hospital_contacts", "gp_contacts", "municipal_services", "prescriptions", "opt_outs"):
+    for table in (
+        "hospital_contacts",
+        "gp_contacts",
+        "municipal_services",
+        "prescriptions",
+        "opt_outs",
+    ):
         assert report.rows[table] > 0, table
     manifest = json.loads((tiny_data / "manifest.json").read_text())
     assert manifest["extract_date"] == "2026-01-01"
@@ -103,7 +109,7 @@ def test_an_acute_admission_raises_the_chance_of_an_avoidable_admission(larger: 
                avg((later.person_id IS NOT NULL)::INT) AS rate
         FROM alive LEFT JOIN prior USING (person_id, y) LEFT JOIN later USING (person_id, y)
         GROUP BY 1 ORDER BY 1
-    """).fetchall()  # fmt: skip
+    """).fetchall()
     (_, n0, without), (_, n1, with_) = rows
     assert n1 > 300 and n0 > 3_000
     assert with_ > 2 * without
@@ -126,12 +132,25 @@ def test_cli_synth_writes_and_validates(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli"
     result = runner.invoke(
-        app, ["synth", "--profile", "tiny", "--seed", "5", "--out", str(out), "--persons", "300", "--json"]
+        app,
+        [
+            "synth",
+            "--profile",
+            "tiny",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--persons",
+            "300",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["persons"] == 300 and payload["calibration"]["total"] == 21
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
 
 def test_cli_synth_into_a_used_folder_is_bad_input(tmp_path: Path, capsys) -> None:
     (tmp_path / "used.txt").write_text("x")

@@ -21,9 +21,16 @@ def log_trained(result, spec, passed: bool | None = True, **kwargs) -> TrainingR
         audit = training_audit(spec, result)
         audit["passed"] = passed and audit["passed"]
     comparison = compare_with_champion(result, current_champion(spec))
-    return log_training(result, spec, data_fingerprint="abc123", extract_date=EXTRACT, audit=audit,
-                        champion_metrics=comparison.metrics, champion_tags=comparison.tags,
-                        **kwargs)  # fmt: skip
+    return log_training(
+        result,
+        spec,
+        data_fingerprint="abc123",
+        extract_date=EXTRACT,
+        audit=audit,
+        champion_metrics=comparison.metrics,
+        champion_tags=comparison.tags,
+        **kwargs,
+    )
 
 
 def artifacts(run_id: str, path: str | None = None) -> set[str]:

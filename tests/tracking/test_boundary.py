@@ -29,8 +29,11 @@ def test_no_module_outside_riskstrat_tracking_imports_mlflow() -> None:
 
 
 def test_the_check_finds_an_import(tmp_path) -> None:
-    for line in ("import mlflow", "    from mlflow.exceptions import MlflowException",
-                 "from riskstrat.tracking.store import client, quiet_mlflow",
-                 "from riskstrat.tracking import _mlflow; tracking._mlflow()"):  # fmt: skip
+    for line in (
+        "import mlflow",
+        "    from mlflow.exceptions import MlflowException",
+        "from riskstrat.tracking.store import client, quiet_mlflow",
+        "from riskstrat.tracking import _mlflow; tracking._mlflow()",
+    ):
         assert IMPORTS.search(f"x = 1\n{line}\n")
     assert not IMPORTS.search('"""see runs: mlflow ui --backend-store-uri URI"""\n')

@@ -57,5 +57,7 @@ def test_a_champion_whose_bundle_cannot_be_read_is_recorded_as_not_compared(trai
     comparison = compare_with_champion(
         trained_models.good, Champion("2", None, "InputError: no bundle")
     )
-    assert comparison.tags == {"champion_version_compared": "none",
-                               "champion_comparison_error": "champion v2: InputError: no bundle"}  # fmt: skip
+    assert comparison.tags == {
+        "champion_version_compared": "none",
+        "champion_comparison_error": "champion v2: InputError: no bundle",
+    }

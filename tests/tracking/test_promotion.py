@@ -76,8 +76,10 @@ def test_the_ledger_lists_every_decision_oldest_first(mlflow_store, trained_mode
     promote(spec.name, override_reason="clinical review", user="lead")
     history = champion_history(spec.name)
     assert [(h["version"], h["decision"]) for h in history] == [
-        ("1", "promoted"), ("2", "refused"), ("2", "promoted by override"),
-    ]  # fmt: skip
+        ("1", "promoted"),
+        ("2", "refused"),
+        ("2", "promoted by override"),
+    ]
     assert [h["previous_champion"] for h in history] == ["none", "1", "1"]
     assert [h["by"] for h in history] == ["tester", "tester", "lead"]
     assert history[1]["failed_gates"] and history[0]["failed_gates"] == []

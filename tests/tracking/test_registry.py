@@ -42,8 +42,11 @@ def test_a_version_is_found_by_alias_or_number(mlflow_store, trained_models) -> 
     )
     assert by_alias == by_number and isinstance(by_alias, ModelInfo)
     assert (by_alias.name, by_alias.version, by_alias.uri, by_alias.run_id) == (
-        spec.name, "1", f"models:/{spec.name}/1", record.run_id,
-    )  # fmt: skip
+        spec.name,
+        "1",
+        f"models:/{spec.name}/1",
+        record.run_id,
+    )
 
 
 def test_a_loaded_bundle_predicts_what_the_trained_one_does(mlflow_store, trained_models) -> None:
@@ -105,8 +108,13 @@ def test_version_facts_join_the_run_and_the_version(mlflow_store, trained_models
 
 def test_ledger_runs_of_a_model_come_oldest_first(mlflow_store) -> None:
     for model, version in (("a", "1"), ("b", "1"), ("a", "2")):
-        log_aggregates("ledger", f"{model} v{version}", {"auroc": 0.7}, params={"version": version},
-                       tags={"model": model})  # fmt: skip
+        log_aggregates(
+            "ledger",
+            f"{model} v{version}",
+            {"auroc": 0.7},
+            params={"version": version},
+            tags={"model": model},
+        )
     runs = ledger_runs("ledger", "a")
     assert [r.params["version"] for r in runs] == ["1", "2"]
     assert runs[0].started <= runs[1].started and runs[0].started.tzinfo is not None

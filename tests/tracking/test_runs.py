@@ -80,9 +80,14 @@ def test_a_training_run_registers_a_challenger_version(mlflow_store, trained_mod
 
 def test_the_champion_comparison_given_is_logged(mlflow_store, trained_models) -> None:
     spec, good = trained_models.spec, trained_models.good
-    record = log_training(good, spec, data_fingerprint="x", extract_date=EXTRACT,
-                          champion_metrics={"champion_test_auroc": 0.7, "champion_test_brier": 0.1},
-                          champion_tags={"champion_version_compared": "4"})  # fmt: skip
+    record = log_training(
+        good,
+        spec,
+        data_fingerprint="x",
+        extract_date=EXTRACT,
+        champion_metrics={"champion_test_auroc": 0.7, "champion_test_brier": 0.1},
+        champion_tags={"champion_version_compared": "4"},
+    )
     assert run_metrics(record.run_id)["champion_test_auroc"] == pytest.approx(0.7)
     assert run_tags(record.run_id)["champion_version_compared"] == "4"
     assert model_version(f"{spec.name}/1").tags["champion_version_compared"] == "4"
@@ -97,9 +102,14 @@ def test_without_a_comparison_no_champion_is_recorded(mlflow_store, trained_mode
 
 
 def test_a_run_of_aggregates_reads_back(mlflow_store) -> None:
-    run_id = log_aggregates("riskstrat-monthly", "month 2025-01", {"rows": 12, "passed": True, "note": "x"},
-                            params={"month": "2025-01"}, artifacts={"summary.json": b'{"a": 1}'},
-                            tags={"month": "2025-01"})  # fmt: skip
+    run_id = log_aggregates(
+        "riskstrat-monthly",
+        "month 2025-01",
+        {"rows": 12, "passed": True, "note": "x"},
+        params={"month": "2025-01"},
+        artifacts={"summary.json": b'{"a": 1}'},
+        tags={"month": "2025-01"},
+    )
     assert run_metrics(run_id) == {"rows": 12.0, "passed": 1.0}  # text is left out
     assert run_tags(run_id)["month"] == "2025-01"
     assert load_run_text(run_id, "summary.json") == '{"a": 1}'

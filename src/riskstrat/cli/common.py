@@ -56,7 +56,9 @@ def iso_date(text: str, flag: str) -> date:
         raise InputError(f"{flag} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
-WORKERS_HELP = "Processes for person partitions: a number, or auto (the machine's cores, bounded by memory)."
+WORKERS_HELP = (
+    "Processes for person partitions: a number, or auto (the machine's cores, bounded by memory)."
+)
 
 
 def workers_option(text: str) -> int | None:
@@ -74,7 +76,9 @@ def workers_option(text: str) -> int | None:
     return value
 
 
-REVALIDATE_HELP = "Run the contract's rules even if these files passed before (default: reuse the record)."
+REVALIDATE_HELP = (
+    "Run the contract's rules even if these files passed before (default: reuse the record)."
+)
 
 
 def checked_data(data, revalidate: bool = False):

@@ -93,7 +93,9 @@ def features(
     index_date: str = typer.Option(..., help="Index date D (ISO date)."),
     spec: Path = typer.Option(..., "--spec", "--model-spec", help="Model spec (models/*.yaml)."),
     out: Path = typer.Option(..., help="Output Parquet file."),
-    set_: list[str] = typer.Option([], "--set", help="Override a spec value: key.sub=value (repeatable)."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override a spec value: key.sub=value (repeatable)."
+    ),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
     revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
 ) -> None:

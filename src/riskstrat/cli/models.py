@@ -49,28 +49,45 @@ def train(
 
     model_spec = load_spec(spec, set_)
     report = checked_data(data, revalidate)
-    with progress_bar(f"training {model_spec.name} (features, fit, evaluate)", enabled=not as_json) as update:
-        outcome = run_experiment(model_spec, data, workers=workers_option(workers), progress=update,
-                                 report=report)  # fmt: skip
-    payload = {"run_id": outcome.run_id, "model_name": outcome.model_name,
-               "version": outcome.version, "metrics": outcome.metrics}  # fmt: skip
+    with progress_bar(
+        f"training {model_spec.name} (features, fit, evaluate)", enabled=not as_json
+    ) as update:
+        outcome = run_experiment(
+            model_spec, data, workers=workers_option(workers), progress=update, report=report
+        )
+    payload = {
+        "run_id": outcome.run_id,
+        "model_name": outcome.model_name,
+        "version": outcome.version,
+        "metrics": outcome.metrics,
+    }
     if as_json:
         print_json(payload)
         return
     m = outcome.metrics
-    console.print(f"registered {outcome.model_name} version {outcome.version} as challenger "
-                  f"(MLflow run {outcome.run_id})")  # fmt: skip
-    console.print(f"  test AUROC {m['test_auroc']:.3f} (95% CI {m['test_auroc_ci_low']:.3f}–"
-                  f"{m['test_auroc_ci_high']:.3f}), Brier {m['test_brier']:.4f}, O/E {m['test_oe_ratio']:.2f}")  # fmt: skip
+    console.print(
+        f"registered {outcome.model_name} version {outcome.version} as challenger "
+        f"(MLflow run {outcome.run_id})"
+    )
+    console.print(
+        f"  test AUROC {m['test_auroc']:.3f} (95% CI {m['test_auroc_ci_low']:.3f}–"
+        f"{m['test_auroc_ci_high']:.3f}), Brier {m['test_brier']:.4f}, O/E {m['test_oe_ratio']:.2f}"
+    )
     for base in ("rule", "logistic"):
         if f"{base}_test_auroc" in m:
             console.print(f"  baseline {base}: AUROC {m[f'{base}_test_auroc']:.3f}")
-    console.print("  beats baselines: " + ("yes" if outcome.beats_baselines else
-                  "[bold red]no[/] (the gain's CI includes 0)"))  # fmt: skip
+    console.print(
+        "  beats baselines: "
+        + ("yes" if outcome.beats_baselines else "[bold red]no[/] (the gain's CI includes 0)")
+    )
     flags = outcome.audit["flags"]
-    console.print("  fairness audit: " + ("clean" if not flags else f"[bold red]{len(flags)} flags[/]"))
-    console.print(f"next: riskstrat promote {outcome.model_name}   (see runs: mlflow ui "
-                  f"--backend-store-uri {tracking_uri_hint()})")  # fmt: skip
+    console.print(
+        "  fairness audit: " + ("clean" if not flags else f"[bold red]{len(flags)} flags[/]")
+    )
+    console.print(
+        f"next: riskstrat promote {outcome.model_name}   (see runs: mlflow ui "
+        f"--backend-store-uri {tracking_uri_hint()})"
+    )
 
 
 def tracking_uri_hint() -> str:
@@ -99,8 +116,10 @@ def promote(
     if as_json:
         print_json(decision.as_dict())
         return
-    console.print(f"{name} version {decision.version} is now champion"
-                  + (f" (was {decision.previous_champion})" if decision.previous_champion else ""))  # fmt: skip
+    console.print(
+        f"{name} version {decision.version} is now champion"
+        + (f" (was {decision.previous_champion})" if decision.previous_champion else "")
+    )
     if decision.failed_gates:
         console.print("  promoted by override: " + decision.override_reason)
         for gate in decision.failed_gates:
@@ -136,8 +155,14 @@ def score(
     (loaded,) = load_models([model])
     name = loaded.bundle.model_name
     with progress_bar(f"scoring {name} v{loaded.version}", enabled=not as_json) as update:
-        scorings = score_data_dir(data, report.extract_date, [loaded], as_of_date,
-                                  workers=workers_option(workers), progress=update)  # fmt: skip
+        scorings = score_data_dir(
+            data,
+            report.extract_date,
+            [loaded],
+            as_of_date,
+            workers=workers_option(workers),
+            progress=update,
+        )
     scoring = scorings[name]
     manifest = write_scores(out, scoring.scores, scoring.manifest)
     if as_json:

@@ -56,10 +56,21 @@ def lists(
     runs = RunsLayout(out)
     persons = read_table(data, "persons", report.extract_date)
     opt_outs = read_table(data, "opt_outs", report.extract_date)
-    files, summary, _ = list_files(team_config, scorings, persons, opt_outs, month, as_of,
-                                   runs.previous_lists(month), prefix=f"{LISTS}/")  # fmt: skip
-    record = {"data_extract_date": report.extract_date.isoformat(), "teams": summary,
-              "models": {n: m.get("model_uri") for n, (_, m) in scorings.items()}}  # fmt: skip
+    files, summary, _ = list_files(
+        team_config,
+        scorings,
+        persons,
+        opt_outs,
+        month,
+        as_of,
+        runs.previous_lists(month),
+        prefix=f"{LISTS}/",
+    )
+    record = {
+        "data_extract_date": report.extract_date.isoformat(),
+        "teams": summary,
+        "models": {n: m.get("model_uri") for n, (_, m) in scorings.items()},
+    }
     result = runs.publish(month, files, record, owned=(f"{LISTS}/",))
     payload = {"folder": str(result.folder), "unchanged": result.unchanged, "teams": summary}
     if as_json:
@@ -73,7 +84,9 @@ def lists(
     console.print(f"published {runs.lists(month)}")
 
 
-def _scored_frame(scores: Path, data: Path, with_labels: bool, workers: int | None, revalidate: bool):
+def _scored_frame(
+    scores: Path, data: Path, with_labels: bool, workers: int | None, revalidate: bool
+):
     """A scoring with its population's features (and labels), rebuilt with the model's spec."""
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.scores_io import read_scores
@@ -83,8 +96,9 @@ def _scored_frame(scores: Path, data: Path, with_labels: bool, workers: int | No
     frame, manifest = read_scores(scores)
     spec = ModelSpec.model_validate(manifest["spec"])
     as_of = frame["index_date"].iloc[0].date() if len(frame) else report.extract_date
-    features = features_for_data_dir(data, report.extract_date, spec, [as_of], with_labels=with_labels,
-                                     workers=workers)  # fmt: skip
+    features = features_for_data_dir(
+        data, report.extract_date, spec, [as_of], with_labels=with_labels, workers=workers
+    )
     merged = frame.drop(columns=["index_date"]).merge(features, on="person_id")
     return merged, manifest, spec, as_of, report
 
@@ -120,19 +134,32 @@ def fairness(
     from riskstrat.fairness import audit_selection, render_report
     from riskstrat.model import evaluate_rule
 
-    frame, manifest, spec, as_of, _ = _scored_frame(scores, data, False, workers_option(workers), revalidate)
+    frame, manifest, spec, as_of, _ = _scored_frame(
+        scores, data, False, workers_option(workers), revalidate
+    )
     frame["need"] = evaluate_rule(spec.fairness.need, frame).astype(bool)
     frame["selected"] = frame["tier"] != spec.segments.lowest_tier
-    audits = {f"{spec.name}: top tiers": audit_selection(frame, spec.fairness, selected="selected", need="need")}
+    audits = {
+        f"{spec.name}: top tiers": audit_selection(
+            frame, spec.fairness, selected="selected", need="need"
+        )
+    }
     listed = _listed(lists_dir, spec.name)
     if listed:
         frame["listed"] = frame["person_id"].isin(listed)
-        audits[f"{spec.name}: lists"] = audit_selection(frame, spec.fairness, selected="listed", need="need")
-    files = render_report(audits, f"Fairness audit of {spec.name} v{manifest['model_version']}",
-                          {"as of": as_of.isoformat(), "need": spec.fairness.need})  # fmt: skip
+        audits[f"{spec.name}: lists"] = audit_selection(
+            frame, spec.fairness, selected="listed", need="need"
+        )
+    files = render_report(
+        audits,
+        f"Fairness audit of {spec.name} v{manifest['model_version']}",
+        {"as of": as_of.isoformat(), "need": spec.fairness.need},
+    )
     _write_report(out, files)
     flags = sum(not a.passed for a in audits.values())
-    console.print(f"fairness report: {out / 'report.html'} ({'no flags' if not flags else 'flags raised'})")
+    console.print(
+        f"fairness report: {out / 'report.html'} ({'no flags' if not flags else 'flags raised'})"
+    )
 
 
 def follow_up(
@@ -153,7 +180,9 @@ def follow_up(
     from riskstrat.fairness import follow_up as run_follow_up
     from riskstrat.fairness import render_report
 
-    frame, manifest, spec, as_of, report = _scored_frame(scores, data, True, workers_option(workers), revalidate)
+    frame, manifest, spec, as_of, report = _scored_frame(
+        scores, data, True, workers_option(workers), revalidate
+    )
     if add_months(as_of, spec.horizon_months) > report.extract_date:
         raise InputError(
             f"the horizon of this scoring ends {add_months(as_of, spec.horizon_months)}, after the "
@@ -163,15 +192,22 @@ def follow_up(
     frame["outcome"] = frame[spec.label_column].astype(float)
     frame["listed"] = frame["person_id"].isin(_listed(lists_dir, spec.name))
     audit = run_follow_up(frame, spec.fairness, risk="risk", outcome="outcome", listed="listed")
-    files = render_report({spec.name: audit}, f"Follow-up of {spec.name} v{manifest['model_version']}",
-                          {"scored as of": as_of.isoformat(), "persons listed": int(frame["listed"].sum())})  # fmt: skip
+    files = render_report(
+        {spec.name: audit},
+        f"Follow-up of {spec.name} v{manifest['model_version']}",
+        {"scored as of": as_of.isoformat(), "persons listed": int(frame["listed"].sum())},
+    )
     _write_report(out, files)
-    console.print(f"follow-up report: {out / 'report.html'} ({'no flags' if audit.passed else 'flags raised'})")
+    console.print(
+        f"follow-up report: {out / 'report.html'} ({'no flags' if audit.passed else 'flags raised'})"
+    )
 
 
 def report(
     data: Path = typer.Option(..., help="Data directory."),
-    out: Path = typer.Option(..., help="Output HTML file; FILE.md and FILE.json are written beside it."),
+    out: Path = typer.Option(
+        ..., help="Output HTML file; FILE.md and FILE.json are written beside it."
+    ),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
     revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print where the files are as JSON."),
@@ -188,7 +224,9 @@ def report(
 
     checked = checked_data(data, revalidate)
     with progress_bar("population overview (person partitions)", enabled=not as_json) as update:
-        overview = overview_for_data_dir(data, checked.extract_date, workers=workers_option(workers), progress=update)
+        overview = overview_for_data_dir(
+            data, checked.extract_date, workers=workers_option(workers), progress=update
+        )
     files = render(overview, "Population overview", f"{data} (extract date {checked.extract_date})")
     targets = {
         "report.html": out,
@@ -200,5 +238,7 @@ def report(
     if as_json:
         print_json({k: str(v) for k, v in targets.items()})
     else:
-        console.print(f"population overview: {out} (also {targets['report.md'].name}, "
-                      f"{targets['tables.json'].name})")
+        console.print(
+            f"population overview: {out} (also {targets['report.md'].name}, "
+            f"{targets['tables.json'].name})"
+        )

@@ -66,8 +66,10 @@ class PersonSelection:
             terms.append(f"birth_date > DATE '{self.born_after.isoformat()}'")
         if self.present_on is not None:
             on = f"DATE '{self.present_on.isoformat()}'"
-            terms += [f"(death_date IS NULL OR death_date >= {on})",
-                      f"(emigration_date IS NULL OR emigration_date >= {on})"]  # fmt: skip
+            terms += [
+                f"(death_date IS NULL OR death_date >= {on})",
+                f"(emigration_date IS NULL OR emigration_date >= {on})",
+            ]
         return " AND ".join(terms)
 
 
@@ -92,10 +94,14 @@ def read_extract(
     frames: dict[str, pd.DataFrame] = {}
     keep = None
     if persons is not None:
-        frames["persons"], keep = _read_persons(data_dir, extract_date, partition, columns.get("persons"), persons)
+        frames["persons"], keep = _read_persons(
+            data_dir, extract_date, partition, columns.get("persons"), persons
+        )
     for name, table in TABLES.items():
         if name not in frames:
-            frames[name] = _read_table(data_dir, table, extract_date, partition, columns.get(name), keep)
+            frames[name] = _read_table(
+                data_dir, table, extract_date, partition, columns.get(name), keep
+            )
     history = data_dir.manifest.history_start if data_dir.manifest else None
     return Extract(**frames, extract_date=extract_date, history_start=history)
 
@@ -116,9 +122,12 @@ def load_extract(path: str | Path) -> Extract:
 
 
 def _read_persons(
-    data_dir: DataDir, extract: date, partition: str | None, only: list[str] | None,
+    data_dir: DataDir,
+    extract: date,
+    partition: str | None,
+    only: list[str] | None,
     selection: PersonSelection,
-) -> tuple[pd.DataFrame, pa.Table]:  # fmt: skip
+) -> tuple[pd.DataFrame, pa.Table]:
     """The selected persons (only the columns asked for) and their ids as an Arrow table."""
     table = TABLES["persons"]
     wanted = table.column_names if only is None else [c for c in table.column_names if c in only]
@@ -129,14 +138,22 @@ def _read_persons(
 
 
 def _subset(table: Table, only: list[str]) -> Table:
-    return Table(table.name, table.required, tuple(c for c in table.columns if c.name in only),
-                 tuple(p for p in table.periods if set(p) <= set(only)))  # fmt: skip
+    return Table(
+        table.name,
+        table.required,
+        tuple(c for c in table.columns if c.name in only),
+        tuple(p for p in table.periods if set(p) <= set(only)),
+    )
 
 
 def _read_table(
-    data_dir: DataDir, table: Table, extract: date, partition: str | None,
-    only: list[str] | None = None, keep: pa.Table | None = None,
-) -> pd.DataFrame:  # fmt: skip
+    data_dir: DataDir,
+    table: Table,
+    extract: date,
+    partition: str | None,
+    only: list[str] | None = None,
+    keep: pa.Table | None = None,
+) -> pd.DataFrame:
     """One table as a typed frame; `keep` (a `person_id` table) reads only those persons' rows."""
     if only is not None:
         table = _subset(table, only)
@@ -146,9 +163,13 @@ def _read_table(
 
 
 def _read_arrow(
-    data_dir: DataDir, table: Table, extract: date, partition: str | None,
-    where: str | None = None, keep: pa.Table | None = None,
-) -> pa.Table:  # fmt: skip
+    data_dir: DataDir,
+    table: Table,
+    extract: date,
+    partition: str | None,
+    where: str | None = None,
+    keep: pa.Table | None = None,
+) -> pa.Table:
     """Typed Arrow rows of `table`'s columns: of one partition, where the typed row satisfies
     `where`, of the persons in `keep`."""
     tf = data_dir.tables.get(table.name)
@@ -168,7 +189,9 @@ def _read_arrow(
         con.register("raw", raw)
         types = {r[0]: r[1] for r in con.execute("DESCRIBE raw").fetchall()}
         cols = ", ".join(_select(col, types, extract) for col in table.columns)
-        parts.append(con.sql(f"SELECT * FROM (SELECT {cols} FROM raw) {condition}").to_arrow_table())
+        parts.append(
+            con.sql(f"SELECT * FROM (SELECT {cols} FROM raw) {condition}").to_arrow_table()
+        )
     if not parts:
         return _empty(table, arrow=True)
     return pa.concat_tables(parts)

@@ -70,8 +70,10 @@ def rules_version() -> str:
     h = hashlib.sha256(engines.encode())
     here = Path(__file__).parent
     sources = [here / name for name in _RULE_SOURCES] + [Path(dates.__file__)]
-    sources += [data_path("municipalities.csv"),
-                data_path("code_lists", "icd10_who2019_categories.csv")]  # fmt: skip
+    sources += [
+        data_path("municipalities.csv"),
+        data_path("code_lists", "icd10_who2019_categories.csv"),
+    ]
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -86,8 +88,9 @@ def _files(data_dir: DataDir) -> list[list]:
     entries = []
     for f in sorted(files):
         st = f.stat()
-        entries.append([f.relative_to(data_dir.path).as_posix(), st.st_size, st.st_mtime_ns,
-                        st.st_ino])  # fmt: skip
+        entries.append(
+            [f.relative_to(data_dir.path).as_posix(), st.st_size, st.st_mtime_ns, st.st_ino]
+        )
     return entries
 
 

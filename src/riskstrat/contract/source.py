@@ -135,7 +135,8 @@ def _read_csv_as_text(file: Path, columns: list[str] | None = None) -> pa.Table:
     with file.open(encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh), [])
     opts = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in header}, strings_can_be_null=True,
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=True,
         include_columns=None if columns is None else [c for c in header if c in columns],
-    )  # fmt: skip
+    )
     return pacsv.read_csv(file, convert_options=opts)

@@ -41,12 +41,25 @@ def _sks(expr: str) -> str:
     return f"(CASE WHEN regexp_matches({code}, '^D[A-Z][0-9]') THEN {code} ELSE 'D' || {code} END)"
 
 
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                  "UINTEGER", "UBIGINT"}  # fmt: skip
+_INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
 
 
 def _is_number(raw_type: str) -> bool:
-    return raw_type in _INTEGER_TYPES or raw_type in ("FLOAT", "DOUBLE", "REAL") or raw_type.startswith("DECIMAL")
+    return (
+        raw_type in _INTEGER_TYPES
+        or raw_type in ("FLOAT", "DOUBLE", "REAL")
+        or raw_type.startswith("DECIMAL")
+    )
 
 
 def typed_expr(col: Column, raw_type: str) -> str:
@@ -98,7 +111,9 @@ def _is_native(raw_type: str) -> bool:
     """A stored type whose values are never blank as text: there `__raw_<col>` can be the raw
     column itself (null exactly where its text would be), not a text copy of every value."""
     raw_type = raw_type.upper()
-    return _is_number(raw_type) or raw_type in ("DATE", "BOOLEAN") or raw_type.startswith("TIMESTAMP")
+    return (
+        _is_number(raw_type) or raw_type in ("DATE", "BOOLEAN") or raw_type.startswith("TIMESTAMP")
+    )
 
 
 def typed_select(table: Table, raw_types: dict[str, str]) -> str:

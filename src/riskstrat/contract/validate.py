@@ -329,8 +329,10 @@ def _check_persons(con, tf: TableFiles, extract: date, out: _Collector) -> tuple
             typed = f"(SELECT __row, {typed_select(PERSONS, f.types)} FROM {f.relation})"
             got = con.execute(_rules_query(typed, rules, [])).fetchall()[0]
             _add_rules(con, typed, tf, file, rules, got, found)
-            cols = [c if c in present else "CAST(NULL AS DATE)"
-                    for c in ("person_id", "birth_date", "death_date")]  # fmt: skip
+            cols = [
+                c if c in present else "CAST(NULL AS DATE)"
+                for c in ("person_id", "birth_date", "death_date")
+            ]
             con.execute(
                 f"INSERT INTO persons_all SELECT {', '.join(cols)}, {k}, __row FROM {typed}"
             )

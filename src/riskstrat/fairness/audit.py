@@ -38,10 +38,37 @@ from riskstrat.fairness.groups import binary, grouping, point_metrics, require_c
 from riskstrat.fairness.suppression import hidden_figures
 from riskstrat.spec import Fairness, Tolerances
 
-FIELDS = ["attribute", "group", "n", "events", "expected", "oe_ratio", "oe_ci_low", "oe_ci_high",
-          "auroc", "selection_rate", "need_rate", "tpr", "suppressed", "flagged", "reason"]  # fmt: skip
-EXTRA = ["subset", "selected", "needy", "selection_to_need", "stn_ci_low", "stn_ci_high",
-         "auroc_ci_low", "auroc_ci_high", "calibration_slope", "flag_on", "p_value", "p_holm"]  # fmt: skip
+FIELDS = [
+    "attribute",
+    "group",
+    "n",
+    "events",
+    "expected",
+    "oe_ratio",
+    "oe_ci_low",
+    "oe_ci_high",
+    "auroc",
+    "selection_rate",
+    "need_rate",
+    "tpr",
+    "suppressed",
+    "flagged",
+    "reason",
+]
+EXTRA = [
+    "subset",
+    "selected",
+    "needy",
+    "selection_to_need",
+    "stn_ci_low",
+    "stn_ci_high",
+    "auroc_ci_low",
+    "auroc_ci_high",
+    "calibration_slope",
+    "flag_on",
+    "p_value",
+    "p_holm",
+]
 MIN_AUROC_CLASS = 10  # persons with and without the event before a group's AUROC is tested
 SUPPRESSED = "figures suppressed (small-cell protection)"
 
@@ -86,7 +113,9 @@ class GroupAudit:
         derived from it and complementary cells (see `suppression`); `suppressed` marks the
         rows concerned."""
         if self._hidden is None:
-            self._hidden = hidden_figures(self.rows, self.tolerances.min_cell, self.parents, self.partition)
+            self._hidden = hidden_figures(
+                self.rows, self.tolerances.min_cell, self.parents, self.partition
+            )
         out = self.rows.copy()
         for figure in self._hidden.columns[:-1]:
             out[figure] = out[figure].astype(object).where(~self._hidden[figure], None)
@@ -107,10 +136,18 @@ class GroupAudit:
         """Aggregates for MLflow and promotion gates: pass/fail, flags, suppressed records."""
         records = self.records()
         auc = self.overall_auroc
-        return {"kind": self.kind, "passed": self.passed, "tests": len(self.tests),
-                "flags": [{k: r[k] for k in ("subset", "attribute", "group", "reason")}
-                          for r in records if r["flagged"]],
-                "overall_auroc": None if auc is None else round(auc, 4), "groups": records}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "passed": self.passed,
+            "tests": len(self.tests),
+            "flags": [
+                {k: r[k] for k in ("subset", "attribute", "group", "reason")}
+                for r in records
+                if r["flagged"]
+            ],
+            "overall_auroc": None if auc is None else round(auc, 4),
+            "groups": records,
+        }
 
 
 def _plain(value):
@@ -121,10 +158,16 @@ def _plain(value):
     return round(value, 4) if isinstance(value, float) else value
 
 
-def audit_outcomes(frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcome: str,
-                   selected: str | pd.Series | np.ndarray | None = None,
-                   subsets: dict[str, np.ndarray] | None = None,
-                   flag_subsets: set[str] | None = None) -> GroupAudit:  # fmt: skip
+def audit_outcomes(
+    frame: pd.DataFrame,
+    fairness: Fairness,
+    *,
+    risk: str,
+    outcome: str,
+    selected: str | pd.Series | np.ndarray | None = None,
+    subsets: dict[str, np.ndarray] | None = None,
+    flag_subsets: set[str] | None = None,
+) -> GroupAudit:
     """Calibration and discrimination by group once outcomes are known.
 
     `frame` has one row per person: the audit attributes, the predicted probability `risk`
@@ -137,7 +180,11 @@ def audit_outcomes(frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcom
     r = pd.to_numeric(frame[risk], errors="coerce").to_numpy(dtype=float)
     if np.any(~((r >= 0) & (r <= 1))):
         raise InputError(f"{risk} must be a probability between 0 and 1 for every person")
-    s = None if selected is None else binary(frame[selected] if isinstance(selected, str) else selected, "selected")
+    s = (
+        None
+        if selected is None
+        else binary(frame[selected] if isinstance(selected, str) else selected, "selected")
+    )
     groups = grouping(frame, fairness)
     subsets, partition = _subsets(subsets, len(frame))
     tol, rows, tests = fairness.tolerances, [], []
@@ -159,30 +206,50 @@ def audit_outcomes(frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcom
                     overall_auc = auc
                 z = stats.norm.ppf(1 - tol.alpha / 2)
                 i = len(rows)
-                rows.append({
-                    "subset": subset, "attribute": attribute, "group": group, "n": int(row["n"]),
-                    "events": events, "expected": expected,
-                    "oe_ratio": events / expected if expected > 0 else np.nan,
-                    "oe_ci_low": low, "oe_ci_high": high, "auroc": auc,
-                    "auroc_ci_low": max(0.0, auc - z * se), "auroc_ci_high": min(1.0, auc + z * se),
-                    "calibration_slope": st.calibration_slope(yg, rg),
-                    "selection_rate": np.nan if s is None else row["selection_rate"],
-                    "tpr": np.nan if s is None else row["tpr"],
-                    "selected": np.nan if s is None else int(row["selected"]),
-                    "selected_events": np.nan if s is None else int(row["selected_positives"]),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "subset": subset,
+                        "attribute": attribute,
+                        "group": group,
+                        "n": int(row["n"]),
+                        "events": events,
+                        "expected": expected,
+                        "oe_ratio": events / expected if expected > 0 else np.nan,
+                        "oe_ci_low": low,
+                        "oe_ci_high": high,
+                        "auroc": auc,
+                        "auroc_ci_low": max(0.0, auc - z * se),
+                        "auroc_ci_high": min(1.0, auc + z * se),
+                        "calibration_slope": st.calibration_slope(yg, rg),
+                        "selection_rate": np.nan if s is None else row["selection_rate"],
+                        "tpr": np.nan if s is None else row["tpr"],
+                        "selected": np.nan if s is None else int(row["selected"]),
+                        "selected_events": np.nan if s is None else int(row["selected_positives"]),
+                    }
+                )
                 if flag_subsets is not None and subset not in flag_subsets:
                     continue
                 tests.append((i, subset, "oe", st.oe_p_value(events, expected, tol.oe)))
-                if (attribute != "overall" and np.isfinite(overall_auc)
-                        and min(events, len(yg) - events) >= MIN_AUROC_CLASS):  # fmt: skip
+                if (
+                    attribute != "overall"
+                    and np.isfinite(overall_auc)
+                    and min(events, len(yg) - events) >= MIN_AUROC_CLASS
+                ):
                     floor = overall_auc - tol.auroc_max_drop
-                    tests.append((i, subset, "auroc", st.normal_band_p_value(auc, se, (floor, np.inf))))
+                    tests.append(
+                        (i, subset, "auroc", st.normal_band_p_value(auc, se, (floor, np.inf)))
+                    )
     return _audit(rows, tests, tol, "outcomes", groups, partition)
 
 
-def audit_selection(frame: pd.DataFrame, fairness: Fairness, *, selected: str, need: str,
-                    subsets: dict[str, np.ndarray] | None = None) -> GroupAudit:  # fmt: skip
+def audit_selection(
+    frame: pd.DataFrame,
+    fairness: Fairness,
+    *,
+    selected: str,
+    need: str,
+    subsets: dict[str, np.ndarray] | None = None,
+) -> GroupAudit:
     """Selection against need by group, before outcomes are known.
 
     `frame` has one row per person: the audit attributes, `selected` (0/1: on the list, or in
@@ -207,20 +274,35 @@ def audit_selection(frame: pd.DataFrame, fairness: Fairness, *, selected: str, n
             for group, _ in _members(labels.iloc[idx]):
                 row = points.loc[group]
                 sel_g, need_g = int(row["selected"]), int(row["positives"])
-                ratio, low, high, centre, se = st.share_ratio(sel_g, total_sel, need_g, total_need, tol.alpha)
+                ratio, low, high, centre, se = st.share_ratio(
+                    sel_g, total_sel, need_g, total_need, tol.alpha
+                )
                 i = len(rows)
-                rows.append({
-                    "subset": subset, "attribute": attribute, "group": group, "n": int(row["n"]),
-                    "selection_rate": row["selection_rate"], "need_rate": row["positive_rate"],
-                    "selected": sel_g, "needy": need_g, "selection_to_need": ratio,
-                    "stn_ci_low": low, "stn_ci_high": high,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "subset": subset,
+                        "attribute": attribute,
+                        "group": group,
+                        "n": int(row["n"]),
+                        "selection_rate": row["selection_rate"],
+                        "need_rate": row["positive_rate"],
+                        "selected": sel_g,
+                        "needy": need_g,
+                        "selection_to_need": ratio,
+                        "stn_ci_low": low,
+                        "stn_ci_high": high,
+                    }
+                )
                 if attribute != "overall":
-                    tests.append((i, subset, "selection_to_need", st.normal_band_p_value(centre, se, band)))
+                    tests.append(
+                        (i, subset, "selection_to_need", st.normal_band_p_value(centre, se, band))
+                    )
     return _audit(rows, tests, tol, "selection", groups, partition)
 
 
-def follow_up(frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcome: str, listed: str) -> GroupAudit:
+def follow_up(
+    frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcome: str, listed: str
+) -> GroupAudit:
     """Realised performance of an earlier scoring, for listed and not-listed persons apart.
 
     Listed persons received outreach, which may have prevented the very outcome the model
@@ -228,21 +310,36 @@ def follow_up(frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcome: st
     and everyone are reported beside them. `listed` is a 0/1 column."""
     require_columns(frame, [listed])
     is_listed = binary(frame[listed], listed).astype(bool)
-    subsets = {"not_listed": ~is_listed, "listed": is_listed, "all": np.ones(len(frame), dtype=bool)}
-    return audit_outcomes(frame, fairness, risk=risk, outcome=outcome, selected=is_listed,
-                          subsets=subsets, flag_subsets={"not_listed"})  # fmt: skip
+    subsets = {
+        "not_listed": ~is_listed,
+        "listed": is_listed,
+        "all": np.ones(len(frame), dtype=bool),
+    }
+    return audit_outcomes(
+        frame,
+        fairness,
+        risk=risk,
+        outcome=outcome,
+        selected=is_listed,
+        subsets=subsets,
+        flag_subsets={"not_listed"},
+    )
 
 
 def judge_jointly(audits: dict[str, GroupAudit]) -> dict[str, GroupAudit]:
     """The same audits with one Holm correction over all their tests (for one report that
     holds several audits, e.g. top tiers and each team's list)."""
-    p = np.concatenate([a.tests["p"].to_numpy(dtype=float) for a in audits.values()] or [np.array([])])
+    p = np.concatenate(
+        [a.tests["p"].to_numpy(dtype=float) for a in audits.values()] or [np.array([])]
+    )
     adjusted, out, start = st.holm(p), {}, 0
     family = f"all {len(p)} tests in this report"
     for name, audit in audits.items():
-        tests = audit.tests.assign(p_holm=adjusted[start:start + len(audit.tests)])
+        tests = audit.tests.assign(p_holm=adjusted[start : start + len(audit.tests)])
         start += len(audit.tests)
-        out[name] = replace(audit, rows=_flag(audit.rows, tests, audit.tolerances), tests=tests, family=family)
+        out[name] = replace(
+            audit, rows=_flag(audit.rows, tests, audit.tolerances), tests=tests, family=family
+        )
     return out
 
 
@@ -264,15 +361,25 @@ def _members(labels: pd.Series) -> list[tuple[str, np.ndarray]]:
     return sorted(pd.Series(np.arange(len(labels))).groupby(labels.to_numpy()).indices.items())
 
 
-def _audit(rows: list[dict], tests: list[tuple], tol: Tolerances, kind: str, groups, partition) -> GroupAudit:
+def _audit(
+    rows: list[dict], tests: list[tuple], tol: Tolerances, kind: str, groups, partition
+) -> GroupAudit:
     columns = list(dict.fromkeys(FIELDS + EXTRA + ["selected_events"]))
     table = pd.DataFrame(rows).reindex(columns=columns)
     table["suppressed"], table["flagged"], table["reason"], table["flag_on"] = False, False, "", ""
     tests_frame = pd.DataFrame(tests, columns=["row", "subset", "metric", "p"])
     tests_frame["p_holm"] = st.holm(tests_frame["p"].to_numpy())
     family = f"the {len(tests_frame)} tests of this audit"
-    return GroupAudit(_flag(table, tests_frame, tol), tests_frame, tol, kind, groups.parents, partition,
-                      list(groups.notes), family)  # fmt: skip
+    return GroupAudit(
+        _flag(table, tests_frame, tol),
+        tests_frame,
+        tol,
+        kind,
+        groups.parents,
+        partition,
+        list(groups.notes),
+        family,
+    )
 
 
 def _flag(rows: pd.DataFrame, tests: pd.DataFrame, tol: Tolerances) -> pd.DataFrame:
@@ -312,17 +419,23 @@ def _reason(metric: str, r, tol: Tolerances, overall_auc) -> str:
         if not _known(r.oe_ratio, r.oe_ci_low, r.oe_ci_high):
             return f"observed/expected {band} ({SUPPRESSED})"
         side = "more" if r.oe_ratio > tol.oe[1] else "fewer"
-        return (f"{side} events than predicted: O/E {r.oe_ratio:.2f} "
-                f"(95% CI {r.oe_ci_low:.2f}–{r.oe_ci_high:.2f}) {band}")  # fmt: skip
+        return (
+            f"{side} events than predicted: O/E {r.oe_ratio:.2f} "
+            f"(95% CI {r.oe_ci_low:.2f}–{r.oe_ci_high:.2f}) {band}"
+        )
     if metric == "auroc":
         if not _known(r.auroc, r.auroc_ci_high, overall_auc):
             return f"AUROC more than {tol.auroc_max_drop} below the overall ({SUPPRESSED})"
-        return (f"AUROC {r.auroc:.3f} (95% CI up to {r.auroc_ci_high:.3f}) more than "
-                f"{tol.auroc_max_drop} below the overall {overall_auc:.3f}")  # fmt: skip
+        return (
+            f"AUROC {r.auroc:.3f} (95% CI up to {r.auroc_ci_high:.3f}) more than "
+            f"{tol.auroc_max_drop} below the overall {overall_auc:.3f}"
+        )
     band = f"outside the band {tol.selection_to_need[0]}–{tol.selection_to_need[1]}"
     if not _known(r.stn_ci_low, r.stn_ci_high):
         return f"selection-to-need ratio {band} ({SUPPRESSED})"
     side = "under" if r.stn_ci_high < 1 else "over"
     ratio = f"{r.selection_to_need:.2f}" if _known(r.selection_to_need) else "n/a"
-    return (f"{side}-selected against need: ratio {ratio} (95% CI {r.stn_ci_low:.2f}–"
-            f"{r.stn_ci_high:.2f}) {band}")  # fmt: skip
+    return (
+        f"{side}-selected against need: ratio {ratio} (95% CI {r.stn_ci_low:.2f}–"
+        f"{r.stn_ci_high:.2f}) {band}"
+    )

@@ -20,7 +20,9 @@ class Grouping:
     groups of every intersection group, and notes on attributes that could not be audited."""
 
     labels: dict[str, pd.Series]
-    parents: dict[tuple[str, str], tuple[tuple[str, str], tuple[str, str]]] = field(default_factory=dict)
+    parents: dict[tuple[str, str], tuple[tuple[str, str], tuple[str, str]]] = field(
+        default_factory=dict
+    )
     notes: list[str] = field(default_factory=list)
 
 
@@ -37,7 +39,9 @@ def grouping(frame: pd.DataFrame, fairness: Fairness) -> Grouping:
     out = Grouping(labels, notes=notes)
     for a, b in fairness.intersections:
         if a not in labels or b not in labels:
-            notes.append(f"intersection {a}{SEP}{b}: {a if a not in labels else b} is not in the data")
+            notes.append(
+                f"intersection {a}{SEP}{b}: {a if a not in labels else b} is not in the data"
+            )
             continue
         name = f"{a}{SEP}{b}"
         labels[name] = labels[a] + SEP + labels[b]
@@ -70,8 +74,13 @@ def _selected_positives(y_true, y_pred, sample_weight) -> float:
     return float(np.sum(np.asarray(sample_weight) * np.asarray(y_true) * np.asarray(y_pred)))
 
 
-METRICS = {"n": _total, "positives": _positives, "selected": _selected,
-           "selected_positives": _selected_positives, "selection_rate": selection_rate}  # fmt: skip
+METRICS = {
+    "n": _total,
+    "positives": _positives,
+    "selected": _selected,
+    "selected_positives": _selected_positives,
+    "selection_rate": selection_rate,
+}
 
 
 def point_metrics(labels: pd.Series, y: np.ndarray, selected: np.ndarray) -> pd.DataFrame:
@@ -81,8 +90,13 @@ def point_metrics(labels: pd.Series, y: np.ndarray, selected: np.ndarray) -> pd.
     Computed by fairlearn's `MetricFrame` on the collapsed (group, y, selected) cells with their
     person counts as sample weights: the same figures as on the persons, at a fraction of the
     cost (MetricFrame takes about a second per 100,000 persons and attribute otherwise)."""
-    persons = pd.DataFrame({"group": labels.to_numpy(), "y": np.asarray(y, dtype=int),
-                            "s": np.asarray(selected, dtype=int)})  # fmt: skip
+    persons = pd.DataFrame(
+        {
+            "group": labels.to_numpy(),
+            "y": np.asarray(y, dtype=int),
+            "s": np.asarray(selected, dtype=int),
+        }
+    )
     cells = persons.value_counts(sort=False).reset_index(name="w")
     weight = cells["w"].to_numpy(dtype=float)
     frame = MetricFrame(
@@ -105,7 +119,9 @@ def require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     """InputError naming every column the audit needs that `frame` lacks."""
     missing = [c for c in columns if c not in frame]
     if missing:
-        raise InputError(f"the audit needs the column(s) {', '.join(missing)}, which the data lacks")
+        raise InputError(
+            f"the audit needs the column(s) {', '.join(missing)}, which the data lacks"
+        )
 
 
 def binary(values: pd.Series | np.ndarray, name: str, *, allow_missing: bool = False) -> np.ndarray:
@@ -113,6 +129,8 @@ def binary(values: pd.Series | np.ndarray, name: str, *, allow_missing: bool = F
     array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isin(array, [0.0, 1.0]) & ~(allow_missing & np.isnan(array))
     if bad.any():
-        raise InputError(f"{name} must be 0/1{' or missing' if allow_missing else ''}; "
-                         f"{int(bad.sum())} value(s) are not")  # fmt: skip
+        raise InputError(
+            f"{name} must be 0/1{' or missing' if allow_missing else ''}; "
+            f"{int(bad.sum())} value(s) are not"
+        )
     return array

@@ -16,34 +16,68 @@ from riskstrat.fairness.audit import MIN_AUROC_CLASS, GroupAudit
 
 HIDDEN = "·"
 COLUMNS = {
-    "selection": ["group", "n", "selected", "needy", "selection_rate", "need_rate",
-                  "selection_to_need", "stn_ci_low", "stn_ci_high", "flagged", "reason"],
-    "outcomes": ["group", "n", "events", "expected", "oe_ratio", "oe_ci_low", "oe_ci_high",
-                 "calibration_slope", "auroc", "auroc_ci_low", "auroc_ci_high", "selection_rate",
-                 "tpr", "flagged", "reason"],
-}  # fmt: skip
+    "selection": [
+        "group",
+        "n",
+        "selected",
+        "needy",
+        "selection_rate",
+        "need_rate",
+        "selection_to_need",
+        "stn_ci_low",
+        "stn_ci_high",
+        "flagged",
+        "reason",
+    ],
+    "outcomes": [
+        "group",
+        "n",
+        "events",
+        "expected",
+        "oe_ratio",
+        "oe_ci_low",
+        "oe_ci_high",
+        "calibration_slope",
+        "auroc",
+        "auroc_ci_low",
+        "auroc_ci_high",
+        "selection_rate",
+        "tpr",
+        "flagged",
+        "reason",
+    ],
+}
 
 
 def rule_text(audit: GroupAudit) -> str:
     """The flag and suppression rules of an audit, in words, for the report."""
     t = audit.tolerances
     if audit.kind == "selection":
-        tests = (f"selection-to-need ratio (share of the selected / share of those in need) "
-                 f"outside {t.selection_to_need[0]}–{t.selection_to_need[1]}, normal test on the log ratio")  # fmt: skip
+        tests = (
+            f"selection-to-need ratio (share of the selected / share of those in need) "
+            f"outside {t.selection_to_need[0]}–{t.selection_to_need[1]}, normal test on the log ratio"
+        )
     else:
-        tests = (f"observed/expected outside {t.oe[0]}–{t.oe[1]} (exact Poisson), or AUROC more "
-                 f"than {t.auroc_max_drop} below the overall AUROC of the same persons (DeLong; "
-                 f"groups with at least {MIN_AUROC_CLASS} persons with and without the event)")  # fmt: skip
+        tests = (
+            f"observed/expected outside {t.oe[0]}–{t.oe[1]} (exact Poisson), or AUROC more "
+            f"than {t.auroc_max_drop} below the overall AUROC of the same persons (DeLong; "
+            f"groups with at least {MIN_AUROC_CLASS} persons with and without the event)"
+        )
     judged = sorted(set(audit.tests["subset"])) if len(audit.tests) else []
-    where = f" Flags are judged on: {', '.join(s.replace('_', ' ') for s in judged)}." if judged and set(
-        judged) != set(audit.rows["subset"]) else ""
-    return (f"A group is flagged only when its interval lies wholly outside the tolerance band: "
-            f"{tests}. Each test's p-value is twice the one-sided p-value against the nearest band "
-            f"edge; the p-values are Holm-corrected over {audit.family} (family-wise α = {t.alpha}), "
-            f"so a clean population raises a false flag at most {t.alpha:.0%} of the time.{where} "
-            f"Counts of 1–{t.min_cell - 1} persons, and every figure that would reveal one, are "
-            f"suppressed ({HIDDEN}), with further cells suppressed wherever a hidden cell could be "
-            f"recovered by subtraction from a total.")  # fmt: skip
+    where = (
+        f" Flags are judged on: {', '.join(s.replace('_', ' ') for s in judged)}."
+        if judged and set(judged) != set(audit.rows["subset"])
+        else ""
+    )
+    return (
+        f"A group is flagged only when its interval lies wholly outside the tolerance band: "
+        f"{tests}. Each test's p-value is twice the one-sided p-value against the nearest band "
+        f"edge; the p-values are Holm-corrected over {audit.family} (family-wise α = {t.alpha}), "
+        f"so a clean population raises a false flag at most {t.alpha:.0%} of the time.{where} "
+        f"Counts of 1–{t.min_cell - 1} persons, and every figure that would reveal one, are "
+        f"suppressed ({HIDDEN}), with further cells suppressed wherever a hidden cell could be "
+        f"recovered by subtraction from a total."
+    )
 
 
 def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> dict[str, bytes]:
@@ -55,15 +89,20 @@ def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> d
     passed = all(a.passed for a in audits.values())
     verdict = "No group is flagged." if passed else "Some groups are flagged (listed below)."
     facts = [f"{k}: {v}" for k, v in context.items()]
-    page = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
-            "<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>",
-            f"<p class='{'ok' if passed else 'flag'}'><strong>{_e(verdict)}</strong></p>"]  # fmt: skip
+    page = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
+        "<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>",
+        f"<p class='{'ok' if passed else 'flag'}'><strong>{_e(verdict)}</strong></p>",
+    ]
     md = [f"# {title}", "", *[f"- {f}" for f in facts], "", f"**{verdict}**", ""]
     flagged = [r for r in records if r["flagged"]]
     if flagged:
-        lines = [f"{r['scope']} ({r['subset'].replace('_', ' ')}): {r['attribute']} = {r['group']}: "
-                 f"{r['reason']}" for r in flagged]  # fmt: skip
+        lines = [
+            f"{r['scope']} ({r['subset'].replace('_', ' ')}): {r['attribute']} = {r['group']}: "
+            f"{r['reason']}"
+            for r in flagged
+        ]
         page.append("<h2>Flags</h2><ul>" + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
         md += ["## Flags", "", *[f"- {x}" for x in lines], ""]
     for scope, audit in audits.items():
@@ -75,17 +114,26 @@ def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> d
         overall = {r["subset"]: r["auroc"] for r in rows if r["attribute"] == "overall"}
         for subset, attribute in dict.fromkeys((r["subset"], r["attribute"]) for r in rows):
             block = [r for r in rows if r["subset"] == subset and r["attribute"] == attribute]
-            heading = attribute if subset == "all" and audit.partition is None else (
-                f"{attribute} — {subset.replace('_', ' ')}")  # fmt: skip
-            page.append(f"<section><h3>{_e(heading)}</h3>{_charts(block, audit, overall.get(subset))}"
-                        f"{_html_table(block, COLUMNS[audit.kind])}</section>")  # fmt: skip
+            heading = (
+                attribute
+                if subset == "all" and audit.partition is None
+                else (f"{attribute} — {subset.replace('_', ' ')}")
+            )
+            page.append(
+                f"<section><h3>{_e(heading)}</h3>{_charts(block, audit, overall.get(subset))}"
+                f"{_html_table(block, COLUMNS[audit.kind])}</section>"
+            )
             md += [f"### {heading}", "", _md_table(block, COLUMNS[audit.kind]), ""]
-    page.append(f"<footer>Aggregates only; {HIDDEN} = suppressed. riskstrat fairness report.</footer>"
-                "</body></html>")  # fmt: skip
+    page.append(
+        f"<footer>Aggregates only; {HIDDEN} = suppressed. riskstrat fairness report.</footer>"
+        "</body></html>"
+    )
     return {
         "report.html": "\n".join(page).encode(),
         "report.md": "\n".join(md).encode(),
-        "groups.json": (json.dumps(records, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(),
+        "groups.json": (
+            json.dumps(records, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        ).encode(),
     }
 
 
@@ -109,7 +157,8 @@ def _html_table(rows: list[dict], columns: list[str]) -> str:
     head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
     body = "".join(
         f"<tr class='{'flag' if r['flagged'] else ''}'>"
-        + "".join(f"<td>{_e(_cell(r.get(c)))}</td>" for c in columns) + "</tr>"
+        + "".join(f"<td>{_e(_cell(r.get(c)))}</td>" for c in columns)
+        + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -117,24 +166,41 @@ def _html_table(rows: list[dict], columns: list[str]) -> str:
 
 def _md_table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(r.get(c)).replace("|", "/") for c in columns) + " |" for r in rows]
+    lines += [
+        "| " + " | ".join(_cell(r.get(c)).replace("|", "/") for c in columns) + " |" for r in rows
+    ]
     return "\n".join(lines)
 
 
 def _charts(rows: list[dict], audit: GroupAudit, overall: float | None) -> str:
     t = audit.tolerances
     if audit.kind == "selection":
-        return _interval_chart(rows, ("selection_to_need", "stn_ci_low", "stn_ci_high"),
-                               "selection to need", band=t.selection_to_need)  # fmt: skip
-    charts = _interval_chart(rows, ("oe_ratio", "oe_ci_low", "oe_ci_high"), "observed / expected", band=t.oe)
+        return _interval_chart(
+            rows,
+            ("selection_to_need", "stn_ci_low", "stn_ci_high"),
+            "selection to need",
+            band=t.selection_to_need,
+        )
+    charts = _interval_chart(
+        rows, ("oe_ratio", "oe_ci_low", "oe_ci_high"), "observed / expected", band=t.oe
+    )
     if rows and rows[0]["attribute"] != "overall":
-        charts += _interval_chart(rows, ("auroc", "auroc_ci_low", "auroc_ci_high"), "AUROC",
-                                  floor=None if overall is None else overall - t.auroc_max_drop)  # fmt: skip
+        charts += _interval_chart(
+            rows,
+            ("auroc", "auroc_ci_low", "auroc_ci_high"),
+            "AUROC",
+            floor=None if overall is None else overall - t.auroc_max_drop,
+        )
     return charts
 
 
-def _interval_chart(rows: list[dict], keys: tuple[str, str, str], label: str,
-                    band: tuple[float, float] | None = None, floor: float | None = None) -> str:  # fmt: skip
+def _interval_chart(
+    rows: list[dict],
+    keys: tuple[str, str, str],
+    label: str,
+    band: tuple[float, float] | None = None,
+    floor: float | None = None,
+) -> str:
     """Inline SVG: point and 95% interval per group; ratios on a log scale (0.25–4) with the
     tolerance band shaded, AUROC on 0.4–1 with the flag floor (overall minus the allowed drop)."""
     key, low, high = keys
@@ -150,24 +216,35 @@ def _interval_chart(rows: list[dict], keys: tuple[str, str, str], label: str,
     h, height = 20, 20 * len(shown)
     items = []
     if band:
-        items.append(f"<rect x='{x(band[0]):.1f}' y='0' width='{x(band[1]) - x(band[0]):.1f}' "
-                     f"height='{height}' fill='#e8f1e8'/>")  # fmt: skip
+        items.append(
+            f"<rect x='{x(band[0]):.1f}' y='0' width='{x(band[1]) - x(band[0]):.1f}' "
+            f"height='{height}' fill='#e8f1e8'/>"
+        )
         items.append(f"<line x1='{x(1):.1f}' x2='{x(1):.1f}' y1='0' y2='{height}' stroke='#888'/>")
     if floor is not None:
-        items.append(f"<line x1='{x(floor):.1f}' x2='{x(floor):.1f}' y1='0' y2='{height}' "
-                     "stroke='#b22' stroke-dasharray='4 3'/>")  # fmt: skip
+        items.append(
+            f"<line x1='{x(floor):.1f}' x2='{x(floor):.1f}' y1='0' y2='{height}' "
+            "stroke='#b22' stroke-dasharray='4 3'/>"
+        )
     for i, r in enumerate(shown):
         y = i * h + h / 2
         colour = "#b22" if r["flagged"] else "#246"
         items.append(f"<text x='0' y='{y + 4}'>{_e(str(r['group'])[:28])}</text>")
-        items.append(f"<line x1='{x(r[low]):.1f}' x2='{x(r[high]):.1f}' y1='{y}' y2='{y}' "
-                     f"stroke='{colour}' stroke-width='2'/>")  # fmt: skip
+        items.append(
+            f"<line x1='{x(r[low]):.1f}' x2='{x(r[high]):.1f}' y1='{y}' y2='{y}' "
+            f"stroke='{colour}' stroke-width='2'/>"
+        )
         items.append(f"<circle cx='{x(r[key]):.1f}' cy='{y}' r='4' fill='{colour}'/>")
-    axis = (f"log scale {lo_v}–{hi_v:g}; shaded: tolerance band {band[0]}–{band[1]}" if band
-            else f"scale {lo_v}–{hi_v:g}; dashed: overall AUROC minus the allowed drop")  # fmt: skip
-    return (f"<figure><svg role='img' aria-label='{_e(label)} by group' width='600' height='{height}' "
-            f"font-size='11' font-family='sans-serif'>{''.join(items)}</svg><figcaption>{_e(label)} "
-            f"with 95% interval by group ({axis}; suppressed groups are not drawn)</figcaption></figure>")  # fmt: skip
+    axis = (
+        f"log scale {lo_v}–{hi_v:g}; shaded: tolerance band {band[0]}–{band[1]}"
+        if band
+        else f"scale {lo_v}–{hi_v:g}; dashed: overall AUROC minus the allowed drop"
+    )
+    return (
+        f"<figure><svg role='img' aria-label='{_e(label)} by group' width='600' height='{height}' "
+        f"font-size='11' font-family='sans-serif'>{''.join(items)}</svg><figcaption>{_e(label)} "
+        f"with 95% interval by group ({axis}; suppressed groups are not drawn)</figcaption></figure>"
+    )
 
 
 _CSS = """

@@ -82,8 +82,9 @@ def auroc_delong(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
     return auc, float(np.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n))
 
 
-def share_ratio(part_a: int, total_a: int, part_b: int, total_b: int,
-                alpha: float = 0.05) -> tuple[float, float, float, float, float]:  # fmt: skip
+def share_ratio(
+    part_a: int, total_a: int, part_b: int, total_b: int, alpha: float = 0.05
+) -> tuple[float, float, float, float, float]:
     """(part_a/total_a) / (part_b/total_b) with a log-normal (Katz) interval.
 
     Returns (ratio, low, high, log_estimate, se_log). The two shares are treated as

@@ -58,6 +58,7 @@ SELECTION_P = ("selected", "needy")
 
 def row_cells(row: pd.Series) -> tuple[dict[str, int], list[tuple[str, ...]]]:
     """The cells of one audit row and the sums inside it (total first)."""
+
     def known(column: str) -> bool:
         return column in row and pd.notna(row[column])
 
@@ -71,12 +72,18 @@ def row_cells(row: pd.Series) -> tuple[dict[str, int], list[tuple[str, ...]]]:
         sums.append(("n", "selected", "unselected"))
         if known("events") and known("selected_events"):
             se, e, s = int(row["selected_events"]), cells["events"], cells["selected"]
-            cells.update(selected_events=se, selected_nonevents=s - se, unselected_events=e - se,
-                         unselected_nonevents=n - s - e + se)  # fmt: skip
-            sums += [("events", "selected_events", "unselected_events"),
-                     ("nonevents", "selected_nonevents", "unselected_nonevents"),
-                     ("selected", "selected_events", "selected_nonevents"),
-                     ("unselected", "unselected_events", "unselected_nonevents")]  # fmt: skip
+            cells.update(
+                selected_events=se,
+                selected_nonevents=s - se,
+                unselected_events=e - se,
+                unselected_nonevents=n - s - e + se,
+            )
+            sums += [
+                ("events", "selected_events", "unselected_events"),
+                ("nonevents", "selected_nonevents", "unselected_nonevents"),
+                ("selected", "selected_events", "selected_nonevents"),
+                ("unselected", "unselected_events", "unselected_nonevents"),
+            ]
     if known("needy"):
         cells.update(needy=int(row["needy"]), notneedy=n - int(row["needy"]))
         sums.append(("n", "needy", "notneedy"))
@@ -124,7 +131,10 @@ def hidden_figures(rows: pd.DataFrame, min_cell: int, parents: dict, partition) 
 
 def _row_sums(rows: pd.DataFrame, parents: dict, partition) -> list[tuple[int, list[int]]]:
     """(total row, part rows) for every sum across rows."""
-    at = {(r.subset, r.attribute, r.group): i for i, r in zip(rows.index, rows.itertuples(), strict=True)}
+    at = {
+        (r.subset, r.attribute, r.group): i
+        for i, r in zip(rows.index, rows.itertuples(), strict=True)
+    }
     blocks: dict[tuple, list[int]] = defaultdict(list)  # (total row, kind of sum) -> part rows
     for (subset, attribute, group), i in at.items():
         if attribute != "overall":
@@ -133,5 +143,6 @@ def _row_sums(rows: pd.DataFrame, parents: dict, partition) -> list[tuple[int, l
             blocks[((subset, *parent), attribute)].append(i)
         if partition and subset == partition[0]:
             blocks[((subset, attribute, group), "subsets")] += [
-                at[(s, attribute, group)] for s in partition[1] if (s, attribute, group) in at]
+                at[(s, attribute, group)] for s in partition[1] if (s, attribute, group) in at
+            ]
     return [(at[total], parts) for (total, _), parts in blocks.items() if total in at]

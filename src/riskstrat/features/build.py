@@ -39,22 +39,43 @@ EPOCH = np.datetime64("1970-01-01", "D")
 NEVER = np.iinfo(np.int64).max // 4  # a day after every real date
 SERVICES = MUNICIPAL_SERVICES
 EDUCATION = ["basic", "upper_secondary", "tertiary", "unknown"]
-ORIGIN = ["danish", "immigrant_western", "immigrant_non_western", "descendant_western",
-          "descendant_non_western"]  # fmt: skip
+ORIGIN = [
+    "danish",
+    "immigrant_western",
+    "immigrant_non_western",
+    "descendant_western",
+    "descendant_non_western",
+]
 # The columns features and labels read; the rest of an extract stays on disk.
 COLUMNS_READ = {
-    "persons": ["person_id", "birth_date", "sex", "municipality_code", "education", "income_quintile",
-                "origin", "living_alone", "death_date", "emigration_date"],
-    "hospital_contacts": ["person_id", "start_date", "end_date", "contact_type", "acute",
-                          "action_diagnosis", "secondary_diagnoses"],
+    "persons": [
+        "person_id",
+        "birth_date",
+        "sex",
+        "municipality_code",
+        "education",
+        "income_quintile",
+        "origin",
+        "living_alone",
+        "death_date",
+        "emigration_date",
+    ],
+    "hospital_contacts": [
+        "person_id",
+        "start_date",
+        "end_date",
+        "contact_type",
+        "acute",
+        "action_diagnosis",
+        "secondary_diagnoses",
+    ],
     "gp_contacts": ["person_id", "contact_date", "contact_kind"],
     "municipal_services": ["person_id", "service", "start_date", "end_date", "hours_per_week"],
     "prescriptions": ["person_id", "dispense_date", "atc_code"],
     "opt_outs": [],
-}  # fmt: skip
+}
 # Charlson categories of which only the severe form counts when both are present.
-CHARLSON_HIERARCHY = {"mld": "msld", "diab": "diabwc",
-                      "canc": "metacanc"}  # fmt: skip
+CHARLSON_HIERARCHY = {"mld": "msld", "diab": "diabwc", "canc": "metacanc"}
 
 
 def day(d: date) -> int:
@@ -91,7 +112,9 @@ def build_features(
     return table
 
 
-def candidates(specs: ModelSpec | Iterable[ModelSpec], index_dates: Iterable[date]) -> PersonSelection:
+def candidates(
+    specs: ModelSpec | Iterable[ModelSpec], index_dates: Iterable[date]
+) -> PersonSelection:
     """The persons who can be in the population of any of `specs` at any of `index_dates`,
     as a reading selection: a superset of every population (`build_features` still applies
     the exact rules), so reading only them changes no row of the output.
@@ -204,15 +227,21 @@ class Prepared:
 
         gc = extract.gp_contacts
         kind = gc["contact_kind"]  # compared as Arrow strings: no Python objects per row
-        g = {"person": pos(gc), "day": days(gc["contact_date"], NEVER),
-             "home_visit": (kind == "home_visit").to_numpy(dtype=bool),
-             "out_of_hours": (kind == "out_of_hours").to_numpy(dtype=bool)}  # fmt: skip
+        g = {
+            "person": pos(gc),
+            "day": days(gc["contact_date"], NEVER),
+            "home_visit": (kind == "home_visit").to_numpy(dtype=bool),
+            "out_of_hours": (kind == "out_of_hours").to_numpy(dtype=bool),
+        }
 
         ms = extract.municipal_services
-        m = {"person": pos(ms), "start": days(ms["start_date"], NEVER),
-             "end": days(ms["end_date"], NEVER),
-             "service": pd.Categorical(ms["service"], categories=SERVICES).codes.astype(np.int64),
-             "hours": ms["hours_per_week"].to_numpy(dtype=np.float64, na_value=np.nan)}  # fmt: skip
+        m = {
+            "person": pos(ms),
+            "start": days(ms["start_date"], NEVER),
+            "end": days(ms["end_date"], NEVER),
+            "service": pd.Categorical(ms["service"], categories=SERVICES).codes.astype(np.int64),
+            "hours": ms["hours_per_week"].to_numpy(dtype=np.float64, na_value=np.nan),
+        }
 
         pr = extract.prescriptions
         atc_codes, atc_uniques = _encode(_arrow(pr["atc_code"]))  # distinct full ATC codes
@@ -253,18 +282,32 @@ class Prepared:
         code_key = np.array([key_of.get(str(c)[:4], -1) for c in codes], dtype=np.int64)
         row_key = code_key[code_index] if len(codes) else np.zeros(0, dtype=np.int64)
         keep = row_key >= 0
-        hfrs = {"person": dx_person[keep], "day": dx_day[keep], "key": row_key[keep],
-                "key_weight": np.array([weights[k] for k in keys], dtype=np.float64)}  # fmt: skip
+        hfrs = {
+            "person": dx_person[keep],
+            "day": dx_day[keep],
+            "key": row_key[keep],
+            "key_weight": np.array([weights[k] for k in keys], dtype=np.float64),
+        }
 
         return cls(
-            spec=spec, extract_day=day(extract.extract_date),
+            spec=spec,
+            extract_day=day(extract.extract_date),
             history_day=None if extract.history_start is None else day(extract.history_start),
-            person_id=ids, birth=birth, birth_md=birth_md,
+            person_id=ids,
+            birth=birth,
+            birth_md=birth_md,
             death=days(persons["death_date"], NEVER),
             emigration=days(persons["emigration_date"], NEVER),
-            persons=persons, h=h, g=g, m=m, rx=rx, condition_first=condition_first,
-            charlson_first=charlson_first, charlson_categories=categories, hfrs=hfrs,
-        )  # fmt: skip
+            persons=persons,
+            h=h,
+            g=g,
+            m=m,
+            rx=rx,
+            condition_first=condition_first,
+            charlson_first=charlson_first,
+            charlson_categories=categories,
+            hfrs=hfrs,
+        )
 
     # ------------------------------------------------------------------ one index date
     def at(self, index_date: date, with_labels: bool) -> pd.DataFrame:
@@ -301,26 +344,37 @@ class Prepared:
         np.maximum.at(last, h["person"][sel], h["start"][sel])
         # NaN (not a cap) for persons never admitted before D: LightGBM treats missing as its
         # own branch, and a cap would pretend to know of an admission ten years back.
-        cols["days_since_last_admission"] = np.where(last > -NEVER, d - last, np.nan).astype(np.float64)
+        cols["days_since_last_admission"] = np.where(last > -NEVER, d - last, np.nan).astype(
+            np.float64
+        )
 
         active = (m["start"] < d) & (m["end"] >= d)
         for service in ("home_care", "home_nursing", "rehabilitation", "training"):
-            cols[f"{service}_active"] = _any(m["person"], active & (m["service"] == SERVICES.index(service)), n)
-        cols["nursing_home"] = _any(m["person"], active & (m["service"] == SERVICES.index("nursing_home")), n)
+            cols[f"{service}_active"] = _any(
+                m["person"], active & (m["service"] == SERVICES.index(service)), n
+            )
+        cols["nursing_home"] = _any(
+            m["person"], active & (m["service"] == SERVICES.index("nursing_home")), n
+        )
         hc = active & (m["service"] == SERVICES.index("home_care"))
         cols["home_care_hours_per_week"] = _sum(m["person"], hc, np.nan_to_num(m["hours"]), n)
         y12 = day(add_months(index_date, -12))
         started = (m["start"] < d) & (m["start"] >= y12)
-        cols["acute_team_12m"] = _count(m["person"], started & (m["service"] == SERVICES.index("acute_team")), n)
+        cols["acute_team_12m"] = _count(
+            m["person"], started & (m["service"] == SERVICES.index("acute_team")), n
+        )
         cols["preventive_home_visit_12m"] = _count(
-            m["person"], started & (m["service"] == SERVICES.index("preventive_home_visit")), n)  # fmt: skip
+            m["person"], started & (m["service"] == SERVICES.index("preventive_home_visit")), n
+        )
         overlap = (m["start"] < d) & (m["end"] >= y12)
         cols["municipal_services_12m"] = _count(m["person"], overlap, n)
         prior = self._trilateral(y12, d, known_before=d)
         cols["trilateral_12m"] = prior.astype(np.float64)
 
         y24 = day(add_months(index_date, -24))
-        acute_prev = _count(h["person"], h["acute_inpatient"] & (h["start"] >= y24) & (h["start"] < y12), n)
+        acute_prev = _count(
+            h["person"], h["acute_inpatient"] & (h["start"] >= y24) & (h["start"] < y12), n
+        )
         cols["acute_admissions_trend"] = cols["acute_admissions_12m"] - acute_prev
         gp_prev = _count(g["person"], (g["day"] >= y24) & (g["day"] < y12), n)
         cols["gp_contacts_trend"] = cols["gp_contacts_12m"] - gp_prev
@@ -372,7 +426,10 @@ class Prepared:
                 present[mild] &= ~present[severe]
         charlson = _charlson()
         weight = charlson.groupby("category")["weight_charlson1987"].max()
-        return present.to_numpy(dtype=np.float64) @ weight.reindex(present.columns).fillna(0).to_numpy()
+        return (
+            present.to_numpy(dtype=np.float64)
+            @ weight.reindex(present.columns).fillna(0).to_numpy()
+        )
 
     def _hfrs(self, d: int, lo: int, n: int) -> np.ndarray:
         hf = self.hfrs
@@ -381,23 +438,35 @@ class Prepared:
             return np.zeros(n)
         width = len(hf["key_weight"])
         pairs = np.unique(hf["person"][sel] * width + hf["key"][sel])  # each code once a person
-        return np.bincount(pairs // width, weights=hf["key_weight"][pairs % width], minlength=n).astype(
-            np.float64
-        )
+        return np.bincount(
+            pairs // width, weights=hf["key_weight"][pairs % width], minlength=n
+        ).astype(np.float64)
 
     def _audit(self, rows: np.ndarray, age: np.ndarray) -> dict[str, pd.Series]:
         p = self.persons.iloc[rows]
         names = municipalities().set_index("municipality_code")["rurality_name"]
-        rurality_levels = list(dict.fromkeys(municipalities().sort_values("rurality")["rurality_name"]))
+        rurality_levels = list(
+            dict.fromkeys(municipalities().sort_values("rurality")["rurality_name"])
+        )
         band = np.select([age < 65, age < 75, age < 85], AGE_BANDS[:3], AGE_BANDS[3])
         return {
             "municipality_code": pd.Series(p["municipality_code"].to_numpy(dtype=np.int64)),
-            "rurality": pd.Series(pd.Categorical(p["municipality_code"].map(names).to_numpy(dtype=object),
-                                                 categories=rurality_levels)),  # fmt: skip
-            "education": pd.Series(pd.Categorical(p["education"].to_numpy(dtype=object), categories=EDUCATION)),
+            "rurality": pd.Series(
+                pd.Categorical(
+                    p["municipality_code"].map(names).to_numpy(dtype=object),
+                    categories=rurality_levels,
+                )
+            ),
+            "education": pd.Series(
+                pd.Categorical(p["education"].to_numpy(dtype=object), categories=EDUCATION)
+            ),
             "income_quintile": pd.Series(p["income_quintile"].to_numpy(), dtype="Int8"),
-            "origin": pd.Series(pd.Categorical(p["origin"].to_numpy(dtype=object), categories=ORIGIN)),
-            "sex": pd.Series(pd.Categorical(p["sex"].to_numpy(dtype=object), categories=["F", "M"])),
+            "origin": pd.Series(
+                pd.Categorical(p["origin"].to_numpy(dtype=object), categories=ORIGIN)
+            ),
+            "sex": pd.Series(
+                pd.Categorical(p["sex"].to_numpy(dtype=object), categories=["F", "M"])
+            ),
             "age_band": pd.Series(pd.Categorical(band, categories=AGE_BANDS)),
             "living_alone": pd.Series(p["living_alone"].astype("Int8").to_numpy(), dtype="Int8"),
         }
@@ -407,7 +476,10 @@ class Prepared:
         end_date = add_months(index_date, self.spec.horizon_months)
         e = day(end_date)
         if e > self.extract_day:
-            return {name: pd.Series(pd.array([pd.NA] * rows.size, dtype="Int8")) for name in LABEL_COLUMNS}
+            return {
+                name: pd.Series(pd.array([pd.NA] * rows.size, dtype="Int8"))
+                for name in LABEL_COLUMNS
+            }
         h = self.h
         inw = (h["start"] >= d) & (h["start"] < e)
         avoidable = _any(h["person"], inw & h["avoidable"], n) > 0
@@ -437,7 +509,9 @@ def _age(birth: np.ndarray, birth_md: np.ndarray, on: np.ndarray, on_dates) -> n
     on_ts = pd.to_datetime(pd.Series(on, dtype="int64") * 86_400, unit="s")
     on_year = on_ts.dt.year.to_numpy(dtype=np.int64)
     on_md = (on_ts.dt.month * 100 + on_ts.dt.day).to_numpy(dtype=np.int64)
-    birth_year = pd.to_datetime(pd.Series(np.minimum(birth, 10**6), dtype="int64") * 86_400, unit="s")
+    birth_year = pd.to_datetime(
+        pd.Series(np.minimum(birth, 10**6), dtype="int64") * 86_400, unit="s"
+    )
     years = on_year - birth_year.dt.year.to_numpy(dtype=np.int64)
     return years - (on_md < birth_md).astype(np.int64)
 
@@ -454,7 +528,9 @@ def _any(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
 def _sum(person: np.ndarray, mask: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     sel = mask & (person >= 0)
     # float64 even when nothing is selected (numpy gives int64 for empty weights)
-    return np.bincount(person[sel], weights=values[sel].astype(np.float64), minlength=n).astype(np.float64)
+    return np.bincount(person[sel], weights=values[sel].astype(np.float64), minlength=n).astype(
+        np.float64
+    )
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -468,8 +544,10 @@ def _arrow(values: pd.Series) -> pa.Array:
 def _encode(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(code number of each row, the distinct codes): hashing, no Python object per row."""
     encoded = pc.dictionary_encode(pc.fill_null(values, ""))
-    return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-            encoded.dictionary.to_numpy(zero_copy_only=False).astype(object))  # fmt: skip
+    return (
+        encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+        encoded.dictionary.to_numpy(zero_copy_only=False).astype(object),
+    )
 
 
 def _diagnoses(hc: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -479,7 +557,11 @@ def _diagnoses(hc: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     action = _arrow(hc["action_diagnosis"])
     secondary = pc.split_pattern(_arrow(hc["secondary_diagnoses"]), ";")
     parts = pc.list_flatten(secondary)
-    rows = np.concatenate([np.arange(len(action), dtype=np.int64),
-                           pc.list_parent_indices(secondary).to_numpy().astype(np.int64)])  # fmt: skip
+    rows = np.concatenate(
+        [
+            np.arange(len(action), dtype=np.int64),
+            pc.list_parent_indices(secondary).to_numpy().astype(np.int64),
+        ]
+    )
     code_index, codes = _encode(pa.concat_arrays([action, parts.cast(pa.large_string())]))
     return rows, code_index, codes

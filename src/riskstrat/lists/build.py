@@ -19,11 +19,29 @@ from riskstrat.lists.teams import Team
 
 log = logging.getLogger(__name__)
 
-LIST_COLUMNS = ["rank", "person_id", "age", "sex", "municipality_code", "gp_clinic_id", "risk",
-                "tier", "segment", "reasons", "new_this_month"]  # fmt: skip
+LIST_COLUMNS = [
+    "rank",
+    "person_id",
+    "age",
+    "sex",
+    "municipality_code",
+    "gp_clinic_id",
+    "risk",
+    "tier",
+    "segment",
+    "reasons",
+    "new_this_month",
+]
 REASONS = ["reason_1", "reason_2", "reason_3"]
-PERSON_COLUMNS = ["person_id", "birth_date", "sex", "municipality_code", "gp_clinic_id",
-                  "death_date", "emigration_date"]  # fmt: skip
+PERSON_COLUMNS = [
+    "person_id",
+    "birth_date",
+    "sex",
+    "municipality_code",
+    "gp_clinic_id",
+    "death_date",
+    "emigration_date",
+]
 
 
 def in_catchment(team: Team, persons: pd.DataFrame) -> pd.Series:
@@ -64,8 +82,10 @@ def build_target_list(
     if "model_name" in scores.columns and len(scores):
         other = sorted(set(scores["model_name"].astype(str).unique()) - {team.model_name})
         if other:
-            raise InputError(f"team {team.name} uses model {team.model_name}, "
-                             f"but the scores given are of {', '.join(other)}")  # fmt: skip
+            raise InputError(
+                f"team {team.name} uses model {team.model_name}, "
+                f"but the scores given are of {', '.join(other)}"
+            )
     if scores["person_id"].duplicated().any():
         raise InputError("the scores hold a person more than once")
     people = persons[in_catchment(team, persons)]
@@ -82,26 +102,33 @@ def build_target_list(
     frame = frame.head(team.capacity).reset_index(drop=True)
     # logs hold aggregates only, and small counts of persons are not shown even there ("<5")
     counts = [log_count(n) for n in (len(gone), int((gone | declined).sum()), eligible, len(frame))]
-    log.info("team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
-             "%s listed (capacity %d)", team.name, *counts, team.capacity)  # fmt: skip
+    log.info(
+        "team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
+        "%s listed (capacity %d)",
+        team.name,
+        *counts,
+        team.capacity,
+    )
     return _list_frame(frame, team, _ids(previous))
 
 
 def _list_frame(frame: pd.DataFrame, team: Team, previous: set[str]) -> pd.DataFrame:
     codes = frame[REASONS].astype(object).where(frame[REASONS].notna(), None).to_numpy().tolist()
-    return pd.DataFrame({
-        "rank": pd.Series(range(1, len(frame) + 1), dtype="int64"),
-        "person_id": frame["person_id"].astype("str"),
-        "age": frame["age"].astype("int64"),
-        "sex": frame["sex"].astype("str"),
-        "municipality_code": frame["municipality_code"].astype("int64"),
-        "gp_clinic_id": frame["gp_clinic_id"].astype("str"),
-        "risk": frame["risk"].astype("float64"),
-        "tier": frame["tier"].astype("str"),
-        "segment": frame["segment"].astype("str"),
-        "reasons": pd.Series([reasons_text(row, team.language) for row in codes], dtype="str"),
-        "new_this_month": ~frame["person_id"].astype("str").isin(previous),
-    })[LIST_COLUMNS]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "rank": pd.Series(range(1, len(frame) + 1), dtype="int64"),
+            "person_id": frame["person_id"].astype("str"),
+            "age": frame["age"].astype("int64"),
+            "sex": frame["sex"].astype("str"),
+            "municipality_code": frame["municipality_code"].astype("int64"),
+            "gp_clinic_id": frame["gp_clinic_id"].astype("str"),
+            "risk": frame["risk"].astype("float64"),
+            "tier": frame["tier"].astype("str"),
+            "segment": frame["segment"].astype("str"),
+            "reasons": pd.Series([reasons_text(row, team.language) for row in codes], dtype="str"),
+            "new_this_month": ~frame["person_id"].astype("str").isin(previous),
+        }
+    )[LIST_COLUMNS]
 
 
 def eligible_by_rules(team: Team, frame: pd.DataFrame) -> pd.Series:

@@ -38,23 +38,39 @@ def list_files(
     listed: dict[str, list[str]] = {}
     for team in teams.teams:
         if team.model_name not in scorings:
-            raise InputError(f"team {team.name} needs a scoring of model {team.model_name!r}; "
-                             f"given: {', '.join(sorted(scorings)) or 'none'}")  # fmt: skip
+            raise InputError(
+                f"team {team.name} needs a scoring of model {team.model_name!r}; "
+                f"given: {', '.join(sorted(scorings)) or 'none'}"
+            )
         scores, manifest = scorings[team.model_name]
         earlier = previous.get(team.name)
         frame = build_target_list(team, scores, persons, opt_outs, as_of, earlier)
-        model = {"model_uri": manifest.get("model_uri"), "model_version": manifest.get("model_version"),
-                 "data_extract_date": manifest.get("data_extract_date")}  # fmt: skip
+        model = {
+            "model_uri": manifest.get("model_uri"),
+            "model_version": manifest.get("model_version"),
+            "data_extract_date": manifest.get("data_extract_date"),
+        }
         csv = target_list_csv(frame)
-        xlsx = target_list_xlsx(frame, team, str(model["model_version"]), month, team.language,
-                                model_uri=model["model_uri"], as_of=as_of,
-                                data_extract_date=model["data_extract_date"])  # fmt: skip
+        xlsx = target_list_xlsx(
+            frame,
+            team,
+            str(model["model_version"]),
+            month,
+            team.language,
+            model_uri=model["model_uri"],
+            as_of=as_of,
+            data_extract_date=model["data_extract_date"],
+        )
         base = f"{prefix}{team.name}/"
         files[base + "target_list.xlsx"] = xlsx
         files[base + "target_list.csv"] = csv
         files[base + "manifest.json"] = list_manifest(team, month, as_of, frame, csv, xlsx, **model)
-        summary[team.name] = {"rows": len(frame), "new_this_month": int(frame["new_this_month"].sum()),
-                              "capacity": team.capacity, "model": team.model,
-                              "model_version": model["model_version"]}  # fmt: skip
+        summary[team.name] = {
+            "rows": len(frame),
+            "new_this_month": int(frame["new_this_month"].sum()),
+            "capacity": team.capacity,
+            "model": team.model,
+            "model_version": model["model_version"],
+        }
         listed[team.name] = frame["person_id"].astype(str).tolist()
     return files, summary, listed

@@ -43,7 +43,9 @@ def _known(info: ValidationInfo, key: str) -> Collection[str] | None:
     return (info.context or {}).get(key)
 
 
-def _unknown(values: list[str] | None, info: ValidationInfo, key: str) -> tuple[list[str], list[str]]:
+def _unknown(
+    values: list[str] | None, info: ValidationInfo, key: str
+) -> tuple[list[str], list[str]]:
     """(the values not among those the caller knows under `key`, those known sorted); no
     values are unknown when the caller passed none (the teams file alone is checked)."""
     known = _known(info, key)
@@ -209,8 +211,12 @@ def load_teams(
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise TeamsError(f"{path} is not valid YAML: {error}") from None
-    context = {"models": known_models, "segments": known_segments, "clinics": known_clinics,
-               "tiers": known_tiers}  # fmt: skip
+    context = {
+        "models": known_models,
+        "segments": known_segments,
+        "clinics": known_clinics,
+        "tiers": known_tiers,
+    }
     teams, problems = _validate(raw, context)
     if teams is None:
         raise TeamsError(f"{path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
@@ -233,8 +239,10 @@ def _validate(raw: object, context: dict) -> tuple[Teams | None, list[str]]:
         except ValidationError as error:
             problems.extend(f"{where}: {_describe(e)}" for e in error.errors())
     names = [t.name for t in valid]
-    problems.extend(f"team {n}: the name is used more than once"
-                    for n in sorted({n for n in names if names.count(n) > 1}))  # fmt: skip
+    problems.extend(
+        f"team {n}: the name is used more than once"
+        for n in sorted({n for n in names if names.count(n) > 1})
+    )
     if problems:
         return None, problems
     return Teams(teams=valid), []

@@ -25,15 +25,33 @@ from riskstrat.lists.teams import Team
 from riskstrat.reference import municipalities
 
 HEADERS = {
-    "da": {"rank": "Rang", "person_id": "Person-id", "age": "Alder", "sex": "Køn",
-           "municipality_code": "Kommune", "gp_clinic_id": "Lægepraksis", "risk": "Risiko",
-           "tier": "Risikogruppe", "segment": "Segment", "reasons": "Begrundelser",
-           "new_this_month": "Ny denne måned"},
-    "en": {"rank": "Rank", "person_id": "Person id", "age": "Age", "sex": "Sex",
-           "municipality_code": "Municipality", "gp_clinic_id": "GP clinic", "risk": "Risk",
-           "tier": "Risk tier", "segment": "Segment", "reasons": "Reasons",
-           "new_this_month": "New this month"},
-}  # fmt: skip
+    "da": {
+        "rank": "Rang",
+        "person_id": "Person-id",
+        "age": "Alder",
+        "sex": "Køn",
+        "municipality_code": "Kommune",
+        "gp_clinic_id": "Lægepraksis",
+        "risk": "Risiko",
+        "tier": "Risikogruppe",
+        "segment": "Segment",
+        "reasons": "Begrundelser",
+        "new_this_month": "Ny denne måned",
+    },
+    "en": {
+        "rank": "Rank",
+        "person_id": "Person id",
+        "age": "Age",
+        "sex": "Sex",
+        "municipality_code": "Municipality",
+        "gp_clinic_id": "GP clinic",
+        "risk": "Risk",
+        "tier": "Risk tier",
+        "segment": "Segment",
+        "reasons": "Reasons",
+        "new_this_month": "New this month",
+    },
+}
 EXPLAIN = {
     "da": {
         "rank": "Placering efter risiko (1 = højest; lige risiko ordnes efter person-id).",
@@ -65,23 +83,50 @@ EXPLAIN = {
     },
 }
 FACTS = {
-    "da": {"team": "Team", "month": "Måned", "model": "Model", "model_version": "Modelversion",
-           "model_uri": "Model-URI", "as_of": "Risiko og alder pr.", "data_extract_date": "Data til og med",
-           "capacity": "Kapacitet (personer pr. måned)", "rows": "Personer på listen",
-           "new": "Heraf nye denne måned"},
-    "en": {"team": "Team", "month": "Month", "model": "Model", "model_version": "Model version",
-           "model_uri": "Model URI", "as_of": "Risk and age as of", "data_extract_date": "Data up to",
-           "capacity": "Capacity (persons a month)", "rows": "Persons on the list",
-           "new": "Of whom new this month"},
-}  # fmt: skip
+    "da": {
+        "team": "Team",
+        "month": "Måned",
+        "model": "Model",
+        "model_version": "Modelversion",
+        "model_uri": "Model-URI",
+        "as_of": "Risiko og alder pr.",
+        "data_extract_date": "Data til og med",
+        "capacity": "Kapacitet (personer pr. måned)",
+        "rows": "Personer på listen",
+        "new": "Heraf nye denne måned",
+    },
+    "en": {
+        "team": "Team",
+        "month": "Month",
+        "model": "Model",
+        "model_version": "Model version",
+        "model_uri": "Model URI",
+        "as_of": "Risk and age as of",
+        "data_extract_date": "Data up to",
+        "capacity": "Capacity (persons a month)",
+        "rows": "Persons on the list",
+        "new": "Of whom new this month",
+    },
+}
 NOTE = {
     "da": "Fortroligt: kun til teamets opsøgende arbejde. Listen er en prioritering, ikke en "
-          "diagnose; brug faglig vurdering. Bopæl og læge er som i dataudtrækket.",
+    "diagnose; brug faglig vurdering. Bopæl og læge er som i dataudtrækket.",
     "en": "Confidential: for the team's outreach only. The list is a prioritisation, not a "
-          "diagnosis; use clinical judgement. Residence and GP are as in the data extract.",
-}  # fmt: skip
-WIDTHS = {"rank": 7, "person_id": 14, "age": 7, "sex": 9, "municipality_code": 16, "gp_clinic_id": 13,
-          "risk": 9, "tier": 14, "segment": 26, "reasons": 90, "new_this_month": 16}  # fmt: skip
+    "diagnosis; use clinical judgement. Residence and GP are as in the data extract.",
+}
+WIDTHS = {
+    "rank": 7,
+    "person_id": 14,
+    "age": 7,
+    "sex": 9,
+    "municipality_code": 16,
+    "gp_clinic_id": 13,
+    "risk": 9,
+    "tier": 14,
+    "segment": 26,
+    "reasons": 90,
+    "new_this_month": 16,
+}
 YES_NO = {"da": ("Ja", "Nej"), "en": ("Yes", "No")}
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 
@@ -107,13 +152,17 @@ def target_list_xlsx(
     wb = Workbook()
     _fill_list(wb.active, list_frame, language)
     facts = {
-        "team": name, "month": month, "model": model or (team.model if isinstance(team, Team) else None),
-        "model_version": model_version, "model_uri": model_uri,
+        "team": name,
+        "month": month,
+        "model": model or (team.model if isinstance(team, Team) else None),
+        "model_version": model_version,
+        "model_uri": model_uri,
         "as_of": as_of.isoformat() if as_of else None,
         "data_extract_date": str(data_extract_date) if data_extract_date else None,
         "capacity": team.capacity if isinstance(team, Team) else None,
-        "rows": len(list_frame), "new": int(list_frame["new_this_month"].sum()),
-    }  # fmt: skip
+        "rows": len(list_frame),
+        "new": int(list_frame["new_this_month"].sum()),
+    }
     _fill_about(wb.create_sheet(), list_frame, language, facts)
     stamp = datetime.combine(parse_month(month), datetime.min.time())
     wb.properties.created = stamp
@@ -206,8 +255,11 @@ def fixed_zip(payload: bytes, stamp: datetime) -> bytes:
         for item in items:
             data = source.read(item.filename)
             if item.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                              rb"\g<1>" + iso + rb"\g<3>", data)  # fmt: skip
+                data = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    rb"\g<1>" + iso + rb"\g<3>",
+                    data,
+                )
             info = zipfile.ZipInfo(item.filename, date_time=stamp.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3

@@ -192,7 +192,9 @@ def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
         feature=np.array([int(x["split_feature"]) for x in nodes], dtype=np.int64),
         threshold=np.array([float(x["threshold"]) for x in nodes]),
         default_left=np.array([bool(x.get("default_left", True)) for x in nodes]),
-        missing=np.array([_MISSING.get(x.get("missing_type", "None"), 0) for x in nodes], dtype=np.int8),
+        missing=np.array(
+            [_MISSING.get(x.get("missing_type", "None"), 0) for x in nodes], dtype=np.int8
+        ),
         first=np.array(first, dtype=np.int64),
         repeats=arrays(repeats),
         slots=arrays(slots),
@@ -220,7 +222,9 @@ def _leaf_table(value: float, z: np.ndarray) -> np.ndarray:
     masks = np.arange(1 << d)
     bits = ((masks[:, None] >> np.arange(d)) & 1).astype(bool)  # (2**d, d): j in S
     size = bits.sum(axis=1)
-    weight = np.array([factorial(s) * factorial(d - s - 1) / factorial(d) for s in range(d)] + [0.0])
+    weight = np.array(
+        [factorial(s) * factorial(d - s - 1) / factorial(d) for s in range(d)] + [0.0]
+    )
     factor = np.where(bits, 1.0, z)  # z_j for j outside S
     # (2**d, i, j): the factors of every j but i, multiplied out
     others = np.where(np.eye(d, dtype=bool), 1.0, factor[:, None, :]).prod(axis=2)

@@ -23,20 +23,28 @@ def month_fairness(
     gp_clinic_id (team catchments by clinic)."""
     audits: dict[str, GroupAudit] = {}
     for name, scoring in scorings.items():
-        frame = scoring.features.merge(scoring.scores[["person_id", "tier", "segment"]], on="person_id")
+        frame = scoring.features.merge(
+            scoring.scores[["person_id", "tier", "segment"]], on="person_id"
+        )
         frame = frame.merge(clinics, on="person_id", how="left")
         fairness = scoring.spec.fairness
         frame["selected"] = frame["tier"] != scoring.spec.segments.lowest_tier
         frame["need"] = evaluate_rule(fairness.need, frame).astype(bool)
-        audits[f"{name}: top tiers"] = audit_selection(frame, fairness, selected="selected", need="need")
+        audits[f"{name}: top tiers"] = audit_selection(
+            frame, fairness, selected="selected", need="need"
+        )
         for team in teams.teams:
             if team.model_name != name:
                 continue
             # need among the persons the team may list (catchment, age, segments): a list of
             # citizens 75+ is not under-selecting the 65-74-year-olds it may not take
             inside = frame[in_catchment(team, frame) & eligible_by_rules(team, frame)]
-            inside = inside.assign(selected=inside["person_id"].isin(set(listed.get(team.name, []))))
-            audits[f"team {team.name}"] = audit_selection(inside, fairness, selected="selected", need="need")
+            inside = inside.assign(
+                selected=inside["person_id"].isin(set(listed.get(team.name, [])))
+            )
+            audits[f"team {team.name}"] = audit_selection(
+                inside, fairness, selected="selected", need="need"
+            )
     context = {
         "month": ctx.month,
         "as of": ctx.as_of.isoformat(),

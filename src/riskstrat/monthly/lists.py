@@ -23,7 +23,9 @@ def month_lists(
     team (for `new_this_month`)."""
     check_teams_fit(teams, scorings, persons)
     by_model = {name: (s.scores, s.manifest) for name, s in scorings.items()}
-    return list_files(teams, by_model, persons, opt_outs, ctx.month, ctx.as_of, previous, prefix="lists/")
+    return list_files(
+        teams, by_model, persons, opt_outs, ctx.month, ctx.as_of, previous, prefix="lists/"
+    )
 
 
 def check_teams_fit(teams: Teams, scorings: dict[str, ModelScoring], persons: pd.DataFrame) -> None:
@@ -41,9 +43,13 @@ def check_teams_fit(teams: Teams, scorings: dict[str, ModelScoring], persons: pd
         }
         bad = [s for s in team.eligibility.exclude_segments if s not in segments]
         if bad:
-            problems.append(f"team {team.name}: unknown segment(s) {bad}; the model has {sorted(segments)}")
+            problems.append(
+                f"team {team.name}: unknown segment(s) {bad}; the model has {sorted(segments)}"
+            )
         unknown = [c for c in team.catchment.gp_clinics if c not in clinics]
         if unknown:
             problems.append(f"team {team.name}: GP clinic(s) {unknown} do not occur in the data")
     if problems:
-        raise TeamsError("the teams file does not fit the models and data:\n  - " + "\n  - ".join(problems))
+        raise TeamsError(
+            "the teams file does not fit the models and data:\n  - " + "\n  - ".join(problems)
+        )

@@ -63,7 +63,9 @@ def audit_record(
         "month": ctx.month,
         "as_of": ctx.as_of.isoformat(),
         "data_extract_date": ctx.extract_date.isoformat(),
-        "models": {n: {"uri": s.model_uri, "version": s.model_version} for n, s in scorings.items()},
+        "models": {
+            n: {"uri": s.model_uri, "version": s.model_version} for n, s in scorings.items()
+        },
         "teams": list_summary,
         "fairness_passed": fairness["passed"],
         "fairness_flags": len(fairness["flags"]),

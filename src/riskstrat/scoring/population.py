@@ -96,7 +96,9 @@ def score_partition(extract, models: list[LoadedModel], as_of: date) -> pd.DataF
             built[key] = build_features(extract, spec, [as_of], with_labels=False)
         features = built[key]
         keep |= set(model.bundle.segments.required_columns) | rule_columns(spec)
-        scores = score_population(model.bundle, features, model.version).drop(columns=["index_date"])
+        scores = score_population(model.bundle, features, model.version).drop(
+            columns=["index_date"]
+        )
         prefix = f"{model.bundle.model_name}{_SEPARATOR}"
         scored.append(scores.set_index("person_id").add_prefix(prefix))
     everyone = pd.concat(

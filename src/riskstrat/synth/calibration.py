@@ -28,27 +28,85 @@ TARGETS = [
     ("municipal_any", "persons with ≥1 municipal contact", "count", 17_000, 0.10),
     ("hospital_and_gp", "persons with hospital and GP contact", "count", 88_468, 0.05),
     ("trilateral", "persons with contact to all three sectors", "count", 12_733, 0.10),
-    ("share_municipal_with_hospital", "share of municipal-contact persons also with hospital contact", "share", 74, 5),
-    ("share_hospital_with_municipal", "share of hospital-contact persons also with municipal contact", "share", 12, 3),
-    ("share_gp_with_municipal", "share of GP-contact persons also with municipal contact", "share", 6, 2),
-    ("share_hospital_with_gp", "share of hospital-contact persons also with GP contact", "share", 84, 5),
-    ("share_gp_with_hospital", "share of GP-contact persons also with hospital contact", "share", 44, 5),
+    (
+        "share_municipal_with_hospital",
+        "share of municipal-contact persons also with hospital contact",
+        "share",
+        74,
+        5,
+    ),
+    (
+        "share_hospital_with_municipal",
+        "share of hospital-contact persons also with municipal contact",
+        "share",
+        12,
+        3,
+    ),
+    (
+        "share_gp_with_municipal",
+        "share of GP-contact persons also with municipal contact",
+        "share",
+        6,
+        2,
+    ),
+    (
+        "share_hospital_with_gp",
+        "share of hospital-contact persons also with GP contact",
+        "share",
+        84,
+        5,
+    ),
+    (
+        "share_gp_with_hospital",
+        "share of GP-contact persons also with hospital contact",
+        "share",
+        44,
+        5,
+    ),
     ("aged_80plus", "persons aged 80+", "count", 13_000, 0.10),
     ("gp_80plus", "80+ with ≥1 GP contact", "count", 12_839, 0.05),
     ("gp_only_80plus", "80+ with GP contact only", "count", 2_219, 0.15),
-    ("gp_hospital_no_municipal_80plus", "80+ with GP and hospital but no municipal contact", "count", 2_974, 0.15),
+    (
+        "gp_hospital_no_municipal_80plus",
+        "80+ with GP and hospital but no municipal contact",
+        "count",
+        2_974,
+        0.15,
+    ),
     ("trilateral_80plus", "80+ trilateral", "count", 5_254, 0.10),
     ("hospital_80plus", "80+ with ≥1 hospital contact", "count", 8_000, 0.10),
     ("municipal_80plus", "80+ with ≥1 municipal contact", "count", 7_700, 0.10),
-    ("share_hospital_80plus_trilateral", "share of 80+ with hospital contact who are trilateral", "share", 63, 7),
-    ("share_gp_80plus_trilateral", "share of 80+ with GP contact who are trilateral", "share", 41, 5),
-    ("avoidable_per_1000_65plus", "avoidable admissions per 1,000 citizens 65+ (label code list)", "range", (45, 75), None),
-]  # fmt: skip
+    (
+        "share_hospital_80plus_trilateral",
+        "share of 80+ with hospital contact who are trilateral",
+        "share",
+        63,
+        7,
+    ),
+    (
+        "share_gp_80plus_trilateral",
+        "share of 80+ with GP contact who are trilateral",
+        "share",
+        41,
+        5,
+    ),
+    (
+        "avoidable_per_1000_65plus",
+        "avoidable admissions per 1,000 citizens 65+ (label code list)",
+        "range",
+        (45, 75),
+        None,
+    ),
+]
 
 
 def reference_year(history_start: date, extract_date: date) -> int:
     """2021 (the targets' year) when the history covers it, else the first full year covered."""
-    first = history_start.year if history_start == date(history_start.year, 1, 1) else history_start.year + 1
+    first = (
+        history_start.year
+        if history_start == date(history_start.year, 1, 1)
+        else history_start.year + 1
+    )
     if first <= 2021 and date(2022, 1, 1) <= extract_date:
         return 2021
     if date(first + 1, 1, 1) > extract_date:
@@ -70,22 +128,22 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
         CREATE TEMP TABLE inhabitants AS
         SELECT person_id, municipality_code, education,
                {year} - year(birth_date) - CASE WHEN month(birth_date) = 1 AND day(birth_date) = 1 THEN 0 ELSE 1 END AS age
-        FROM {_table(root, 'persons')}
+        FROM {_table(root, "persons")}
         WHERE birth_date < {y0}
           AND (death_date IS NULL OR death_date >= {y0})
           AND (emigration_date IS NULL OR emigration_date >= {y0})
-    """)  # fmt: skip
+    """)
     con.execute(f"""
         CREATE TEMP TABLE contacts AS
         SELECT i.person_id, i.age,
-            i.person_id IN (SELECT person_id FROM {_table(root, 'hospital_contacts')}
+            i.person_id IN (SELECT person_id FROM {_table(root, "hospital_contacts")}
                             WHERE start_date >= {y0} AND start_date < {y1}) AS h,
-            i.person_id IN (SELECT person_id FROM {_table(root, 'gp_contacts')}
+            i.person_id IN (SELECT person_id FROM {_table(root, "gp_contacts")}
                             WHERE contact_date >= {y0} AND contact_date < {y1}) AS g,
-            i.person_id IN (SELECT person_id FROM {_table(root, 'municipal_services')}
+            i.person_id IN (SELECT person_id FROM {_table(root, "municipal_services")}
                             WHERE start_date < {y1} AND (end_date IS NULL OR end_date >= {y0})) AS m
         FROM inhabitants i
-    """)  # fmt: skip
+    """)
     c = con.execute("""
         SELECT count(*), sum(g::int), sum(h::int), sum(m::int), sum((h AND g)::int),
                sum((h AND g AND m)::int), sum((m AND h)::int), sum((h AND m)::int),
@@ -104,14 +162,14 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
     like = " OR ".join(f"action_diagnosis LIKE '{p}%'" for p in prefixes)
     avoid = con.execute(f"""
         SELECT count(*), count(DISTINCT a.person_id)
-        FROM {_table(root, 'hospital_contacts')} a
-        JOIN {_table(root, 'persons')} p USING (person_id)
+        FROM {_table(root, "hospital_contacts")} a
+        JOIN {_table(root, "persons")} p USING (person_id)
         JOIN inhabitants i USING (person_id)
         WHERE a.contact_type = 'inpatient' AND a.acute AND ({like})
           AND a.start_date >= {y0} AND a.start_date < {y1}
           AND date_diff('year', p.birth_date, a.start_date)
               - CASE WHEN strftime(a.start_date, '%m%d') < strftime(p.birth_date, '%m%d') THEN 1 ELSE 0 END >= 65
-    """).fetchall()[0]  # fmt: skip
+    """).fetchall()[0]
     by_group = _avoidable_by(con, root, y0, y1, like, "i.education")
     by_municipality = _avoidable_by(con, root, y0, y1, like, "i.municipality_code")
 
@@ -119,20 +177,28 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
         return 100 * a / b if b else None
 
     values = {
-        "inhabitants": n, "gp_any": g, "hospital_any": h, "municipal_any": m,
-        "hospital_and_gp": hg, "trilateral": hgm,
+        "inhabitants": n,
+        "gp_any": g,
+        "hospital_any": h,
+        "municipal_any": m,
+        "hospital_and_gp": hg,
+        "trilateral": hgm,
         "share_municipal_with_hospital": share(mh, m),
         "share_hospital_with_municipal": share(hm, h),
         "share_gp_with_municipal": share(gm, g),
         "share_hospital_with_gp": share(hg, h),
         "share_gp_with_hospital": share(hg, g),
-        "aged_80plus": a80, "gp_80plus": g80, "gp_only_80plus": gonly80,
-        "gp_hospital_no_municipal_80plus": gh_nom80, "trilateral_80plus": tri80,
-        "hospital_80plus": h80, "municipal_80plus": m80,
+        "aged_80plus": a80,
+        "gp_80plus": g80,
+        "gp_only_80plus": gonly80,
+        "gp_hospital_no_municipal_80plus": gh_nom80,
+        "trilateral_80plus": tri80,
+        "hospital_80plus": h80,
+        "municipal_80plus": m80,
         "share_hospital_80plus_trilateral": share(tri80, h80),
         "share_gp_80plus_trilateral": share(tri80, g80),
         "avoidable_per_1000_65plus": 1000 * avoid[0] / n65 if n65 else None,
-    }  # fmt: skip
+    }
     scale = n / RANDERS_INHABITANTS
     figures = []
     for key, text, kind, target, tol in TARGETS:
@@ -147,10 +213,18 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
             low, high = target
             shown_target = f"{low}–{high}"
         ok = value is not None and low <= value <= high
-        figures.append({
-            "figure": key, "description": text, "kind": kind, "value": _round(value),
-            "target": shown_target, "low": _round(low), "high": _round(high), "pass": ok,
-        })  # fmt: skip
+        figures.append(
+            {
+                "figure": key,
+                "description": text,
+                "kind": kind,
+                "value": _round(value),
+                "target": shown_target,
+                "low": _round(low),
+                "high": _round(high),
+                "pass": ok,
+            }
+        )
     passed = sum(f["pass"] for f in figures)
     return {
         "reference_year": year,
@@ -174,8 +248,8 @@ def _avoidable_by(con, root: Path, y0: str, y1: str, like: str, column: str) -> 
     rows = con.execute(f"""
         WITH adm AS (
             SELECT a.person_id, count(*) AS k
-            FROM {_table(root, 'hospital_contacts')} a
-            JOIN {_table(root, 'persons')} p USING (person_id)
+            FROM {_table(root, "hospital_contacts")} a
+            JOIN {_table(root, "persons")} p USING (person_id)
             WHERE a.contact_type = 'inpatient' AND a.acute AND ({like})
               AND a.start_date >= {y0} AND a.start_date < {y1}
               AND date_diff('year', p.birth_date, a.start_date)
@@ -185,13 +259,15 @@ def _avoidable_by(con, root: Path, y0: str, y1: str, like: str, column: str) -> 
                coalesce(sum(adm.k), 0) AS k
         FROM inhabitants i LEFT JOIN adm USING (person_id)
         WHERE i.age >= 65 GROUP BY 1 ORDER BY 1
-    """).fetchall()  # fmt: skip
+    """).fetchall()
     # small groups are suppressed like every other aggregate (riskstrat.disclosure)
     return {
-        grp: {"inhabitants_65plus": n if n >= MIN_CELL else None,
-              "per_1000": round(1000 * k / n, 1) if n >= MIN_CELL and not is_small(k) else None}
+        grp: {
+            "inhabitants_65plus": n if n >= MIN_CELL else None,
+            "per_1000": round(1000 * k / n, 1) if n >= MIN_CELL and not is_small(k) else None,
+        }
         for grp, n, k in rows
-    }  # fmt: skip
+    }
 
 
 # Figures that cannot all be met together with the trilateral and 80+ figures (which
@@ -251,10 +327,14 @@ def render_markdown(report: dict, profile: str, persons: int, seed: int) -> str:
         "|---|---:|---:|",
     ]
     for grp, v in a["per_1000_65plus_by_education"].items():
-        lines.append(f"| {grp} | {v['inhabitants_65plus'] or 'suppressed'} | {v['per_1000'] or 'suppressed'} |")
+        lines.append(
+            f"| {grp} | {v['inhabitants_65plus'] or 'suppressed'} | {v['per_1000'] or 'suppressed'} |"
+        )
     lines += ["", "| municipality | inhabitants 65+ | per 1,000 |", "|---|---:|---:|"]
     for grp, v in a["per_1000_65plus_by_municipality"].items():
-        lines.append(f"| {grp} | {v['inhabitants_65plus'] or 'suppressed'} | {v['per_1000'] or 'suppressed'} |")
+        lines.append(
+            f"| {grp} | {v['inhabitants_65plus'] or 'suppressed'} | {v['per_1000'] or 'suppressed'} |"
+        )
     lines += [
         "",
         "Synthetic data: these figures show that the generator reproduces published "

@@ -53,8 +53,14 @@ PROFILES = {
     "denmark": (5_900_000, None),
 }
 CHUNK_PERSONS = 200_000
-TABLE_NAMES = ("persons", "hospital_contacts", "gp_contacts", "municipal_services",
-               "prescriptions", "opt_outs")  # fmt: skip
+TABLE_NAMES = (
+    "persons",
+    "hospital_contacts",
+    "gp_contacts",
+    "municipal_services",
+    "prescriptions",
+    "opt_outs",
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,9 @@ def _region_codes():
     import pandas as pd
 
     raw = pd.read_csv(data_path("municipalities.csv"))
-    return pd.DataFrame({"municipality_code": raw["kommunekode"], "region_code": raw["region_code"]})
+    return pd.DataFrame(
+        {"municipality_code": raw["kommunekode"], "region_code": raw["region_code"]}
+    )
 
 
 def _codes(p: dict) -> dict:
@@ -177,8 +185,9 @@ def _codes(p: dict) -> dict:
             avoid_p.append(group["weight"] / len(group["codes"]))
     prefixes = tuple(code_list()["code_prefix"])
     cats = icd10_categories()["code"].to_numpy(dtype=object)
-    cats = np.array([c for c in cats if not c.startswith(prefixes) and c[1] not in "UVWXY"],
-                    dtype=object)  # fmt: skip
+    cats = np.array(
+        [c for c in cats if not c.startswith(prefixes) and c[1] not in "UVWXY"], dtype=object
+    )
     cond = {c: p["conditions"][c]["codes"] for c in CONDITIONS}
     secondary = np.empty(1 << len(CONDITIONS), dtype=object)
     for mask in range(secondary.size):
@@ -187,8 +196,9 @@ def _codes(p: dict) -> dict:
     return {
         "condition": cond,
         "condition_atc": {c: p["conditions"][c]["atc"] for c in CONDITIONS},
-        "exacerbation": np.array([cond[c][min(1, len(cond[c]) - 1)] for c in CONDITIONS],
-                                 dtype=object),  # fmt: skip
+        "exacerbation": np.array(
+            [cond[c][min(1, len(cond[c]) - 1)] for c in CONDITIONS], dtype=object
+        ),
         "avoidable": np.array(avoid_codes, dtype=object),
         "avoidable_p": np.array(avoid_p) / sum(avoid_p),
         "pools": {
@@ -253,67 +263,90 @@ def _tables(persons, outcome, history_start: date, codes: dict) -> dict[str, pa.
     quintile = pa.array(persons.income_quintile.astype(np.int8), mask=persons.income_quintile == 0)
     adult = persons.age0 >= 18
     tables = {
-        "persons": pa.table({
-            "person_id": _strings(persons.person_id),
-            "birth_date": _dates(birth, nullable=False),
-            "sex": _strings(np.where(persons.male, "M", "F")),
-            "municipality_code": pa.array(persons.municipality, type=pa.int32()),
-            "gp_clinic_id": _strings(persons.clinic),
-            "education": _strings(education),
-            "income_quintile": quintile,
-            "origin": _strings(ORIGIN[persons.origin]),
-            "living_alone": pa.array(persons.alone, mask=~adult & ~persons.alone),
-            "death_date": _dates(outcome.death_day),
-            "emigration_date": _dates(outcome.emigration_day),
-        })
-    }  # fmt: skip
+        "persons": pa.table(
+            {
+                "person_id": _strings(persons.person_id),
+                "birth_date": _dates(birth, nullable=False),
+                "sex": _strings(np.where(persons.male, "M", "F")),
+                "municipality_code": pa.array(persons.municipality, type=pa.int32()),
+                "gp_clinic_id": _strings(persons.clinic),
+                "education": _strings(education),
+                "income_quintile": quintile,
+                "origin": _strings(ORIGIN[persons.origin]),
+                "living_alone": pa.array(persons.alone, mask=~adult & ~persons.alone),
+                "death_date": _dates(outcome.death_day),
+                "emigration_date": _dates(outcome.emigration_day),
+            }
+        )
+    }
     ev = outcome.events
-    h = {k: _cat(v, object if k in ("diagnosis", "secondary") else None) for k, v in ev.hospital.items()}
+    h = {
+        k: _cat(v, object if k in ("diagnosis", "secondary") else None)
+        for k, v in ev.hospital.items()
+    }
     order = np.lexsort((h["type"], h["start"], h["person"])) if len(h["person"]) else []
     h = {k: v[order] for k, v in h.items()}
     region = persons.region_code[h["person"]] if len(h["person"]) else np.array([], dtype=int)
-    tables["hospital_contacts"] = pa.table({
-        "person_id": _ids(persons, h["person"]),
-        "start_date": _dates(h["start"]),
-        "end_date": _dates(h["end"]),
-        "contact_type": _labels(h["type"], CONTACT_TYPES),
-        "acute": pa.array(np.asarray(h["acute"], dtype=bool)),
-        "action_diagnosis": _strings(h["diagnosis"]),
-        "secondary_diagnoses": _strings(h["secondary"]),
-        "hospital_code": _strings(np.char.add(region.astype(str), "01").astype(object)),
-    })  # fmt: skip
+    tables["hospital_contacts"] = pa.table(
+        {
+            "person_id": _ids(persons, h["person"]),
+            "start_date": _dates(h["start"]),
+            "end_date": _dates(h["end"]),
+            "contact_type": _labels(h["type"], CONTACT_TYPES),
+            "acute": pa.array(np.asarray(h["acute"], dtype=bool)),
+            "action_diagnosis": _strings(h["diagnosis"]),
+            "secondary_diagnoses": _strings(h["secondary"]),
+            "hospital_code": _strings(np.char.add(region.astype(str), "01").astype(object)),
+        }
+    )
     g = {k: _cat(v) for k, v in ev.gp.items()}
     order = np.lexsort((g["kind"], g["day"], g["person"]))
     g = {k: v[order] for k, v in g.items()}
-    clinic = np.where(g["kind"] == GP_KINDS.index("out_of_hours"), None, persons.clinic[g["person"]])
-    tables["gp_contacts"] = pa.table({
-        "person_id": _ids(persons, g["person"]),
-        "contact_date": _dates(g["day"]),
-        "contact_kind": _labels(g["kind"], GP_KINDS),
-        "clinic_id": _strings(clinic),
-    })  # fmt: skip
+    clinic = np.where(
+        g["kind"] == GP_KINDS.index("out_of_hours"), None, persons.clinic[g["person"]]
+    )
+    tables["gp_contacts"] = pa.table(
+        {
+            "person_id": _ids(persons, g["person"]),
+            "contact_date": _dates(g["day"]),
+            "contact_kind": _labels(g["kind"], GP_KINDS),
+            "clinic_id": _strings(clinic),
+        }
+    )
     m = {k: _cat(v, float if k == "hours" else None) for k, v in ev.municipal.items()}
     order = np.lexsort((m["service"], m["start"], m["person"]))
     m = {k: v[order] for k, v in m.items()}
-    tables["municipal_services"] = pa.table({
-        "person_id": _ids(persons, m["person"]),
-        "service": _labels(m["service"], SERVICES),
-        "start_date": _dates(m["start"]),
-        "end_date": _dates(m["end"]),
-        "hours_per_week": pa.array(m["hours"].astype(float), mask=np.isnan(m["hours"].astype(float))),
-    })  # fmt: skip
+    tables["municipal_services"] = pa.table(
+        {
+            "person_id": _ids(persons, m["person"]),
+            "service": _labels(m["service"], SERVICES),
+            "start_date": _dates(m["start"]),
+            "end_date": _dates(m["end"]),
+            "hours_per_week": pa.array(
+                m["hours"].astype(float), mask=np.isnan(m["hours"].astype(float))
+            ),
+        }
+    )
     r = {k: _cat(v, object if k == "atc" else None) for k, v in ev.prescriptions.items()}
     order = np.lexsort((r["atc"].astype(str), r["day"], r["person"])) if len(r["person"]) else []
     r = {k: v[order] for k, v in r.items()}
-    tables["prescriptions"] = pa.table({
-        "person_id": _ids(persons, r["person"]),
-        "dispense_date": _dates(r["day"]),
-        "atc_code": _strings(r["atc"]),
-        "ddd": pa.array(np.full(len(r["person"]), float(load_params()["prescriptions"]["ddd_per_dispensing"]))),
-    })  # fmt: skip
+    tables["prescriptions"] = pa.table(
+        {
+            "person_id": _ids(persons, r["person"]),
+            "dispense_date": _dates(r["day"]),
+            "atc_code": _strings(r["atc"]),
+            "ddd": pa.array(
+                np.full(
+                    len(r["person"]), float(load_params()["prescriptions"]["ddd_per_dispensing"])
+                )
+            ),
+        }
+    )
     rows = np.flatnonzero(outcome.opt_out_day >= 0)
-    tables["opt_outs"] = pa.table({
-        "person_id": _ids(persons, rows),
-        "opt_out_date": _dates(outcome.opt_out_day[rows]),
-    })  # fmt: skip
+    tables["opt_outs"] = pa.table(
+        {
+            "person_id": _ids(persons, rows),
+            "opt_out_date": _dates(outcome.opt_out_day[rows]),
+        }
+    )
     return tables

@@ -49,9 +49,11 @@ class Persons:
 
 def municipality_weights(municipalities: pd.DataFrame, codes: list[int] | None) -> pd.DataFrame:
     """The profile's municipalities with their population weights."""
-    table = municipalities if codes is None else municipalities[
-        municipalities["municipality_code"].isin(codes)
-    ]
+    table = (
+        municipalities
+        if codes is None
+        else municipalities[municipalities["municipality_code"].isin(codes)]
+    )
     table = table.sort_values("municipality_code").reset_index(drop=True)
     return table.assign(weight=table["population"] / table["population"].sum())
 
@@ -61,7 +63,9 @@ def clinics_per_municipality(weights: pd.DataFrame, n_persons: int, per_clinic: 
     out = {}
     for code, w in zip(weights["municipality_code"], weights["weight"], strict=True):
         n = max(1, int(round(w * n_persons / per_clinic)))
-        out[int(code)] = np.array([f"{int(code):03d}{k:03d}" for k in range(1, n + 1)], dtype=object)
+        out[int(code)] = np.array(
+            [f"{int(code):03d}{k:03d}" for k in range(1, n + 1)], dtype=object
+        )
     return out
 
 
@@ -125,7 +129,9 @@ def _draw_ages(pop: dict, group: np.ndarray, in_cluster: np.ndarray, rng) -> np.
             rows = np.flatnonzero((group == g) & (in_cluster == cluster))
             if not rows.size:
                 continue
-            tilt = pop["old_age_tilt"] * (g - 3) + (pop["old_age_extra_randers_cluster"] if cluster else 0)
+            tilt = pop["old_age_tilt"] * (g - 3) + (
+                pop["old_age_extra_randers_cluster"] if cluster else 0
+            )
             w = base * np.where(old, np.exp(tilt), 1.0)
             band = rng.choice(len(bands), size=rows.size, p=w / w.sum())
             ages[rows] = bands[band] + rng.random(rows.size) * 5
@@ -135,9 +141,7 @@ def _draw_ages(pop: dict, group: np.ndarray, in_cluster: np.ndarray, rng) -> np.
 def _draw_origin(pop: dict, age: np.ndarray, group: np.ndarray, rng) -> np.ndarray:
     ages = pop["origin_ages"]
     factor = np.asarray(pop["immigrant_by_group"])[group - 1]
-    shares = np.stack(
-        [np.interp(age, ages, pop[name]) * factor for name in ORIGIN[1:]], axis=1
-    )
+    shares = np.stack([np.interp(age, ages, pop[name]) * factor for name in ORIGIN[1:]], axis=1)
     shares = np.minimum(shares, 0.9 / max(1, shares.shape[1]))
     cum = np.cumsum(shares, axis=1)
     below = (rng.random(age.size)[:, None] >= cum).sum(axis=1)

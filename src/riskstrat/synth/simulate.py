@@ -36,11 +36,15 @@ def day_number(d: date) -> int:
 class Events:
     """Columns of one chunk's event tables, as lists of arrays to concatenate."""
 
-    hospital: dict = field(default_factory=lambda: _columns(
-        "person", "start", "end", "type", "acute", "diagnosis", "secondary"))
+    hospital: dict = field(
+        default_factory=lambda: _columns(
+            "person", "start", "end", "type", "acute", "diagnosis", "secondary"
+        )
+    )
     gp: dict = field(default_factory=lambda: _columns("person", "day", "kind"))
-    municipal: dict = field(default_factory=lambda: _columns(
-        "person", "service", "start", "end", "hours"))
+    municipal: dict = field(
+        default_factory=lambda: _columns("person", "service", "start", "end", "hours")
+    )
     prescriptions: dict = field(default_factory=lambda: _columns("person", "day", "atc"))
 
     @staticmethod
@@ -66,8 +70,15 @@ class Outcome:
 class Simulation:
     """Simulates one chunk of persons from `history_start` to `extract_date`."""
 
-    def __init__(self, params: dict, codes: dict, persons: Persons, history_start: date,
-                 extract_date: date, rng: np.random.Generator) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params: dict,
+        codes: dict,
+        persons: Persons,
+        history_start: date,
+        extract_date: date,
+        rng: np.random.Generator,
+    ) -> None:
         self.p = params
         self.codes = codes
         self.persons = persons
@@ -87,7 +98,7 @@ class Simulation:
         self.events = Events()
         n = self.n
         self.cond = np.zeros((n, len(CONDITIONS)), dtype=bool)
-        self.onset = np.full((n, len(CONDITIONS)), -10**6, dtype=np.int64)
+        self.onset = np.full((n, len(CONDITIONS)), -(10**6), dtype=np.int64)
         self.admissions = np.zeros(n)
         self.recent = np.zeros(n)
         self.recent_stays = np.zeros(n)  # acute and planned stays: rehabilitation follows both
@@ -100,8 +111,13 @@ class Simulation:
         shared = rng.normal(size=n)
         self.frailty_random = rng.normal(scale=params["frailty"]["random_sd"], size=n)
         self.effect = {}
-        for name in ("acute_admission", "planned_admission", "emergency_visit", "outpatient",
-                     "gp_contact"):  # fmt: skip
+        for name in (
+            "acute_admission",
+            "planned_admission",
+            "emergency_visit",
+            "outpatient",
+            "gp_contact",
+        ):
             sd = sectors[name]["person_sd"]
             share = sectors[name].get("shared_share", sectors["shared_share"])
             z = np.sqrt(share) * shared + np.sqrt(1 - share) * rng.normal(size=n)
@@ -114,8 +130,11 @@ class Simulation:
         for j, name in enumerate(CONDITIONS):
             c = self.p["conditions"][name]
             b = c["age_slope"]
-            level = np.exp(c["log_rate_at_70"] + c["social"] * self.persons.disadvantage
-                           + c.get("female_log_ratio", 0.0) * ~self.persons.male)  # fmt: skip
+            level = np.exp(
+                c["log_rate_at_70"]
+                + c["social"] * self.persons.disadvantage
+                + c.get("female_log_ratio", 0.0) * ~self.persons.male
+            )
             cumulative = level * 10 / b * (np.exp(b * (age - 70) / 10) - np.exp(b * (30 - 70) / 10))
             cumulative = np.where(age > 30, cumulative, 0.0)
             has = self.rng.random(self.n) < 1 - np.exp(-cumulative)
@@ -148,7 +167,9 @@ class Simulation:
                 exit_day = self._exits(active, age, start, stop)
                 self._incident_conditions(active, age, start, stop, exit_day)
             frailty = self._excess_frailty(age)
-            new_acute, new_planned = self._hospital(active, age, frailty, start, stop, exit_day, recording)
+            new_acute, new_planned = self._hospital(
+                active, age, frailty, start, stop, exit_day, recording
+            )
             if recording:
                 self._gp(active, age, frailty, start, stop, exit_day)
             self._municipal(active, age, frailty, start, stop, exit_day)
@@ -186,10 +207,11 @@ class Simulation:
         for j, name in enumerate(CONDITIONS):
             c = self.p["conditions"][name]
             yearly = np.exp(
-                c["log_rate_at_70"] + c["age_slope"] * (age - 70) / 10
+                c["log_rate_at_70"]
+                + c["age_slope"] * (age - 70) / 10
                 + c["social"] * self.persons.disadvantage
                 + c.get("female_log_ratio", 0.0) * ~self.persons.male
-            ) * (age > 30)  # fmt: skip
+            ) * (age > 30)
             new = active & ~self.cond[:, j] & (self.rng.random(self.n) < yearly / 12)
             rows = np.flatnonzero(new)
             if not rows.size:
@@ -198,13 +220,20 @@ class Simulation:
             self.onset[rows, j] = self._days(start, stop, rows.size)
             # the diagnosis is made in hospital for most: an acute stay for stroke and
             # often heart failure, an outpatient work-up for the others
-            acute = self.rng.random(rows.size) < {"stroke": 0.9, "heart_failure": 0.5}.get(name, 0.0)
+            acute = self.rng.random(rows.size) < {"stroke": 0.9, "heart_failure": 0.5}.get(
+                name, 0.0
+            )
             seen = acute | (self.rng.random(rows.size) < 0.6)
             self._record_hospital(
-                rows[seen], self.onset[rows[seen], j], np.where(acute[seen], 0, 1),
-                acute[seen], np.full(seen.sum(), self.codes["condition"][name][0], dtype=object),
-                age[rows[seen]], exit_day, "acute_admission",
-            )  # fmt: skip
+                rows[seen],
+                self.onset[rows[seen], j],
+                np.where(acute[seen], 0, 1),
+                acute[seen],
+                np.full(seen.sum(), self.codes["condition"][name][0], dtype=object),
+                age[rows[seen]],
+                exit_day,
+                "acute_admission",
+            )
 
     # ---------------------------------------------------------------- hospital
     def _rate(self, sector: str, age, frailty, active, effect=True) -> np.ndarray:
@@ -235,8 +264,16 @@ class Simulation:
         keep = days <= exit_day[rows]
         rows, days = rows[keep], days[keep]
         acute_n = np.bincount(rows, minlength=self.n)
-        self._record_hospital(rows, days, 0, True, self._acute_diagnoses(rows, age, frailty),
-                              age[rows], exit_day, "acute_admission")  # fmt: skip
+        self._record_hospital(
+            rows,
+            days,
+            0,
+            True,
+            self._acute_diagnoses(rows, age, frailty),
+            age[rows],
+            exit_day,
+            "acute_admission",
+        )
         for sector, ctype, acute, pool in (
             ("planned_admission", 0, False, "planned"),
             ("emergency_visit", 2, True, "emergency"),
@@ -246,8 +283,16 @@ class Simulation:
             if sector == "planned_admission":
                 planned_n = k
             rows = np.repeat(np.arange(self.n), k)
-            self._record_hospital(rows, self._days(start, stop, rows.size), ctype, acute,
-                                  self._pick(pool, rows.size), age[rows], exit_day, sector)  # fmt: skip
+            self._record_hospital(
+                rows,
+                self._days(start, stop, rows.size),
+                ctype,
+                acute,
+                self._pick(pool, rows.size),
+                age[rows],
+                exit_day,
+                sector,
+            )
         # controls of chronic conditions
         for j, name in enumerate(CONDITIONS):
             rate = self.p["conditions"][name]["outpatient_per_year"] / 12
@@ -256,12 +301,21 @@ class Simulation:
             rows = np.repeat(np.arange(self.n), k)
             codes = self.codes["condition"][name]
             diag = np.asarray(codes, dtype=object)[rng.integers(0, len(codes), rows.size)]
-            self._record_hospital(rows, self._days(start, stop, rows.size), 1, False, diag,
-                                  age[rows], exit_day, "outpatient")  # fmt: skip
+            self._record_hospital(
+                rows,
+                self._days(start, stop, rows.size),
+                1,
+                False,
+                diag,
+                age[rows],
+                exit_day,
+                "outpatient",
+            )
         return acute_n, planned_n
 
-    def _record_hospital(self, rows, days, ctype, acute, diagnoses, age_rows, exit_day,
-                         los_sector: str) -> None:  # fmt: skip
+    def _record_hospital(
+        self, rows, days, ctype, acute, diagnoses, age_rows, exit_day, los_sector: str
+    ) -> None:
         """Record contacts; inpatient stays get a length of stay from `los_sector`."""
         if not len(rows):
             return
@@ -286,8 +340,16 @@ class Simulation:
         with_secondary = inpatient & (self.rng.random(rows.size) < share)
         mask = self.cond[rows] @ (1 << np.arange(len(CONDITIONS)))
         secondary = np.where(with_secondary, self.codes["secondary_by_mask"][mask], None)
-        Events.add(self.events.hospital, person=rows, start=days, end=end, type=ctype,
-                   acute=acute, diagnosis=diagnoses, secondary=secondary)  # fmt: skip
+        Events.add(
+            self.events.hospital,
+            person=rows,
+            start=days,
+            end=end,
+            type=ctype,
+            acute=acute,
+            diagnosis=diagnoses,
+            secondary=secondary,
+        )
         if inpatient.any():
             self._after_discharge(rows[inpatient], end[inpatient], age_rows[inpatient])
 
@@ -306,9 +368,14 @@ class Simulation:
         rng = self.rng
         a = self.p["avoidable"]
         dementia = self.cond[rows, CONDITIONS.index("dementia")]
-        logit = (a["intercept"] + a["age_slope"] * (age[rows] - 80) / 10 + a["frailty"] * frailty[rows]
-                 + a["social"] * self.persons.disadvantage[rows] + a["dementia"] * dementia
-                 + a["living_alone"] * self.persons.alone[rows])  # fmt: skip
+        logit = (
+            a["intercept"]
+            + a["age_slope"] * (age[rows] - 80) / 10
+            + a["frailty"] * frailty[rows]
+            + a["social"] * self.persons.disadvantage[rows]
+            + a["dementia"] * dementia
+            + a["living_alone"] * self.persons.alone[rows]
+        )
         avoidable = rng.random(rows.size) < 1 / (1 + np.exp(-logit))
         out = self._pick("acute_other", rows.size)
         k = int(avoidable.sum())
@@ -317,10 +384,15 @@ class Simulation:
                 rng.choice(len(self.codes["avoidable"]), size=k, p=self.codes["avoidable_p"])
             ]
         held = self.cond[rows]
-        exacerbation = (~avoidable & held.any(axis=1)
-                        & (rng.random(rows.size) < self.p["diagnoses"]["exacerbation_share"]))  # fmt: skip
+        exacerbation = (
+            ~avoidable
+            & held.any(axis=1)
+            & (rng.random(rows.size) < self.p["diagnoses"]["exacerbation_share"])
+        )
         if exacerbation.any():
-            which = np.argmax(rng.random((int(exacerbation.sum()), held.shape[1])) * held[exacerbation], axis=1)
+            which = np.argmax(
+                rng.random((int(exacerbation.sum()), held.shape[1])) * held[exacerbation], axis=1
+            )
             out[exacerbation] = self.codes["exacerbation"][which]
         return out
 
@@ -347,7 +419,9 @@ class Simulation:
         kind = np.where(u < ooh, 4, np.searchsorted(cum, u, side="right").clip(0, 2))
         hv = kinds["home_visit_per_year_at_frailty"]
         nursing = self.service_start[:, SERVICES.index("nursing_home")] >= 0
-        visits = np.where(age >= 65, np.exp(np.interp(age, hv["ages"], hv["log_rate"]) + 0.3 * frailty), 0.0)
+        visits = np.where(
+            age >= 65, np.exp(np.interp(age, hv["ages"], hv["log_rate"]) + 0.3 * frailty), 0.0
+        )
         visits = np.where(nursing, kinds["home_visit_nursing_home_rate"], visits)
         hk = rng.poisson(np.where(active, visits / 12, 0.0))
         hrows = np.repeat(np.arange(self.n), hk)
@@ -373,8 +447,14 @@ class Simulation:
                 days = self._days(start, stop, rows.size)
                 keep = days <= exit_day[rows]
                 rows, days = rows[keep], days[keep]
-                Events.add(self.events.municipal, person=rows, service=np.full(rows.size, j),
-                           start=days, end=days, hours=np.full(rows.size, np.nan))  # fmt: skip
+                Events.add(
+                    self.events.municipal,
+                    person=rows,
+                    service=np.full(rows.size, j),
+                    start=days,
+                    end=days,
+                    hours=np.full(rows.size, np.nan),
+                )
                 continue
             # periods that end this month
             ends = ongoing & (rng.random(self.n) < s["end_per_month"])
@@ -382,16 +462,23 @@ class Simulation:
                 ends |= ongoing & (self.service_start[:, nursing_j] >= 0)
             rows = np.flatnonzero(ends)
             if rows.size:
-                self._end_periods(rows, j, np.maximum(self._days(start, stop, rows.size),
-                                                      self.service_start[rows, j]))  # fmt: skip
+                self._end_periods(
+                    rows,
+                    j,
+                    np.maximum(self._days(start, stop, rows.size), self.service_start[rows, j]),
+                )
             memory = self.recent_stays if s.get("after") == "any_stay" else self.recent
             eligible = active & ~(self.service_start[:, j] >= 0)
             if service != "nursing_home":
                 eligible &= self.service_start[:, nursing_j] < 0
-            log_rate = (np.interp(age, s["ages"], s["log_rate"]) + s["frailty"] * frailty
-                        + s["recent"] * np.minimum(memory, 3) + s["dementia"] * dementia
-                        + s["living_alone"] * self.persons.alone
-                        + s["social"] * self.persons.disadvantage)  # fmt: skip
+            log_rate = (
+                np.interp(age, s["ages"], s["log_rate"])
+                + s["frailty"] * frailty
+                + s["recent"] * np.minimum(memory, 3)
+                + s["dementia"] * dementia
+                + s["living_alone"] * self.persons.alone
+                + s["social"] * self.persons.disadvantage
+            )
             starts = eligible & (rng.random(self.n) < np.exp(log_rate))
             rows = np.flatnonzero(starts)
             if not rows.size:
@@ -401,15 +488,28 @@ class Simulation:
             rows, days = rows[keep], days[keep]
             self.service_start[rows, j] = days
             if service == "home_care":
-                self.hours[rows] = np.round(np.exp(
-                    s["hours_log_mean"] + s["hours_frailty"] * np.clip(frailty[rows], 0, None)
-                    + rng.normal(scale=s["hours_log_sd"], size=rows.size)
-                ).clip(0.25, 40) * 4) / 4  # fmt: skip
+                self.hours[rows] = (
+                    np.round(
+                        np.exp(
+                            s["hours_log_mean"]
+                            + s["hours_frailty"] * np.clip(frailty[rows], 0, None)
+                            + rng.normal(scale=s["hours_log_sd"], size=rows.size)
+                        ).clip(0.25, 40)
+                        * 4
+                    )
+                    / 4
+                )
 
     def _end_periods(self, rows: np.ndarray, j: int, end_days: np.ndarray) -> None:
         hours = self.hours[rows] if SERVICES[j] == "home_care" else np.full(rows.size, np.nan)
-        Events.add(self.events.municipal, person=rows, service=np.full(rows.size, j),
-                   start=self.service_start[rows, j], end=end_days, hours=hours)  # fmt: skip
+        Events.add(
+            self.events.municipal,
+            person=rows,
+            service=np.full(rows.size, j),
+            start=self.service_start[rows, j],
+            end=end_days,
+            hours=hours,
+        )
         self.service_start[rows, j] = -1
 
     def _close_services(self, leaving: np.ndarray, exit_day: np.ndarray) -> None:

@@ -104,8 +104,13 @@ def model_version(ref: str) -> ModelInfo:
             if alias
             else c.get_model_version(name, version)
         )
-    return ModelInfo(mv.name, str(mv.version), f"models:/{mv.name}/{mv.version}", mv.run_id or "",
-                     dict(mv.tags or {}))  # fmt: skip
+    return ModelInfo(
+        mv.name,
+        str(mv.version),
+        f"models:/{mv.name}/{mv.version}",
+        mv.run_id or "",
+        dict(mv.tags or {}),
+    )
 
 
 def _not_found(c, ref: str, name: str) -> str:
@@ -121,14 +126,19 @@ def _not_found(c, ref: str, name: str) -> str:
             ", ".join(f"{a}→v{v}" for a, v in sorted(dict(model.aliases or {}).items())) or "none"
         )
         versions = sorted(int(v.version) for v in c.search_model_versions(f"name = '{name}'"))
-        return (f"model {ref!r} not found in {where}: {name} has versions "
-                f"{', '.join(map(str, versions)) or 'none'} and aliases {aliases}")  # fmt: skip
+        return (
+            f"model {ref!r} not found in {where}: {name} has versions "
+            f"{', '.join(map(str, versions)) or 'none'} and aliases {aliases}"
+        )
     try:
         known = sorted(m.name for m in c.search_registered_models())
     except MlflowException as error:
         return f"model {ref!r}: cannot read the registry at {where} ({error})"
-    detail = (f"registered models: {', '.join(known)}" if known
-              else "no model is registered yet (run `riskstrat train`)")  # fmt: skip
+    detail = (
+        f"registered models: {', '.join(known)}"
+        if known
+        else "no model is registered yet (run `riskstrat train`)"
+    )
     return f"model {ref!r} not found in {where}; {detail}"
 
 
@@ -150,12 +160,21 @@ def version_facts(name: str, version: str) -> VersionFacts:
     """The metrics, parameters and tags of version `version` of model `name` (see
     `VersionFacts`); InputError if the version does not exist."""
     info = model_version(f"{name}/{version}")
-    with input_errors(f"the training run of {name} version {version}",
-                      missing=lambda: f"{name} version {version}: its training run {info.run_id} "
-                                      f"is not in {tracking_uri()}"):  # fmt: skip
+    with input_errors(
+        f"the training run of {name} version {version}",
+        missing=lambda: (
+            f"{name} version {version}: its training run {info.run_id} is not in {tracking_uri()}"
+        ),
+    ):
         data = client().get_run(info.run_id).data
-    return VersionFacts(info.name, info.version, info.run_id, {**dict(data.tags), **info.tags},
-                        dict(data.metrics), dict(data.params))  # fmt: skip
+    return VersionFacts(
+        info.name,
+        info.version,
+        info.run_id,
+        {**dict(data.tags), **info.tags},
+        dict(data.metrics),
+        dict(data.params),
+    )
 
 
 def set_alias(name: str, alias: str, version: str) -> None:
@@ -170,14 +189,22 @@ def set_alias(name: str, alias: str, version: str) -> None:
 def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
     """Set tags on a model version (values cut at 5,000 characters)."""
     c = client()
-    with input_errors(f"tagging {name} version {version}",
-                      missing=lambda: _not_found(c, f"{name}/{version}", name)):  # fmt: skip
+    with input_errors(
+        f"tagging {name} version {version}",
+        missing=lambda: _not_found(c, f"{name}/{version}", name),
+    ):
         for key, value in tags.items():
             c.set_model_version_tag(name, str(version), key, str(value)[:5000])
 
 
-def register_version(name: str, description: str, model_uri: str, model_id: str | None,
-                     run_id: str, tags: dict[str, str]) -> str:  # fmt: skip
+def register_version(
+    name: str,
+    description: str,
+    model_uri: str,
+    model_id: str | None,
+    run_id: str,
+    tags: dict[str, str],
+) -> str:
     """Register a logged model as a new version of `name` (the registered model is created
     with `description` if new), tag it and point alias `challenger` at it; the version."""
     c = client()
@@ -237,16 +264,19 @@ def ledger_runs(experiment: str, model: str) -> list[LedgerRun]:
     mlflow = quiet_mlflow()
     with input_errors(f"reading the ledger {experiment!r}"):
         runs = mlflow.search_runs(
-            experiment_ids=[experiment_id(experiment)], filter_string=f"tags.model = '{model}'",
-            order_by=["attributes.start_time ASC"], output_format="list", max_results=50_000,
-        )  # fmt: skip
+            experiment_ids=[experiment_id(experiment)],
+            filter_string=f"tags.model = '{model}'",
+            order_by=["attributes.start_time ASC"],
+            output_format="list",
+            max_results=50_000,
+        )
     return [
         LedgerRun(
             run.info.run_id,
             datetime.fromtimestamp(run.info.start_time / 1000, UTC),
             dict(run.data.params),
             dict(run.data.metrics),
-        )  # fmt: skip
+        )
         for run in runs
     ]
 

@@ -28,8 +28,16 @@ if TYPE_CHECKING:
 # What a bundle needs to be scored through pyfunc (pinned to this environment). Listing them
 # skips MLflow's requirement inference, which pins the whole virtualenv and takes seconds.
 _MODEL_REQUIREMENTS = (
-    "mlflow", "lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "pyyaml", "pydantic",
-)  # fmt: skip
+    "mlflow",
+    "lightgbm",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "pyyaml",
+    "pydantic",
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,13 @@ def code_version() -> str:
 
     try:
         out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-            timeout=5, cwd=Path(__file__).parent, check=True,
-        )  # fmt: skip
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+            check=True,
+        )
         described = out.stdout.strip()
         return f"{__version__}+{described}" if described else __version__
     except (OSError, subprocess.SubprocessError):
@@ -116,13 +128,23 @@ def log_training(
     `audit`), and the pyfunc model wrapping the bundle. Returns the run, version and metrics.
     """
     metrics = {**numeric_metrics(result.metrics), **numeric_metrics(champion_metrics or {})}
-    tags = _training_tags(result, spec, code_version or _code_version(), extract_date,
-                          data_fingerprint, data_description, audit, champion_tags or {})  # fmt: skip
+    tags = _training_tags(
+        result,
+        spec,
+        code_version or _code_version(),
+        extract_date,
+        data_fingerprint,
+        data_description,
+        audit,
+        champion_tags or {},
+    )
     mlflow = quiet_mlflow()
     with input_errors(f"logging the training run of {spec.name}"):
         mlflow.set_experiment(experiment_id=experiment_id(spec.name))
-        with mlflow.start_run(run_name=run_name or f"{spec.name}-{extract_date}") as run, \
-                tempfile.TemporaryDirectory() as tmp:  # fmt: skip
+        with (
+            mlflow.start_run(run_name=run_name or f"{spec.name}-{extract_date}") as run,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             mlflow.log_params(spec_params(spec))
             mlflow.log_metrics(metrics)
             mlflow.set_tags(tags)
@@ -131,16 +153,30 @@ def log_training(
             mlflow.log_artifacts(str(folder))
             model = _log_model(mlflow, result, Path(tmp) / BUNDLE_ARTIFACT)
             run_id = run.info.run_id
-    version = register_version(spec.name, spec.description or "", model.model_uri, model.model_id,
-                               run_id, _version_tags(tags, run_id, result, metrics))  # fmt: skip
+    version = register_version(
+        spec.name,
+        spec.description or "",
+        model.model_uri,
+        model.model_id,
+        run_id,
+        _version_tags(tags, run_id, result, metrics),
+    )
     return TrainingRecord(run_id, spec.name, version, metrics)
 
 
 _code_version = code_version  # `log_training`'s keyword of the same name shadows it
 
 
-def _training_tags(result, spec, code: str, extract_date: date, fingerprint: str,
-                   description: str, audit: dict | None, champion_tags: dict) -> dict[str, str]:  # fmt: skip
+def _training_tags(
+    result,
+    spec,
+    code: str,
+    extract_date: date,
+    fingerprint: str,
+    description: str,
+    audit: dict | None,
+    champion_tags: dict,
+) -> dict[str, str]:
     from riskstrat import __version__
 
     tags = {
@@ -187,9 +223,13 @@ def _log_model(mlflow, result, bundle_dir: Path):
     example = result.bundle.input_example()  # synthetic rows, never a person's
     signature = infer_signature(example, result.bundle.predict_risk(example))
     return mlflow.pyfunc.log_model(
-        name=MODEL_ARTIFACT, python_model=RiskModel(), artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
-        signature=signature, input_example=example, pip_requirements=_requirements(),
-    )  # fmt: skip
+        name=MODEL_ARTIFACT,
+        python_model=RiskModel(),
+        artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=_requirements(),
+    )
 
 
 def _requirements() -> list[str]:
@@ -236,8 +276,14 @@ def _with_suffix(name: str, suffix: str) -> str:
 # --- runs of aggregates --------------------------------------------------------------------
 
 
-def log_aggregates(experiment: str, run_name: str, metrics: dict[str, float], params: dict | None = None,
-                   artifacts: dict[str, bytes] | None = None, tags: dict | None = None) -> str:  # fmt: skip
+def log_aggregates(
+    experiment: str,
+    run_name: str,
+    metrics: dict[str, float],
+    params: dict | None = None,
+    artifacts: dict[str, bytes] | None = None,
+    tags: dict | None = None,
+) -> str:
     """A run of aggregates only (monthly counts, audits, promotion decisions); its run id."""
     mlflow = quiet_mlflow()
     with input_errors(f"logging {run_name!r} to {experiment!r}"):

@@ -116,9 +116,14 @@ def train_model(
     clock = time.perf_counter()
     settings = EvaluationSettings(spec.label_column, spec.capacity_for_metrics, n_boot, spec.seed)
     metrics = evaluate_scores(
-        fit.y["test"], fit.risk["test"], parts["test"]["person_id"].to_numpy(dtype=object),
-        capacity=settings.capacity, n_boot=n_boot, seed=spec.seed, baselines=fit.baselines,
-    )  # fmt: skip
+        fit.y["test"],
+        fit.risk["test"],
+        parts["test"]["person_id"].to_numpy(dtype=object),
+        capacity=settings.capacity,
+        n_boot=n_boot,
+        seed=spec.seed,
+        baselines=fit.baselines,
+    )
     metrics.update(_run_counts(fit.y, dropped, fit.learner.best_iteration, len(features)))
     metrics.update(_validation_metrics(fit.y["validation"], fit.score, fit.risk["validation"]))
     beats = all(metrics[f"test_auroc_gain_over_{b}_ci_low"] > 0 for b in fit.baselines)
@@ -132,17 +137,29 @@ def train_model(
     clock = time.perf_counter()
     test_scores = _test_scores(parts["test"], bundle, fit.risk["test"], fit.y["test"])
     figures, tables = run_figures(
-        bundle, fit.learner.learning_curve, metrics, test_scores, fit.risk["validation"],
-        shap_rows=_shap_sample(parts["test"], spec.seed), test_frame=parts["test"],
+        bundle,
+        fit.learner.learning_curve,
+        metrics,
+        test_scores,
+        fit.risk["validation"],
+        shap_rows=_shap_sample(parts["test"], spec.seed),
+        test_frame=parts["test"],
         min_cell=min_cell_of(spec),
-    )  # fmt: skip
+    )
     tables["metrics.csv"] = pd.DataFrame({"metric": list(metrics), "value": list(metrics.values())})
     card = render_model_card(spec, bundle, metrics, tables, beats, data_description)
     log.info("drew figures, tables and the model card in %.1f s", time.perf_counter() - clock)
     return TrainingResult(
-        bundle=bundle, metrics=metrics, beats_baselines=beats, figures=figures, tables=tables,
-        model_card=card, test_scores=test_scores, test_frame=parts["test"], settings=settings,
-    )  # fmt: skip
+        bundle=bundle,
+        metrics=metrics,
+        beats_baselines=beats,
+        figures=figures,
+        tables=tables,
+        model_card=card,
+        test_scores=test_scores,
+        test_frame=parts["test"],
+        settings=settings,
+    )
 
 
 @dataclass(frozen=True)
@@ -163,14 +180,22 @@ def _fit(spec: ModelSpec, parts: dict[str, pd.DataFrame], features: list[str]) -
     x = {name: model_matrix(part, features, levels) for name, part in parts.items()}
     clock = time.perf_counter()
     learner = fit_lightgbm(
-        x["train"], y["train"], x["validation"], y["validation"],
-        feature_names=features, categorical=sorted(levels), params=spec.learner.params,
-        early_stopping_rounds=spec.learner.early_stopping_rounds, seed=spec.seed,
-    )  # fmt: skip
+        x["train"],
+        y["train"],
+        x["validation"],
+        y["validation"],
+        feature_names=features,
+        categorical=sorted(levels),
+        params=spec.learner.params,
+        early_stopping_rounds=spec.learner.early_stopping_rounds,
+        seed=spec.seed,
+    )
     log.info(
         "LightGBM: %d rounds (best %d) in %.1f s",
-        len(learner.learning_curve), learner.best_iteration, time.perf_counter() - clock,
-    )  # fmt: skip
+        len(learner.learning_curve),
+        learner.best_iteration,
+        time.perf_counter() - clock,
+    )
     clock = time.perf_counter()
     baseline_scores = _baselines(spec, parts, x, y, features, levels)
     log.info("baselines %s in %.1f s", ", ".join(baseline_scores), time.perf_counter() - clock)
