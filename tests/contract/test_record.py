@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from riskstrat.cli import main
-from riskstrat.contract import TABLES, ContractError, validated
+from riskstrat.contract import TABLES, ContractError, PassingReport, validated
 from riskstrat.contract.record import records_dir
 from tests.contract.extracts import valid_tables, write_extract
 
@@ -202,6 +202,22 @@ def test_corrupt_record_is_ignored_and_replaced(data):
     assert validated(data).from_record is None
     json.loads(record.read_text())
     assert validated(data).from_record is not None
+
+
+def test_validated_reports_pass_with_an_extract_date(data):
+    for report in (validated(data), validated(data)):  # the rules, then the record
+        assert isinstance(report, PassingReport) and report.ok
+        assert report.extract_date == date(2026, 1, 1)
+
+
+def test_record_without_an_extract_date_is_ignored(data):
+    validated(data)
+    (record,) = _records()
+    broken = json.loads(record.read_text())
+    broken["report"]["extract_date"] = None
+    record.write_text(json.dumps(broken))
+    report = validated(data)
+    assert report.from_record is None and report.extract_date == date(2026, 1, 1)
 
 
 def test_record_of_other_files_is_not_used(data):

@@ -7,6 +7,7 @@ from riskstrat.contract.tables import CONTRACT_VERSION, TABLES
 from riskstrat.contract.validate import (
     ContractError,
     Finding,
+    PassingReport,
     ValidationReport,
     validate_data_dir,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "DataDirError",
     "Extract",
     "Finding",
+    "PassingReport",
     "ValidationReport",
     "load_extract",
     "open_data_dir",

@@ -173,9 +173,11 @@ def _read_arrow(
     """Typed Arrow rows of `table`'s columns: of one partition, where the typed row satisfies
     `where`, of the persons in `keep`."""
     tf = data_dir.tables.get(table.name)
+    if tf is None:  # an optional table the data directory does not have
+        return _empty(table, arrow=True)
     bucket = hash_bucket(partition)
     named = partition if bucket is None else None
-    files = [] if tf is None else [f for f in tf.files if named is None or f.name == named]
+    files = [f for f in tf.files if named is None or f.name == named]
     terms = [] if bucket is None else [f"hash(person_id) % {bucket[1]} = {bucket[0]}"]
     if where:
         terms.append(where)

@@ -36,7 +36,12 @@ from pathlib import Path
 
 from riskstrat.contract.source import DataDir, open_data_dir
 from riskstrat.contract.tables import CONTRACT_VERSION
-from riskstrat.contract.validate import ContractError, Finding, ValidationReport, validate_data_dir
+from riskstrat.contract.validate import (
+    Finding,
+    PassingReport,
+    ValidationReport,
+    validate_data_dir,
+)
 
 RECORD_FORMAT = 1
 KEEP_RECORDS = 256  # the newest records kept; older ones are removed when one is written
@@ -54,6 +59,7 @@ def cache_dir() -> Path:
 
 
 def records_dir() -> Path:
+    """The folder of the validation records: `validation` in the cache folder."""
     return cache_dir() / "validation"
 
 
@@ -103,7 +109,7 @@ def fingerprint(data_dir: DataDir, files: list[list] | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def validated(data_dir: str | Path, *, revalidate: bool = False) -> ValidationReport:
+def validated(data_dir: str | Path, *, revalidate: bool = False) -> PassingReport:
     """The report of a data directory that meets the contract; raises `ContractError` if not.
 
     When the same files passed before (see the module doc), the recorded report is returned
@@ -115,10 +121,7 @@ def validated(data_dir: str | Path, *, revalidate: bool = False) -> ValidationRe
         report = load_record(fingerprint(data), data.path)
         if report is not None:
             return report
-    report = validate_and_record(data_dir)
-    if not report.ok:
-        raise ContractError(report)
-    return report
+    return PassingReport.of(validate_and_record(data_dir))
 
 
 def validate_and_record(data_dir: str | Path) -> ValidationReport:
@@ -139,7 +142,7 @@ def validate_and_record(data_dir: str | Path) -> ValidationReport:
     return report
 
 
-def load_record(key: str, path: Path) -> ValidationReport | None:
+def load_record(key: str, path: Path) -> PassingReport | None:
     """The recorded report for `key`, with `path` as its data directory; None if there is
     none or it cannot be read."""
     try:
@@ -204,13 +207,15 @@ def _report_json(report: ValidationReport) -> dict:
     }
 
 
-def _report_from_json(raw: dict, path: Path, validated_at: datetime) -> ValidationReport:
+def _report_from_json(raw: dict, path: Path, validated_at: datetime) -> PassingReport:
     def day(s: str | None) -> date | None:
         return date.fromisoformat(s) if s else None
 
-    return ValidationReport(
+    # only passing reports are recorded, so the extract date is there (a record without
+    # one cannot be read: TypeError, and the rules run again)
+    return PassingReport(
         path=path,
-        extract_date=day(raw["extract_date"]),
+        extract_date=date.fromisoformat(raw["extract_date"]),
         extract_date_source=str(raw["extract_date_source"]),
         errors=[],
         warnings=[

@@ -29,6 +29,9 @@ class DataDirError(InputError):
 
 @dataclass(frozen=True)
 class TableFiles:
+    """The files of one contract table in a data directory: a single `TABLE.parquet` or
+    `TABLE.csv`, or the Parquet parts of a folder `TABLE/` (`layout` says which)."""
+
     table: str
     files: tuple[Path, ...]
     layout: str  # "parquet", "csv" or "parts"
@@ -40,6 +43,9 @@ class TableFiles:
 
 @dataclass(frozen=True)
 class Manifest:
+    """The optional `manifest.json` of a data directory: the contract version it was written
+    for, its extract date and start of history, where it came from, and the whole JSON."""
+
     contract_version: int | None = None
     extract_date: date | None = None
     history_start: date | None = None
@@ -49,6 +55,9 @@ class Manifest:
 
 @dataclass(frozen=True)
 class DataDir:
+    """A data directory as found on disk: the files of each contract table it has (absent
+    optional tables are left out) and its manifest, if any. Nothing is read yet."""
+
     path: Path
     tables: dict[str, TableFiles]
     manifest: Manifest | None

@@ -20,6 +20,9 @@ CPR_SHAPED = r"^[0-9]{6}-?[0-9]{4}$"
 
 @dataclass(frozen=True)
 class Rule:
+    """One contract rule for the rows of a file: `predicate` is SQL over the typed row that
+    is true where the row breaks it; `rule` and `column` name it in the finding."""
+
     column: str
     rule: str
     predicate: str  # SQL, true for a row that breaks the rule
@@ -29,6 +32,7 @@ class Rule:
 
 
 def q(name: str) -> str:
+    """`name` as a quoted SQL identifier (a column name may hold any character)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -67,32 +71,15 @@ def typed_expr(col: Column, raw_type: str) -> str:
     raw = q(col.name)
     raw_type = raw_type.upper()
     if col.kind == "date":
-        if raw_type == "DATE":
-            return raw
-        if raw_type.startswith("TIMESTAMP WITH TIME ZONE"):
-            return f"CAST(timezone('Europe/Copenhagen', {raw}) AS DATE)"
-        if raw_type.startswith("TIMESTAMP"):
-            return f"CAST({raw} AS DATE)"
-        if raw_type == "VARCHAR":
-            return f"TRY_CAST({_text(raw)} AS DATE)"
-        return "CAST(NULL AS DATE)"
+        return _typed_date(raw, raw_type)
     # numbers stored as numbers are cast directly: a round trip through text costs more
     # than the rest of a table's typing and gives the same values
     if col.kind == "int":
-        if raw_type in _INTEGER_TYPES:
-            return f"TRY_CAST({raw} AS BIGINT)"
-        num = f"TRY_CAST({raw if _is_number(raw_type) else _text(raw)} AS DOUBLE)"
-        return f"(CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END)"
+        return _typed_int(raw, raw_type)
     if col.kind == "float":
         return f"TRY_CAST({raw if _is_number(raw_type) else _text(raw)} AS DOUBLE)"
     if col.kind == "bool":
-        if raw_type == "BOOLEAN":
-            return raw
-        txt = f"lower({_text(raw)})"
-        return (
-            f"(CASE WHEN {txt} IN ('true', 't', '1', 'yes') THEN true "
-            f"WHEN {txt} IN ('false', 'f', '0', 'no') THEN false END)"
-        )
+        return _typed_bool(raw, raw_type)
     if col.kind == "category":
         txt = _text(raw)
         whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in col.categories)
@@ -105,6 +92,40 @@ def typed_expr(col: Column, raw_type: str) -> str:
     if col.kind == "atc":
         return f"upper(replace({_text(raw)}, ' ', ''))"
     return _text(raw)
+
+
+def _typed_date(raw: str, raw_type: str) -> str:
+    """A date column: dates as they are, timestamps as their (Copenhagen) day, text parsed
+    as an ISO date; any other stored type is NULL."""
+    if raw_type == "DATE":
+        return raw
+    if raw_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"CAST(timezone('Europe/Copenhagen', {raw}) AS DATE)"
+    if raw_type.startswith("TIMESTAMP"):
+        return f"CAST({raw} AS DATE)"
+    if raw_type == "VARCHAR":
+        return f"TRY_CAST({_text(raw)} AS DATE)"
+    return "CAST(NULL AS DATE)"
+
+
+def _typed_int(raw: str, raw_type: str) -> str:
+    """A whole-number column: integers as they are; other numbers and text only where the
+    value is whole."""
+    if raw_type in _INTEGER_TYPES:
+        return f"TRY_CAST({raw} AS BIGINT)"
+    num = f"TRY_CAST({raw if _is_number(raw_type) else _text(raw)} AS DOUBLE)"
+    return f"(CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END)"
+
+
+def _typed_bool(raw: str, raw_type: str) -> str:
+    """A true/false column: booleans as they are; text as true/t/1/yes or false/f/0/no."""
+    if raw_type == "BOOLEAN":
+        return raw
+    txt = f"lower({_text(raw)})"
+    return (
+        f"(CASE WHEN {txt} IN ('true', 't', '1', 'yes') THEN true "
+        f"WHEN {txt} IN ('false', 'f', '0', 'no') THEN false END)"
+    )
 
 
 def _is_native(raw_type: str) -> bool:
@@ -139,86 +160,110 @@ def raw_text(name: str) -> str:
 def column_rules(table: Table, present: set[str], extract_date: date) -> list[Rule]:
     """The per-row rules of every present column of `table`."""
     rules: list[Rule] = []
-    ex = f"DATE '{extract_date.isoformat()}'"
     for col in table.columns:
         if col.name not in present:
             continue
-        c = q(col.name)
-        wrong = f"({q('__raw_' + col.name)} IS NOT NULL AND {c} IS NULL)"
-        if col.kind in ("date", "int", "float", "bool"):
-            rules.append(
-                Rule(
-                    col.name,
-                    f"wrong type (expected {_type_word(col)})",
-                    wrong,
-                    value_expr=raw_text(col.name),
-                )
-            )
-            missing = f"{q('__raw_' + col.name)} IS NULL"
-        else:
-            missing = f"{c} IS NULL"
-        if not col.nullable:
-            rules.append(Rule(col.name, "missing value", missing, show_value=False))
-        if col.categories:
-            allowed = ", ".join(f"'{v}'" for v in col.categories)
-            rules.append(
-                Rule(
-                    col.name,
-                    f"unknown category (allowed: {', '.join(col.categories)})",
-                    f"{c} IS NOT NULL AND {c} NOT IN ({allowed})",
-                )
-            )
-        if col.min_value is not None:
-            rules.append(
-                Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}")
-            )
-        if col.max_value is not None:
-            rules.append(
-                Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}")
-            )
-        if col.kind == "icd10":
-            rules.append(
-                Rule(
-                    col.name,
-                    "malformed diagnosis code (SKS form DXnn...)",
-                    f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{SKS_CODE}')",
-                )
-            )
-        if col.kind == "icd10_list":
-            bad = f"list_filter(string_split({c}, ';'), lambda x: NOT regexp_full_match(x, '{SKS_CODE}'))"
-            rules.append(
-                Rule(
-                    col.name,
-                    "malformed diagnosis code (SKS form DXnn...)",
-                    f"{c} IS NOT NULL AND len({bad}) > 0",
-                )
-            )
-        if col.kind == "atc":
-            rules.append(
-                Rule(
-                    col.name,
-                    "malformed ATC code",
-                    f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{ATC_CODE}')",
-                )
-            )
-        if col.date_role == "event":
-            rules.append(
-                Rule(col.name, f"date on or after the extract date {extract_date}", f"{c} >= {ex}")
-            )
-        if col.date_role == "end":
-            rules.append(
-                Rule(
-                    col.name,
-                    f"after the extract date {extract_date} (read as ongoing)",
-                    f"{c} >= {ex}",
-                    severity="warning",
-                )
-            )
-        if col.name == "birth_date":
-            rules.append(Rule(col.name, f"after the extract date {extract_date}", f"{c} > {ex}"))
+        rules += _type_rules(col)
+        rules += _value_rules(col)
+        rules += _date_rules(col, extract_date)
     for start, end in table.periods:
         if {start, end} <= present:
             rules.append(Rule(end, f"{end} before {start}", f"{q(end)} < {q(start)}"))
+    return rules
+
+
+def _type_rules(col: Column) -> list[Rule]:
+    """A value that does not have the column's type (dates, numbers, true/false), and a
+    missing value where the column is not nullable."""
+    rules: list[Rule] = []
+    c = q(col.name)
+    wrong = f"({q('__raw_' + col.name)} IS NOT NULL AND {c} IS NULL)"
+    if col.kind in ("date", "int", "float", "bool"):
+        rules.append(
+            Rule(
+                col.name,
+                f"wrong type (expected {_type_word(col)})",
+                wrong,
+                value_expr=raw_text(col.name),
+            )
+        )
+        missing = f"{q('__raw_' + col.name)} IS NULL"
+    else:
+        missing = f"{c} IS NULL"
+    if not col.nullable:
+        rules.append(Rule(col.name, "missing value", missing, show_value=False))
+    return rules
+
+
+def _value_rules(col: Column) -> list[Rule]:
+    """A value outside the column's categories or range, or a malformed diagnosis or ATC
+    code."""
+    rules: list[Rule] = []
+    c = q(col.name)
+    if col.categories:
+        allowed = ", ".join(f"'{v}'" for v in col.categories)
+        rules.append(
+            Rule(
+                col.name,
+                f"unknown category (allowed: {', '.join(col.categories)})",
+                f"{c} IS NOT NULL AND {c} NOT IN ({allowed})",
+            )
+        )
+    if col.min_value is not None:
+        rules.append(Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}"))
+    if col.max_value is not None:
+        rules.append(Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}"))
+    if col.kind == "icd10":
+        rules.append(
+            Rule(
+                col.name,
+                "malformed diagnosis code (SKS form DXnn...)",
+                f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{SKS_CODE}')",
+            )
+        )
+    if col.kind == "icd10_list":
+        bad = (
+            f"list_filter(string_split({c}, ';'), lambda x: NOT regexp_full_match(x, '{SKS_CODE}'))"
+        )
+        rules.append(
+            Rule(
+                col.name,
+                "malformed diagnosis code (SKS form DXnn...)",
+                f"{c} IS NOT NULL AND len({bad}) > 0",
+            )
+        )
+    if col.kind == "atc":
+        rules.append(
+            Rule(
+                col.name,
+                "malformed ATC code",
+                f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '{ATC_CODE}')",
+            )
+        )
+    return rules
+
+
+def _date_rules(col: Column, extract_date: date) -> list[Rule]:
+    """Dates against the extract date: events before it, end dates on or after it read as
+    ongoing (a warning), birth dates not after it."""
+    rules: list[Rule] = []
+    c = q(col.name)
+    ex = f"DATE '{extract_date.isoformat()}'"
+    if col.date_role == "event":
+        rules.append(
+            Rule(col.name, f"date on or after the extract date {extract_date}", f"{c} >= {ex}")
+        )
+    if col.date_role == "end":
+        rules.append(
+            Rule(
+                col.name,
+                f"after the extract date {extract_date} (read as ongoing)",
+                f"{c} >= {ex}",
+                severity="warning",
+            )
+        )
+    if col.name == "birth_date":
+        rules.append(Rule(col.name, f"after the extract date {extract_date}", f"{c} > {ex}"))
     return rules
 
 

@@ -19,6 +19,10 @@ DateRole = Literal["event", "end", "attribute"]
 
 @dataclass(frozen=True)
 class Column:
+    """One declared column of a contract table: its name and kind (how values are typed
+    and checked), whether it may be empty, its allowed categories or range, and for dates
+    their role against the extract date."""
+
     name: str
     kind: Kind
     nullable: bool = False
@@ -30,6 +34,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
+    """One declared register table: its columns in order, whether a data directory must
+    have it, and the (start, end) column pairs whose end may not come before the start."""
+
     name: str
     required: bool
     columns: tuple[Column, ...]

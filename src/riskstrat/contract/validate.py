@@ -17,8 +17,8 @@ read once more first, to derive the extract date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -42,6 +42,11 @@ T = TypeVar("T")
 
 @dataclass
 class Finding:
+    """One problem class of a validation: `count` rows of `table` break `rule` (in `column`,
+    or None for the table as a whole), with up to five example rows (row numbers, and the
+    offending value where it is not an identifier). An "error" fails the validation; a
+    "warning" is reported and the rows are kept."""
+
     table: str
     column: str | None
     rule: str
@@ -50,6 +55,7 @@ class Finding:
     severity: str = "error"
 
     def message(self) -> str:
+        """One line for people: where, which rule, how many rows and the examples."""
         where = f"{self.table}.{self.column}" if self.column else self.table
         rows = "row" if self.count == 1 else "rows"
         text = f"{where}: {self.rule}: {self.count:,} {rows}"
@@ -58,6 +64,16 @@ class Finding:
 
 @dataclass
 class ValidationReport:
+    """The outcome of checking a data directory against the contract: its errors and
+    warnings, and what it holds (rows per table, first and last event date per event table,
+    persons alive at the extract date by age band).
+
+    `extract_date` is None only when it could not be found (no manifest and no event dates),
+    which is itself an error; `extract_date_source` says where it came from ("manifest" or
+    "derived": the day after the latest event). A report without errors is a
+    `PassingReport`, whose extract date is always set (`validated` returns one).
+    """
+
     path: Path
     extract_date: date | None
     extract_date_source: str
@@ -72,6 +88,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """True when the data directory meets the contract (warnings allowed)."""
         return not self.errors
 
     @property
@@ -81,6 +98,24 @@ class ValidationReport:
             return None
         when = self.from_record.astimezone().strftime("%Y-%m-%d %H:%M")
         return f"validated earlier ({when}), files unchanged: rules skipped"
+
+
+@dataclass
+class PassingReport(ValidationReport):
+    """The report of a data directory that meets the contract: no errors, and therefore an
+    extract date (a missing one is an error). What `riskstrat.contract.validated` returns,
+    so that callers read `extract_date` as a `date`."""
+
+    extract_date: date
+
+    @classmethod
+    def of(cls, report: ValidationReport) -> PassingReport:
+        """`report` as a passing report; raises `ContractError` when it has errors."""
+        if not report.ok:
+            raise ContractError(report)
+        if report.extract_date is None:  # cannot happen: no extract date is an error
+            raise ValueError(f"{report.path}: a report without errors has no extract date")
+        return cls(**{f.name: getattr(report, f.name) for f in fields(report)})
 
 
 class ContractError(InputError):
@@ -105,7 +140,7 @@ class _Collector:
         column: str | None,
         rule: str,
         count: int,
-        examples: list[str] = (),
+        examples: Sequence[str] = (),
         severity: str = "error",
     ) -> None:
         key = (table, column, rule, severity)
