@@ -20,7 +20,7 @@ None and the caller uses `pred_contrib`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import factorial
 
 import numpy as np
@@ -122,12 +122,53 @@ class TreeShap:
         return out
 
 
+# A split on a leaf's path: (internal node, feature, whether the path goes left, the share of
+# the node's training rows that goes that way); a leaf: (value, count, its path).
+_Split = tuple[int, int, bool, float]
+_Leaf = tuple[float, float, list[_Split]]
+
+
 def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
     """The tree's arrays and its expected value (count-weighted mean of leaf values)."""
-    nodes: list[dict] = []  # internal nodes in visiting order
-    leaves: list[tuple[float, float, list[tuple[int, int, bool, float]]]] = []  # value, count, path
+    walked = _walk(root)
+    if walked is None:
+        return None
+    nodes, leaves = walked
+    total = _count(root)
+    expected = sum(v * c for v, c, _ in leaves) / total if total > 0 else 0.0
+    groups = _Groups()
+    for value, _, path in leaves:
+        if path and not groups.add_leaf(value, path, len(nodes)):
+            return None
+    feature_of = np.array(groups.feature, dtype=np.int64)
+    features = np.unique(feature_of)
+    tree = _Tree(
+        feature=np.array([int(x["split_feature"]) for x in nodes], dtype=np.int64),
+        threshold=np.array([float(x["threshold"]) for x in nodes]),
+        default_left=np.array([bool(x.get("default_left", True)) for x in nodes]),
+        missing=np.array(
+            [_MISSING.get(x.get("missing_type", "None"), 0) for x in nodes], dtype=np.int8
+        ),
+        first=np.array(groups.first, dtype=np.int64),
+        repeats=_int_pairs(groups.repeats),
+        slots=_int_pairs(groups.slots),
+        n_leaves=groups.n_leaves,
+        group_leaf=np.array(groups.leaf, dtype=np.int64),
+        group_offset=np.array(groups.offset, dtype=np.int32),
+        table=np.concatenate(groups.tables) if groups.tables else np.zeros(0),
+        features=features,
+        to_feature=(features[:, None] == feature_of[None, :]).astype(np.float64),
+    )
+    return tree, expected
 
-    def visit(node: dict, path: list[tuple[int, int, bool, float]]) -> bool:
+
+def _walk(root: dict) -> tuple[list[dict], list[_Leaf]] | None:
+    """The tree's internal nodes in visiting order and its leaves with their paths; None if
+    it has a categorical split."""
+    nodes: list[dict] = []
+    leaves: list[_Leaf] = []
+
+    def visit(node: dict, path: list[_Split]) -> bool:
         if "leaf_index" in node:
             leaves.append((float(node["leaf_value"]), _count(node), path))
             return True
@@ -142,70 +183,62 @@ def _compile_tree(root: dict) -> tuple[_Tree, float] | None:
                 return False
         return True
 
-    if not visit(root, []):
-        return None
-    n = len(nodes)
-    total = _count(root)
-    expected = sum(v * c for v, c, _ in leaves) / total if total > 0 else 0.0
+    return (nodes, leaves) if visit(root, []) else None
 
-    first, repeats, slots = [], [], []
-    group_leaf, group_offset, group_feature, tables = [], [], [], []
-    offset = 0
-    n_leaves = 0
-    for value, _, path in leaves:
-        if not path:
-            continue
+
+@dataclass
+class _Groups:
+    """The groups of a tree's leaves while it is compiled, as lists that become the arrays of
+    `_Tree` (`first`, `repeats`, `slots`, `group_leaf`, `group_offset`, the tables and each
+    group's feature); `n_leaves` counts the leaves with a path, `size` the table entries."""
+
+    first: list[int] = field(default_factory=list)
+    repeats: list[tuple[list[int], list[int]]] = field(default_factory=list)
+    slots: list[tuple[list[int], list[int]]] = field(default_factory=list)
+    leaf: list[int] = field(default_factory=list)
+    offset: list[int] = field(default_factory=list)
+    feature: list[int] = field(default_factory=list)
+    tables: list[np.ndarray] = field(default_factory=list)
+    n_leaves: int = 0
+    size: int = 0
+
+    def add_leaf(self, value: float, path: list[_Split], n_nodes: int) -> bool:
+        """Add a leaf: one group per distinct feature its path splits on, and its table;
+        False if there are more than `MAX_PATH_FEATURES` of them."""
         by_feature: dict[int, list[tuple[int, bool, float]]] = {}
         for node, feature, is_left, share in path:
             by_feature.setdefault(feature, []).append((node, is_left, share))
         d = len(by_feature)
         if d > MAX_PATH_FEATURES:
-            return None
+            return False
         z = np.array([np.prod([s for _, _, s in splits]) for splits in by_feature.values()])
         table = _leaf_table(value, z)  # (d, 2**d)
         for slot, (feature, splits) in enumerate(by_feature.items()):
-            group = len(first)
-            rows = [node if is_left else n + node for node, is_left, _ in splits]
-            first.append(rows[0])
+            group = len(self.first)
+            rows = [node if is_left else n_nodes + node for node, is_left, _ in splits]
+            self.first.append(rows[0])
             for k, row in enumerate(rows[1:]):
-                if len(repeats) <= k:
-                    repeats.append(([], []))
-                repeats[k][0].append(group)
-                repeats[k][1].append(row)
-            if len(slots) <= slot:
-                slots.append(([], []))
-            slots[slot][0].append(n_leaves)
-            slots[slot][1].append(group)
-            group_leaf.append(n_leaves)
-            group_offset.append(offset)
-            group_feature.append(feature)
-            tables.append(table[slot])
-            offset += table.shape[1]
-        n_leaves += 1
-    feature_of = np.array(group_feature, dtype=np.int64)
-    features = np.unique(feature_of)
+                if len(self.repeats) <= k:
+                    self.repeats.append(([], []))
+                self.repeats[k][0].append(group)
+                self.repeats[k][1].append(row)
+            if len(self.slots) <= slot:
+                self.slots.append(([], []))
+            self.slots[slot][0].append(self.n_leaves)
+            self.slots[slot][1].append(group)
+            self.leaf.append(self.n_leaves)
+            self.offset.append(self.size)
+            self.feature.append(feature)
+            self.tables.append(table[slot])
+            self.size += table.shape[1]
+        self.n_leaves += 1
+        return True
 
-    def arrays(pairs):
-        return tuple((np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)) for a, b in pairs)
 
-    tree = _Tree(
-        feature=np.array([int(x["split_feature"]) for x in nodes], dtype=np.int64),
-        threshold=np.array([float(x["threshold"]) for x in nodes]),
-        default_left=np.array([bool(x.get("default_left", True)) for x in nodes]),
-        missing=np.array(
-            [_MISSING.get(x.get("missing_type", "None"), 0) for x in nodes], dtype=np.int8
-        ),
-        first=np.array(first, dtype=np.int64),
-        repeats=arrays(repeats),
-        slots=arrays(slots),
-        n_leaves=n_leaves,
-        group_leaf=np.array(group_leaf, dtype=np.int64),
-        group_offset=np.array(group_offset, dtype=np.int32),
-        table=np.concatenate(tables) if tables else np.zeros(0),
-        features=features,
-        to_feature=(features[:, None] == feature_of[None, :]).astype(np.float64),
-    )
-    return tree, expected
+def _int_pairs(
+    pairs: list[tuple[list[int], list[int]]],
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    return tuple((np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)) for a, b in pairs)
 
 
 def _count(node: dict) -> float:
