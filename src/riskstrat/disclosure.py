@@ -23,7 +23,7 @@ solve the full linear programme an attacker could set up to narrow a hidden cell
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 
@@ -66,12 +66,12 @@ def protect(
     sensitive cell from the cells still shown. A figure (a list of cells) shows its cells
     only if none of them is hidden. `rank` orders complement candidates (smallest first).
     `fixed` cells are published elsewhere: always known, never hidden, never sensitive."""
-    fixed = set(fixed)
-    sensitive = [k for k, v in enumerate(values) if 0 < v < min_cell and k not in fixed]
+    published = set(fixed)
+    sensitive = [k for k, v in enumerate(values) if 0 < v < min_cell and k not in published]
     showable = {k for cells in figures for k in cells}
     hidden = showable.intersection(sensitive)
     while True:
-        shown = fixed | {k for cells in figures if hidden.isdisjoint(cells) for k in cells}
+        shown = published | {k for cells in figures if hidden.isdisjoint(cells) for k in cells}
         via = _recoverable(sums, len(values), shown)
         leaks = [k for k in sensitive if k in via]
         if not leaks:
@@ -80,9 +80,9 @@ def protect(
         given_away: set[int] = set()
         for leak in leaks:
             if not added.intersection(sums[via[leak][0]]):
-                more = _hide_one(leak, via, sums, values, shown - fixed, rank)
+                more = _hide_one(leak, via, sums, values, shown - published, rank)
                 added |= more
-                if not more and fixed:  # given away by published (fixed) figures alone
+                if not more and published:  # given away by published (fixed) figures alone
                     given_away.add(leak)
         sensitive = [k for k in sensitive if k not in given_away]
         if not added - hidden and not given_away:  # cannot happen; never loop forever over a leak
@@ -144,7 +144,7 @@ def _hide_one(
 # ------------------------------------------------------------------ tables
 def hidden_in_table(
     cells: pd.DataFrame,
-    figures: dict[str, Sequence[str]],
+    figures: Mapping[str, Sequence[str]],
     *,
     row_sums: Sequence[Sequence[str]] = (),
     blocks: Sequence[Sequence] | None = None,
@@ -235,13 +235,16 @@ def suppressed_counts(
     by = tuple(by)
     if not by or len(set(by)) != len(by) or not all(set(m) < set(by) for m in margins):
         raise ValueError(f"each margin must keep fewer than all of the distinct `by` columns {by}")
-    margins = list(dict.fromkeys(tuple(c for c in by if c in set(m)) for m in margins))
+    # each margin as the `by` columns it keeps, in `by` order, once
+    kept: list[tuple[str, ...]] = list(
+        dict.fromkeys(tuple(c for c in by if c in set(m)) for m in margins)
+    )
     counts = frame.groupby(list(by), dropna=False, observed=True, sort=True).size()
     cells = {_key(k): int(n) for k, n in counts.items() if n > 0}
     ids: dict[tuple, int] = {(None, key): k for k, key in enumerate(cells)}  # (margin, key) -> cell
     values = list(cells.values())
     totals: dict[tuple[str, ...], dict[tuple, list[int]]] = {}
-    for m in margins:
+    for m in kept:
         where = [by.index(c) for c in m]
         parts: dict[tuple, list[int]] = {} if m else {(): []}
         for key in cells:
@@ -253,7 +256,7 @@ def suppressed_counts(
     sums = [
         [ids[(m, key)], *members] for m, parts in totals.items() for key, members in parts.items()
     ]
-    for coarse, fine in permutations(margins, 2):  # a coarser margin is also a sum of a finer one
+    for coarse, fine in permutations(kept, 2):  # a coarser margin is also a sum of a finer one
         if set(coarse) < set(fine):
             where = [fine.index(c) for c in coarse]
             for key in totals[coarse]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,7 +104,7 @@ def _count_by(ids: np.ndarray, persons: pd.Series) -> np.ndarray:
 def suppress(
     table: pd.DataFrame,
     count_columns: list[str],
-    rate_columns: dict[str, str | tuple[str, ...]],
+    rate_columns: Mapping[str, str | Sequence[str]],
     min_cell: int = MIN_CELL,
 ) -> pd.DataFrame:
     """Counts 1 to min_cell - 1 become null, and further cells where a hidden count could be
@@ -115,7 +116,8 @@ def suppress(
         rate: (needs,) if isinstance(needs, str) else tuple(needs)
         for rate, needs in rate_columns.items()
     }
-    figures = {column: (column,) for column in count_columns} | rates
+    figures: dict[str, Sequence[str]] = {column: (column,) for column in count_columns}
+    figures |= rates
     hidden = hidden_in_table(table[count_columns], figures, min_cell=min_cell)
     out = table.copy()
     for column in count_columns:
@@ -127,6 +129,11 @@ def suppress(
 
 @dataclass
 class Overview:
+    """The population overview, aggregates only: its window (start, end: the inhabitants on
+    the start date and their contacts up to the end, exclusive), its tables by name (sector
+    patterns, and contacts and admissions by municipality and group) with small counts
+    already suppressed, and the minimum cell they were suppressed with."""
+
     window: tuple[date, date]
     tables: dict[str, pd.DataFrame]
     min_cell: int = MIN_CELL

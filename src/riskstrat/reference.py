@@ -24,6 +24,7 @@ RURALITY_NAMES = {
 
 
 def data_path(*parts: str) -> Path:
+    """The path of a file shipped in `riskstrat/data` (e.g. `data_path("code_lists", name)`)."""
     return Path(str(files("riskstrat.data").joinpath(*parts)))
 
 

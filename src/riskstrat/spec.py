@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 from riskstrat.dates import add_months
 from riskstrat.errors import InputError
@@ -91,7 +91,9 @@ class _Strict(BaseModel):
         alias = cls.model_fields[field].validation_alias
         if isinstance(alias, AliasChoices):
             return [str(name) for name in alias.choices]
-        return [alias or field]
+        if isinstance(alias, str) and alias:
+            return [alias]
+        return [field]  # no alias (no section uses an AliasPath)
 
     @classmethod
     def _unknown_key(cls, key: str, data: dict) -> str:
@@ -152,7 +154,7 @@ def did_you_mean(names: list[str]) -> str:
     return f"; did you mean {' or '.join(names)}?" if names else ""
 
 
-def _line_error(model: type[_Strict], error: dict, data: Any) -> dict:
+def _line_error(model: type[_Strict], error: ErrorDetails, data: Any) -> InitErrorDetails:
     """One error of a failed validation, for `ValidationError.from_exception_data`; an unknown
     key of `model` itself becomes an `unknown_key` error that says what to write instead."""
     loc, msg = error["loc"], error["msg"]
@@ -160,7 +162,10 @@ def _line_error(model: type[_Strict], error: dict, data: Any) -> dict:
         text = model._unknown_key(str(loc[0]), data if isinstance(data, dict) else {})
         return {"type": _message("unknown_key", text), "loc": loc, "input": error["input"]}
     if error["type"] in _PYDANTIC_ERRORS:
-        return {k: error[k] for k in ("type", "loc", "input", "ctx") if k in error}
+        same: InitErrorDetails = {"type": error["type"], "loc": loc, "input": error["input"]}
+        if "ctx" in error:
+            same["ctx"] = error["ctx"]
+        return same
     return {"type": _message(error["type"], msg), "loc": loc, "input": error["input"]}
 
 
@@ -169,6 +174,10 @@ def _message(kind: str, text: str) -> PydanticCustomError:
 
 
 class Population(_Strict):
+    """`population` of a spec: who is scored and trained on at an index date, besides being
+    alive and resident then: aged `min_age` to `max_age` (none: no upper limit), and with
+    `exclude_nursing_home` not living in a nursing home."""
+
     min_age: int = Field(65, ge=0, le=120)
     max_age: int | None = Field(None, ge=0, le=130)
     exclude_nursing_home: bool = False
@@ -181,6 +190,10 @@ class Population(_Strict):
 
 
 class IndexDates(_Strict):
+    """`index_dates` of a spec, as written: the training dates (one or more), the validation
+    date and the test date, each an ISO date or relative to the extract date (`extract - 12m`);
+    `ModelSpec.resolve_dates` turns them into dates for one extract."""
+
     train: list[str] = Field(min_length=1)
     validation: str
     test: str
@@ -205,6 +218,10 @@ class IndexDates(_Strict):
 
 
 class Features(_Strict):
+    """`features` of a spec: the feature groups that are model inputs, the look-back windows
+    (months) of the counting features, and whether the social attributes are inputs too
+    (they are audited either way)."""
+
     groups: list[Literal[FEATURE_GROUPS]] = list(FEATURE_GROUPS[:-1])  # type: ignore[valid-type]
     windows_months: list[Annotated[int, Field(ge=1)]] = [3, 12, 36]
     # Social attributes are audited always; as model inputs only when a spec says so.
@@ -405,6 +422,9 @@ LEARNER_PARAMS: dict[str, type[_Strict]] = {"lightgbm": LightGBMParams}
 
 
 class Learner(_Strict):
+    """`learner` of a spec: the kind of learner (LightGBM), its parameters as written, and
+    how many boosting rounds without improvement on the validation data stop the fit."""
+
     kind: Literal[tuple(LEARNER_PARAMS)] = "lightgbm"  # type: ignore[valid-type]
     # As the spec gives them (so fingerprints and logged parameters show what was written),
     # checked against LEARNER_PARAMS[kind]; `typed_params()` has them typed, defaults filled.
@@ -425,11 +445,17 @@ class Learner(_Strict):
 
 
 class Tier(_Strict):
+    """One risk tier: its name and the cumulative share of the population from the top that
+    it reaches (0.05: the highest 5 % of risks, tiers above included)."""
+
     name: str
     top: float = Field(gt=0, lt=1)  # cumulative share of the population from the top
 
 
 class NeedsSegment(_Strict):
+    """One needs-based segment: its name and the rule over feature columns that puts a person
+    in it (`n_chronic_conditions >= 2`); the first matching segment of a spec wins."""
+
     name: str
     when: str  # boolean expression over feature names, e.g. "n_chronic_conditions >= 2"
 
@@ -441,6 +467,9 @@ class NeedsSegment(_Strict):
 
 
 class Segments(_Strict):
+    """`segments` of a spec: the risk tiers from the top (cut-points are set at training), the
+    name of the tier below them, and the needs-based segments in order of precedence."""
+
     tiers: list[Tier] = [
         Tier(name="very_high", top=0.01),
         Tier(name="high", top=0.05),
@@ -467,6 +496,11 @@ class Segments(_Strict):
 
 
 class Tolerances(_Strict):
+    """`fairness.tolerances` of a spec: the bands a group's observed/expected ratio and
+    selection-to-need ratio must not lie wholly outside, how far its AUROC may fall below the
+    overall one, the family-wise significance level of the flags, and the smallest count shown
+    besides zero in any aggregate."""
+
     oe: tuple[float, float] = (0.8, 1.25)
     selection_to_need: tuple[float, float] = (0.8, 1.25)
     auroc_max_drop: float = Field(0.05, ge=0)
@@ -484,6 +518,9 @@ class Tolerances(_Strict):
 
 
 class Fairness(_Strict):
+    """`fairness` of a spec: the attributes (and pairs of them) the audits report groups of,
+    their tolerances, and the rule for need that selection audits compare the selected with."""
+
     attributes: list[Literal[AUDIT_ATTRIBUTES]] = list(AUDIT_ATTRIBUTES)  # type: ignore[valid-type]
     intersections: list[tuple[str, str]] = []
     tolerances: Tolerances = Tolerances()
@@ -512,12 +549,20 @@ class Fairness(_Strict):
 
 
 class Promotion(_Strict):
+    """`promotion` of a spec: how much worse than the champion, on the same test data, a
+    challenger may be and still be promoted (test AUROC lost, test Brier score gained)."""
+
     # A challenger must not be worse than the champion by more than this on the same test data.
     max_auroc_loss: float = 0.0
     max_brier_increase: float = 0.0
 
 
 class ModelSpec(_Strict):
+    """A model spec (`models/*.yaml`), validated: what to predict (label, horizon, code list)
+    for whom (population), trained and tested at which index dates, on which features with
+    which learner, how risks become tiers and segments, and how the model is audited and
+    promoted. Every default lives here."""
+
     _unknown_what: ClassVar[str] = "a model spec key"
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -582,6 +627,9 @@ class ModelSpec(_Strict):
 
 
 class ResolvedDates(BaseModel):
+    """A spec's index dates as dates for one extract (`ModelSpec.resolve_dates`): training
+    dates in order, then the validation and the test date."""
+
     train: list[date]
     validation: date
     test: date

@@ -187,7 +187,9 @@ def audit_outcomes(
     )
     groups = grouping(frame, fairness)
     subsets, partition = _subsets(subsets, len(frame))
-    tol, rows, tests = fairness.tolerances, [], []
+    tol = fairness.tolerances
+    rows: list[dict] = []  # one per (subset, attribute, group)
+    tests: list[tuple] = []  # (row, subset, metric, p-value)
     for subset, mask in subsets.items():
         idx = np.flatnonzero(mask & ~np.isnan(y))
         if not len(idx):
@@ -261,7 +263,9 @@ def audit_selection(
     s, nd = binary(frame[selected], selected), binary(frame[need], need)
     groups = grouping(frame, fairness)
     subsets, partition = _subsets(subsets, len(frame))
-    tol, rows, tests = fairness.tolerances, [], []
+    tol = fairness.tolerances
+    rows: list[dict] = []  # one per (subset, attribute, group)
+    tests: list[tuple] = []  # (row, subset, metric, p-value)
     band = (np.log(tol.selection_to_need[0]), np.log(tol.selection_to_need[1]))
     for subset, mask in subsets.items():
         idx = np.flatnonzero(mask)

@@ -63,7 +63,8 @@ def row_cells(row: pd.Series) -> tuple[dict[str, int], list[tuple[str, ...]]]:
         return column in row and pd.notna(row[column])
 
     n = int(row["n"])
-    cells, sums = {"n": n}, []
+    cells: dict[str, int] = {"n": n}
+    sums: list[tuple[str, ...]] = []
     if known("events"):
         cells.update(events=int(row["events"]), nonevents=n - int(row["events"]))
         sums.append(("n", "events", "nonevents"))
@@ -121,8 +122,8 @@ def hidden_figures(rows: pd.DataFrame, min_cell: int, parents: dict, partition) 
     rank = [(bool(flagged[i]), values[k], i, name) for (i, name), k in ids.items()]
     hidden = protect(values, sums, list(shows.values()), min_cell, rank)
     out = pd.DataFrame(False, index=rows.index, columns=[c for c in REVEALS if c in rows] + ["any"])
-    for (i, figure), cells in shows.items():
-        out.loc[i, figure] = not hidden.isdisjoint(cells)
+    for (i, figure), revealed in shows.items():
+        out.loc[i, figure] = not hidden.isdisjoint(revealed)
     for (i, _), k in ids.items():
         if k in hidden:
             out.loc[i, "any"] = True

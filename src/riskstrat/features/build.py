@@ -79,6 +79,7 @@ CHARLSON_HIERARCHY = {"mld": "msld", "diab": "diabwc", "canc": "metacanc"}
 
 
 def day(d: date) -> int:
+    """A date as a day number (days since 1970-01-01), the unit every date is compared in."""
     return int((np.datetime64(d, "D") - EPOCH).astype(np.int64))
 
 
@@ -130,9 +131,9 @@ def candidates(
     first, last = dates[0], dates[-1]
     min_age = min(s.population.min_age for s in specs)
     born_by = add_months(last, -12 * min_age) + timedelta(days=2) if min_age > 0 else last
-    max_ages = [s.population.max_age for s in specs]
+    max_ages = [s.population.max_age for s in specs if s.population.max_age is not None]
     born_after = None
-    if all(m is not None for m in max_ages):
+    if len(max_ages) == len(specs):  # every spec has a maximum age
         born_after = add_months(first, -12 * (max(max_ages) + 1)) - timedelta(days=2)
     return PersonSelection(born_by=born_by, born_after=born_after, present_on=first)
 
@@ -381,7 +382,7 @@ class Prepared:
 
         for j, name in enumerate(CONDITIONS):
             cols[f"cond_{name}"] = (self.condition_first[:, j] < d).astype(np.float64)
-        cols["n_chronic_conditions"] = sum(cols[f"cond_{c}"] for c in CONDITIONS)
+        cols["n_chronic_conditions"] = np.sum([cols[f"cond_{c}"] for c in CONDITIONS], axis=0)
         cols["charlson_index"] = self._charlson_index(d)
         cols["hfrs_score"] = self._hfrs(d, y24, n)
 

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from riskstrat.errors import InputError
 from riskstrat.reference import municipalities
@@ -248,7 +249,7 @@ def _validate(raw: object, context: dict) -> tuple[Teams | None, list[str]]:
     return Teams(teams=valid), []
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     where = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":

@@ -12,6 +12,7 @@ import io
 import re
 import zipfile
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -202,7 +203,10 @@ def _fill_list(ws: Worksheet, frame: pd.DataFrame, language: str) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
 
 
-def _cell(column: str, value: object, language: str, names: dict, yes: str, no: str) -> object:
+def _cell(column: str, value: Any, language: str, names: dict, yes: str, no: str) -> object:
+    """What the sheet shows for one value of the list (a cell of `to_dict("records")`, of
+    whatever scalar type its column has): labels in `language`, a municipality with its name,
+    None for a missing value."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return None
     if column == "new_this_month":

@@ -59,7 +59,8 @@ class ModelBundle:
 
     def predict_score(self, features: pd.DataFrame) -> np.ndarray:
         """The model's uncalibrated score for each row of a feature table."""
-        return self.booster.predict(self.matrix(features))
+        # LightGBM types `predict` for every kind of output; for a matrix in, an ndarray out
+        return np.asarray(self.booster.predict(self.matrix(features)))
 
     def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
         """The calibrated probability of the label within the horizon, for each row."""
@@ -79,7 +80,7 @@ class ModelBundle:
         matrix = self.matrix(features)
         if self.tree_shap is not None:
             return self.tree_shap.contributions(matrix)[:, :-1]
-        return self.booster.predict(matrix, pred_contrib=True)[:, :-1]
+        return np.asarray(self.booster.predict(matrix, pred_contrib=True))[:, :-1]
 
     @cached_property
     def tree_shap(self) -> TreeShap | None:

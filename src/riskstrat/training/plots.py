@@ -74,6 +74,8 @@ def selection_curve(
 
 
 def roc_figure(curve: pd.DataFrame, auroc: float) -> bytes:
+    """The ROC curve of the test date as PNG: true against false positive rate at each share
+    flagged of `selection_curve` (suppressed rows left out), with the AUROC in the legend."""
     shown = curve.dropna(subset=["tpr", "fpr"])
     fig = Figure(figsize=(5, 5))
     ax = fig.add_subplot()
@@ -92,6 +94,8 @@ def roc_figure(curve: pd.DataFrame, auroc: float) -> bytes:
 
 
 def pr_figure(curve: pd.DataFrame, auprc: float, event_rate: float) -> bytes:
+    """The precision-recall curve of the test date as PNG, from `selection_curve` (suppressed
+    rows left out), with the AUPRC in the legend and the event rate as the chance line."""
     shown = curve.dropna(subset=["tpr", "precision"])
     fig = Figure(figsize=(5, 5))
     ax = fig.add_subplot()
@@ -150,6 +154,9 @@ def calibration_table(
 
 
 def calibration_figure(table: pd.DataFrame) -> bytes:
+    """The calibration plot of the test date as PNG: per tenth of risk of `calibration_table`
+    (suppressed tenths left out), the observed event rate with its 95 % interval against the
+    mean predicted risk."""
     shown = table.dropna(subset=["observed_rate"])
     fig = Figure(figsize=(5, 5))
     ax = fig.add_subplot()
@@ -195,6 +202,9 @@ def risk_distribution_table(
 
 
 def risk_distribution_figure(table: pd.DataFrame) -> bytes:
+    """The distribution of calibrated risk for persons with and without the event on the test
+    date as PNG: each band's share of its group, from `risk_distribution_table` (suppressed
+    bands drawn as empty)."""
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
     width = float(table["risk_to"].iloc[0] - table["risk_from"].iloc[0])
@@ -230,6 +240,8 @@ def importance_table(booster, feature_names: list[str]) -> pd.DataFrame:
 
 
 def importance_figure(table: pd.DataFrame) -> bytes:
+    """The inputs with the largest share of LightGBM's total gain (`importance_table`, the
+    first `TOP_FEATURES`) as a PNG bar chart."""
     top = table.head(TOP_FEATURES).iloc[::-1]
     fig = Figure(figsize=(6, 0.3 * len(top) + 1.5))
     ax = fig.add_subplot()
@@ -318,6 +330,9 @@ def _value_groups(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shap_summary_figure(table: pd.DataFrame) -> bytes:
+    """The SHAP summary as PNG: for the first `TOP_FEATURES` inputs of `shap_summary_table`,
+    each group of values at its mean contribution to the log-odds, coloured from low to high
+    value and sized by persons; missing values and suppressed groups are not drawn."""
     names = list(dict.fromkeys(table["feature"]))[:TOP_FEATURES]
     fig = Figure(figsize=(7, 0.35 * len(names) + 1.5))
     ax = fig.add_subplot()
@@ -344,6 +359,8 @@ def shap_summary_figure(table: pd.DataFrame) -> bytes:
 
 
 def learning_curve_figure(curve: pd.DataFrame, best_iteration: int) -> bytes:
+    """LightGBM's log-loss on the training and the validation dates per boosting round as
+    PNG, with the round early stopping kept."""
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
     ax.plot(curve["round"], curve["train_logloss"], label="training dates")

@@ -8,6 +8,8 @@ events) are published with the run's metrics; complements are the smallest other
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -111,7 +113,7 @@ def _suppress(
     events: str,
     rate: str,
     min_cell: int,
-    also: dict[str, tuple[str, ...]],
+    also: Mapping[str, Sequence[str]],
     blocks: list[list] | None = None,
     parts: dict | None = None,
     other: dict | None = None,
@@ -135,7 +137,12 @@ def _suppress(
     for name, values in (other or {}).items():
         cells[name] = np.asarray(values, dtype=float)
     # a row whose n is hidden shows no events either (not even a zero: all of a few persons)
-    figures = {n: ("n",), events: ("events", "n"), rate: ("events", "n"), **also}
+    figures: dict[str, Sequence[str]] = {
+        n: ("n",),
+        events: ("events", "n"),
+        rate: ("events", "n"),
+        **also,
+    }
     hidden = hidden_in_table(
         cells, figures, row_sums=row_sums, blocks=blocks, min_cell=min_cell, rank_by="n"
     )

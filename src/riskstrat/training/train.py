@@ -55,7 +55,7 @@ class TrainingResult:
     model_card: str
     test_scores: pd.DataFrame  # person-level: in memory only, never logged
     test_frame: pd.DataFrame = field(repr=False)  # the labelled test rows, for evaluate_on
-    settings: EvaluationSettings = field(repr=False, default=None)
+    settings: EvaluationSettings = field(repr=False)  # how `evaluate_on` evaluates
 
     def evaluate_on(
         self, bundle: ModelBundle, frame: pd.DataFrame | None = None
@@ -200,7 +200,8 @@ def _fit(spec: ModelSpec, parts: dict[str, pd.DataFrame], features: list[str]) -
     baseline_scores = _baselines(spec, parts, x, y, features, levels)
     log.info("baselines %s in %.1f s", ", ".join(baseline_scores), time.perf_counter() - clock)
     del x["train"]  # the largest matrix; nothing below needs it
-    score = {name: learner.booster.predict(x[name]) for name in ("validation", "test")}
+    # LightGBM types `predict` for every kind of output; for a matrix in, an ndarray out
+    score = {name: np.asarray(learner.booster.predict(x[name])) for name in ("validation", "test")}
     calibrator = Calibrator.fit(spec.calibration, score["validation"], y["validation"])
     risk = {name: calibrator.predict(s) for name, s in score.items()}
     return _Fit(learner, levels, calibrator, y, score["validation"], risk, baseline_scores)
@@ -230,7 +231,7 @@ def _bundle(
 
 def input_summary(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, dict]:
     """Per input its kind, dtype and three synthetic example values (quartiles; a mode)."""
-    summary = {}
+    summary: dict[str, dict] = {}
     for name in feature_names:
         column = frame[name]
         if is_categorical(column) or is_bool_dtype(column.dtype):
@@ -244,11 +245,11 @@ def input_summary(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, di
         finite = numbers[np.isfinite(numbers)]
         quartiles = np.quantile(finite, [0.25, 0.5, 0.75]) if finite.size else np.zeros(3)
         if is_integer_dtype(column.dtype):
-            values = [int(round(q)) for q in quartiles]
-            summary[name] = {"kind": "integer", "dtype": str(column.dtype), "values": values}
+            integers = [int(round(q)) for q in quartiles]
+            summary[name] = {"kind": "integer", "dtype": str(column.dtype), "values": integers}
         else:
-            values = [float(q) for q in quartiles]
-            summary[name] = {"kind": "float", "dtype": str(column.dtype), "values": values}
+            floats = [float(q) for q in quartiles]
+            summary[name] = {"kind": "float", "dtype": str(column.dtype), "values": floats}
     return summary
 
 
