@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from riskstrat.contract import ValidationReport
+from riskstrat.contract import ContractError, ValidationReport
 from riskstrat.contract import validated as contract_validated
 from riskstrat.errors import InputError
 from riskstrat.features import feature_columns
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class ExperimentData:
+    """What one experiment trains on: the data directory's validation report, the spec's
+    resolved index dates, and the person-level feature tables (with labels) of the training
+    dates, the validation date and the test date."""
+
     report: ValidationReport
     dates: ResolvedDates
     train: pd.DataFrame
@@ -65,6 +69,10 @@ class ChampionComparison:
 
 @dataclass
 class ExperimentOutcome:
+    """What an experiment produced: the MLflow run, the registered model name and version
+    (alias `challenger`), its numeric metrics, whether it beats its baselines, and the
+    summary of its fairness audit (aggregates only)."""
+
     run_id: str
     model_name: str
     version: str
@@ -99,7 +107,18 @@ def data_fingerprint(report: ValidationReport) -> str:
 
 
 def extract_date_of(data_dir: str | Path) -> date:
-    return validated(data_dir).extract_date
+    """The extract date of `data_dir`, validated against the contract first (ContractError if
+    it breaks it)."""
+    return passed_extract_date(validated(data_dir))
+
+
+def passed_extract_date(report: ValidationReport) -> date:
+    """The extract date of a report that passed the contract. The contract fails a data
+    directory whose extract date is unknown (no manifest date, no event dates), so a passed
+    report always has one; a report without one raises `ContractError` with its findings."""
+    if report.extract_date is None:
+        raise ContractError(report)
+    return report.extract_date
 
 
 # --- 2. features ---------------------------------------------------------------------------
@@ -119,10 +138,11 @@ def feature_tables(
 
     manifest = open_data_dir(data_dir).manifest
     history = manifest.history_start if manifest else None
-    dates = spec.resolve_dates(report.extract_date, history)
+    extract_date = passed_extract_date(report)
+    dates = spec.resolve_dates(extract_date, history)
     every = [*dates.train, dates.validation, dates.test]
     table = features_for_data_dir(
-        data_dir, report.extract_date, spec, every, workers=workers, progress=progress
+        data_dir, extract_date, spec, every, workers=workers, progress=progress
     )
     on = table["index_date"]
     return ExperimentData(
@@ -131,7 +151,7 @@ def feature_tables(
         train=table[on.isin([pd.Timestamp(d) for d in dates.train])].reset_index(drop=True),
         validation=table[on == pd.Timestamp(dates.validation)].reset_index(drop=True),
         test=table[on == pd.Timestamp(dates.test)].reset_index(drop=True),
-        description=f"{Path(data_dir).name} (extract date {report.extract_date})",
+        description=f"{Path(data_dir).name} (extract date {extract_date})",
     )
 
 
@@ -236,7 +256,7 @@ def log_and_register(
         result,
         spec,
         data_fingerprint=data_fingerprint(report),
-        extract_date=report.extract_date,
+        extract_date=passed_extract_date(report),
         audit=audit,
         champion_metrics=comparison.metrics,
         champion_tags=comparison.tags,

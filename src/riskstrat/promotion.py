@@ -55,6 +55,11 @@ class PromotionRefused(InputError):
 
 @dataclass
 class PromotionDecision:
+    """One promotion decision on a model version, as recorded on the version and in the
+    ledger: promoted or not, the champion it replaced, the gates it failed, the override
+    reason (only when failed gates were overridden), the metrics compared, who decided and
+    when (UTC), and the ledger run that holds it."""
+
     model: str
     version: str
     promoted: bool
@@ -87,6 +92,9 @@ class PromotionDecision:
 
 @dataclass(frozen=True)
 class GateReport:
+    """What the gates say about one model version: the gates it fails (empty: it may be
+    promoted), the metrics compared, and the champion version before the decision."""
+
     failed: list[str]
     compared: dict[str, float]
     champion: str | None  # the champion version before the decision

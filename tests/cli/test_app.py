@@ -58,7 +58,7 @@ def _fail_inside(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(data_dir):
         raise RuntimeError("boom in the validator")
 
-    monkeypatch.setattr(riskstrat.cli.data, "validate_data_dir", broken)
+    monkeypatch.setattr(riskstrat.cli.data, "validate_and_record", broken)
 
 
 def test_an_internal_error_exits_1_with_a_short_message(monkeypatch, tmp_path) -> None:

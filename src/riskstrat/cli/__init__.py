@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entrypoint() -> None:
+    """The `riskstrat` console script: run the CLI on the command line's arguments and exit
+    with its code (0 done, 1 internal error, 2 bad input)."""
     sys.exit(main())
 
 

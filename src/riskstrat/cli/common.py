@@ -17,6 +17,8 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(payload: Any) -> None:
+    """Print `payload` as JSON on stdout (what `--json` gives): dates as ISO text, numpy
+    scalars as plain numbers, non-ASCII text as is."""
     console.print_json(json.dumps(payload, default=_json_default, ensure_ascii=False))
 
 

@@ -25,6 +25,7 @@ from riskstrat.contract import (
 
 
 def register(app: typer.Typer) -> None:
+    """Add the data commands (`synth`, `validate`, `features`) to the CLI `app`."""
     app.command("synth")(synth)
     app.command("validate")(validate)
     app.command("features")(features)

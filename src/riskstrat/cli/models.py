@@ -20,6 +20,7 @@ from riskstrat.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
+    """Add the model commands (`train`, `promote`, `score`) to the CLI `app`."""
     app.command("train")(train)
     app.command("promote")(promote)
     app.command("score")(score)
@@ -91,6 +92,7 @@ def train(
 
 
 def tracking_uri_hint() -> str:
+    """The MLflow tracking URI runs are logged to, for the `mlflow ui` hint after training."""
     from riskstrat.tracking import tracking_uri
 
     return tracking_uri()
@@ -120,7 +122,7 @@ def promote(
         f"{name} version {decision.version} is now champion"
         + (f" (was {decision.previous_champion})" if decision.previous_champion else "")
     )
-    if decision.failed_gates:
+    if decision.override_reason is not None:  # set only when gates failed and were overridden
         console.print("  promoted by override: " + decision.override_reason)
         for gate in decision.failed_gates:
             console.print(f"  - failed gate: {gate}")

@@ -19,6 +19,7 @@ from riskstrat.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
+    """Add the output commands (`lists`, `fairness`, `follow-up`, `report`) to the CLI `app`."""
     app.command("lists")(lists)
     app.command("fairness")(fairness)
     app.command("follow-up")(follow_up)

@@ -20,8 +20,8 @@ from riskstrat.reference import code_list
 
 RANDERS_INHABITANTS = 228_000
 # (key, description, kind, target, tolerance): kind "count" has a relative tolerance,
-# "share" an absolute one in percentage points, "range" is [low, high].
-TARGETS = [
+# "share" an absolute one in percentage points, "range" is [low, high] (no tolerance).
+TARGETS: list[tuple[str, str, str, int | tuple[int, int], float | None]] = [
     ("inhabitants", "inhabitants on 1 January", "count", 228_000, 0.02),
     ("gp_any", "persons with ≥1 GP contact in the year", "count", 200_000, 0.05),
     ("hospital_any", "persons with ≥1 hospital contact", "count", 106_000, 0.05),
@@ -119,6 +119,11 @@ def _table(root: Path, name: str) -> str:
 
 
 def calibration_report(root: str | Path, history_start: date, extract_date: date) -> dict:
+    """The calibration figures of the data directory written at `root` (history from
+    `history_start` to `extract_date`), counted in its reference year: each figure's value,
+    target, accepted range and whether it passes, how many pass, and the avoidable
+    admissions of persons 65+ overall and by education and municipality (small groups
+    suppressed). Counts and targets are of inhabitants on 1 January; no person-level value."""
     root = Path(root)
     year = reference_year(history_start, extract_date)
     y0, y1 = f"DATE '{year}-01-01'", f"DATE '{year + 1}-01-01'"
@@ -144,7 +149,7 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
                             WHERE start_date < {y1} AND (end_date IS NULL OR end_date >= {y0})) AS m
         FROM inhabitants i
     """)
-    c = con.execute("""
+    counts = con.execute("""
         SELECT count(*), sum(g::int), sum(h::int), sum(m::int), sum((h AND g)::int),
                sum((h AND g AND m)::int), sum((m AND h)::int), sum((h AND m)::int),
                sum((g AND m)::int),
@@ -157,8 +162,9 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
                sum((age >= 65)::int)
         FROM contacts
     """).fetchall()[0]
-    c = [int(v or 0) for v in c]
-    (n, g, h, m, hg, hgm, mh, hm, gm, a80, g80, gonly80, gh_nom80, tri80, h80, m80, _, n65) = c
+    (n, g, h, m, hg, hgm, mh, hm, gm, a80, g80, gonly80, gh_nom80, tri80, h80, m80, _, n65) = [
+        int(v or 0) for v in counts
+    ]
     like = " OR ".join(f"action_diagnosis LIKE '{p}%'" for p in prefixes)
     avoid = con.execute(f"""
         SELECT count(*), count(DISTINCT a.person_id)
@@ -203,15 +209,7 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
     figures = []
     for key, text, kind, target, tol in TARGETS:
         value = values[key]
-        if kind == "count":
-            t = target * scale
-            low, high = t * (1 - tol), t * (1 + tol)
-            shown_target = round(t)
-        elif kind == "share":
-            low, high, shown_target = target - tol, target + tol, target
-        else:
-            low, high = target
-            shown_target = f"{low}–{high}"
+        low, high, shown_target = _accepted(kind, target, tol, scale)
         ok = value is not None and low <= value <= high
         figures.append(
             {
@@ -242,6 +240,23 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
             "per_1000_65plus_by_municipality": by_municipality,
         },
     }
+
+
+def _accepted(
+    kind: str, target: int | tuple[int, int], tolerance: float | None, scale: float
+) -> tuple[float, float, int | str]:
+    """The accepted range (low, high) of one target and the target as shown: a count's
+    target scaled by `scale` with its relative tolerance, a share's (percent) with its
+    absolute tolerance in percentage points, a range as given."""
+    if isinstance(target, tuple):  # kind "range"
+        low, high = target
+        return low, high, f"{low}–{high}"
+    if tolerance is None:
+        raise ValueError(f"calibration target of kind {kind!r} without a tolerance")
+    if kind == "count":
+        scaled = target * scale
+        return scaled * (1 - tolerance), scaled * (1 + tolerance), round(scaled)
+    return target - tolerance, target + tolerance, target  # kind "share"
 
 
 def _avoidable_by(con, root: Path, y0: str, y1: str, like: str, column: str) -> dict:
@@ -293,6 +308,10 @@ def _round(value):
 
 
 def render_markdown(report: dict, profile: str, persons: int, seed: int) -> str:
+    """The calibration report (from `calibration_report`) as Markdown for the data
+    directory's calibration.md: the figures against their targets, why the known gaps are
+    not met, and the avoidable admissions by education and municipality; titled with the
+    profile, size and seed."""
     lines = [
         f"# Calibration report — profile `{profile}`, {persons:,} persons, seed {seed}",
         "",

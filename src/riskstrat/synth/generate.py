@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +65,9 @@ TABLE_NAMES = (
 
 @dataclass(frozen=True)
 class SynthResult:
+    """A written synthetic data directory: where it is, how many persons it holds, the rows
+    written per table, and how many calibration figures are within tolerance."""
+
     out_dir: Path
     persons: int
     rows: dict[str, int]
@@ -73,6 +76,8 @@ class SynthResult:
 
 @cache
 def load_params(path: str | None = None) -> dict:
+    """The generator's parameters (the YAML file at `path`, default the package's
+    params.yaml), read once per path."""
     source = Path(path) if path else Path(__file__).with_name("params.yaml")
     return yaml.safe_load(source.read_text(encoding="utf-8"))
 
@@ -108,38 +113,8 @@ def generate(
             (tmp, k, first, size, profile, seed, n, history_start, extract_date)
             for k, (first, size) in enumerate(chunks)
         ]
-        rows = dict.fromkeys(TABLE_NAMES, 0)
-        workers = workers or min(len(jobs), max(1, (os.cpu_count() or 1)))
-        if progress:
-            progress(0, len(jobs))
-        results = map(_chunk_job, jobs) if workers == 1 else None
-        if results is None:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for done, counts in enumerate(pool.map(_chunk_job, jobs), start=1):
-                    _add(rows, counts)
-                    if progress:
-                        progress(done, len(jobs))
-        else:
-            for done, counts in enumerate(results, start=1):
-                _add(rows, counts)
-                if progress:
-                    progress(done, len(jobs))
-        manifest = {
-            "contract_version": 1,
-            "extract_date": extract_date.isoformat(),
-            "history_start": history_start.isoformat(),
-            "source": f"riskstrat synthetic population, profile {profile}, {n} persons, "
-            f"seed {seed} (synthetic: not register data)",
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        (tmp / "params.yaml").write_bytes(Path(__file__).with_name("params.yaml").read_bytes())
-        from riskstrat.synth.calibration import calibration_report
-
-        report = calibration_report(tmp, history_start, extract_date)
-        (tmp / "calibration.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        from riskstrat.synth.calibration import render_markdown
-
-        (tmp / "calibration.md").write_text(render_markdown(report, profile, n, seed))
+        rows = _run_chunks(jobs, workers, progress)
+        report = _write_manifest_and_calibration(tmp, profile, n, seed, history_start, extract_date)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -148,6 +123,60 @@ def generate(
         raise
     summary = {"passed": report["passed"], "total": report["total"]}
     return SynthResult(out, n, rows, summary)
+
+
+def _run_chunks(
+    jobs: list[tuple], workers: int | None, progress: Callable[[int, int | None], None] | None
+) -> dict[str, int]:
+    """Simulate and write every chunk's parts, in `workers` processes (None: one per core, at
+    most one per chunk; 1: in this process); returns the rows written per table."""
+    rows = dict.fromkeys(TABLE_NAMES, 0)
+    workers = workers or min(len(jobs), max(1, (os.cpu_count() or 1)))
+    if progress:
+        progress(0, len(jobs))
+    if workers == 1:
+        _count_rows(map(_chunk_job, jobs), rows, len(jobs), progress)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            _count_rows(pool.map(_chunk_job, jobs), rows, len(jobs), progress)
+    return rows
+
+
+def _count_rows(
+    results: Iterable[dict[str, int]],
+    rows: dict[str, int],
+    total: int,
+    progress: Callable[[int, int | None], None] | None,
+) -> None:
+    """Add each finished chunk's row counts to `rows`, reporting progress after each."""
+    for done, counts in enumerate(results, start=1):
+        _add(rows, counts)
+        if progress:
+            progress(done, total)
+
+
+def _write_manifest_and_calibration(
+    tmp: Path, profile: str, n: int, seed: int, history_start: date, extract_date: date
+) -> dict:
+    """Write manifest.json, the parameters used and the calibration report (JSON and
+    Markdown) beside the tables in `tmp`; returns the calibration report."""
+    manifest = {
+        "contract_version": 1,
+        "extract_date": extract_date.isoformat(),
+        "history_start": history_start.isoformat(),
+        "source": f"riskstrat synthetic population, profile {profile}, {n} persons, "
+        f"seed {seed} (synthetic: not register data)",
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (tmp / "params.yaml").write_bytes(Path(__file__).with_name("params.yaml").read_bytes())
+    from riskstrat.synth.calibration import calibration_report
+
+    report = calibration_report(tmp, history_start, extract_date)
+    (tmp / "calibration.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    from riskstrat.synth.calibration import render_markdown
+
+    (tmp / "calibration.md").write_text(render_markdown(report, profile, n, seed))
+    return report
 
 
 def _add(rows: dict, counts: dict) -> None:
@@ -259,7 +288,10 @@ def _cat(parts: list, dtype=None) -> np.ndarray:
 def _tables(persons, outcome, history_start: date, codes: dict) -> dict[str, pa.Table]:
     day0 = day_number(history_start)
     birth = day0 - np.floor(persons.age0 * 365.25).astype(np.int64)
-    education = np.where(persons.education >= 0, EDUCATION[persons.education.clip(0)], None)
+    # numpy's stub reads np.where(c, x, None) as the one-argument form (a tuple of indices)
+    education: np.ndarray = np.where(  # type: ignore[assignment]
+        persons.education >= 0, EDUCATION[persons.education.clip(0)], None
+    )
     quintile = pa.array(persons.income_quintile.astype(np.int8), mask=persons.income_quintile == 0)
     adult = persons.age0 >= 18
     tables = {
@@ -284,7 +316,9 @@ def _tables(persons, outcome, history_start: date, codes: dict) -> dict[str, pa.
         k: _cat(v, object if k in ("diagnosis", "secondary") else None)
         for k, v in ev.hospital.items()
     }
-    order = np.lexsort((h["type"], h["start"], h["person"])) if len(h["person"]) else []
+    order: np.ndarray | list[int] = (
+        np.lexsort((h["type"], h["start"], h["person"])) if len(h["person"]) else []
+    )
     h = {k: v[order] for k, v in h.items()}
     region = persons.region_code[h["person"]] if len(h["person"]) else np.array([], dtype=int)
     tables["hospital_contacts"] = pa.table(
@@ -302,7 +336,8 @@ def _tables(persons, outcome, history_start: date, codes: dict) -> dict[str, pa.
     g = {k: _cat(v) for k, v in ev.gp.items()}
     order = np.lexsort((g["kind"], g["day"], g["person"]))
     g = {k: v[order] for k, v in g.items()}
-    clinic = np.where(
+    # numpy's stub reads np.where(c, None, y) as the one-argument form (a tuple of indices)
+    clinic: np.ndarray = np.where(  # type: ignore[assignment]
         g["kind"] == GP_KINDS.index("out_of_hours"), None, persons.clinic[g["person"]]
     )
     tables["gp_contacts"] = pa.table(

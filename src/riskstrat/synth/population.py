@@ -79,6 +79,11 @@ def draw_persons(
     rng: np.random.Generator,
     id_width: int,
 ) -> Persons:
+    """Draw one chunk of `n` persons on the history's first day, with ids `P<number>` from
+    `first_index` (zero-padded to `id_width` digits): municipality by population `weights`,
+    then age, sex, origin, living alone, education, national income quintile (`income_cuts`,
+    from `national_income_cuts`), GP clinic (from `clinics`) and the social disadvantage
+    score, following the `population` and `social` blocks of the parameters `p`."""
     pop = p["population"]
     idx = rng.choice(len(weights), size=n, p=weights["weight"].to_numpy())
     municipality = weights["municipality_code"].to_numpy()[idx].astype(np.int64)
@@ -175,6 +180,9 @@ def _draw_education(pop: dict, age: np.ndarray, group: np.ndarray, origin: np.nd
 
 
 def income_latent(pop, education, origin, group, alone, rng) -> np.ndarray:
+    """Each person's latent income score (higher = richer), whose national quintiles are the
+    income quintiles: effects of education, non-western origin, municipality group and
+    living alone from the `population` parameters `pop`, plus standard normal noise."""
     effect = pop["income_education_effect"]
     edu = np.array([effect[e] for e in EDUCATION] + [0.0])[education]  # -1 (child) -> 0.0
     return (
@@ -187,6 +195,9 @@ def income_latent(pop, education, origin, group, alone, rng) -> np.ndarray:
 
 
 def disadvantage(social: dict, persons: Persons) -> np.ndarray:
+    """Each person's social disadvantage score (higher = more disadvantaged), the sum of the
+    `social` parameters' effects of education, origin, income quintile below the middle,
+    living alone and municipality group towards rural; it drives disease and admissions."""
     edu = np.array([social["education"][e] for e in EDUCATION] + [0.0])[persons.education]
     origin = np.array([social["origin"][o] for o in ORIGIN])[persons.origin]
     quintile = np.where(persons.income_quintile > 0, 3 - persons.income_quintile, 0)

@@ -29,6 +29,7 @@ BURN_IN_MONTHS = 36
 
 
 def day_number(d: date) -> int:
+    """A date as the simulation's day number: whole days since 1970-01-01."""
     return (d - EPOCH).days
 
 
@@ -252,9 +253,16 @@ class Simulation:
     def _in_care(self) -> np.ndarray:
         """Receiving home care, home nursing or living in a nursing home now."""
         j = [SERVICES.index(s) for s in ("home_care", "home_nursing", "nursing_home")]
-        return (self.service_start[:, j] >= 0).any(axis=1)
+        # numpy's stub types any() as a scalar or an array whatever the axis; with axis=1 of
+        # a 2-D array it is always an array (one flag per person)
+        return (self.service_start[:, j] >= 0).any(axis=1)  # type: ignore[return-value]
 
-    def _hospital(self, active, age, frailty, start, stop, exit_day, recording) -> np.ndarray:
+    def _hospital(
+        self, active, age, frailty, start, stop, exit_day, recording
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw this month's hospital contacts (recorded only when `recording`, i.e. after the
+        burn-in); returns the acute and the planned admissions per person (planned ones are
+        not drawn in the burn-in: zero)."""
         rng = self.rng
         acute_n = rng.poisson(self._rate("acute_admission", age, frailty, active))
         if not recording:

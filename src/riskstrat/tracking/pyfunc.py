@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from riskstrat.model import ModelBundle
 
 
-class RiskModel(mlflow.pyfunc.PythonModel):
+class RiskModel(PythonModel):
     """MLflow pyfunc wrapper: `predict` returns the calibrated risk of each row.
 
     Log with `artifacts={"bundle": folder}` where `folder` was written by `ModelBundle.save`.

@@ -42,6 +42,9 @@ _MODEL_REQUIREMENTS = (
 
 @dataclass(frozen=True)
 class TrainingRecord:
+    """A logged training run: its MLflow run id, the registered model name and the version
+    it was registered as (alias `challenger`), and the numeric metrics logged on the run."""
+
     run_id: str
     model_name: str
     version: str

@@ -71,6 +71,7 @@ def client():
 
 
 def error_code(error: Exception) -> str:
+    """The `error_code` of an MLflow error (e.g. "RESOURCE_DOES_NOT_EXIST"), "" if it has none."""
     return str(getattr(error, "error_code", ""))
 
 
