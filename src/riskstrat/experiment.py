@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from riskstrat.contract import ContractError, ValidationReport
+from riskstrat.contract import PassingReport, ValidationReport
 from riskstrat.contract import validated as contract_validated
 from riskstrat.errors import InputError
 from riskstrat.features import feature_columns
@@ -84,7 +84,7 @@ class ExperimentOutcome:
 # --- 1. validate ---------------------------------------------------------------------------
 
 
-def validated(data_dir: str | Path, *, revalidate: bool = False) -> ValidationReport:
+def validated(data_dir: str | Path, *, revalidate: bool = False) -> PassingReport:
     """The contract report of `data_dir`; raises ContractError if it breaks the contract.
 
     Files that passed before and are unchanged are not checked again unless `revalidate`
@@ -109,16 +109,7 @@ def data_fingerprint(report: ValidationReport) -> str:
 def extract_date_of(data_dir: str | Path) -> date:
     """The extract date of `data_dir`, validated against the contract first (ContractError if
     it breaks it)."""
-    return passed_extract_date(validated(data_dir))
-
-
-def passed_extract_date(report: ValidationReport) -> date:
-    """The extract date of a report that passed the contract. The contract fails a data
-    directory whose extract date is unknown (no manifest date, no event dates), so a passed
-    report always has one; a report without one raises `ContractError` with its findings."""
-    if report.extract_date is None:
-        raise ContractError(report)
-    return report.extract_date
+    return validated(data_dir).extract_date
 
 
 # --- 2. features ---------------------------------------------------------------------------
@@ -127,7 +118,7 @@ def passed_extract_date(report: ValidationReport) -> date:
 def feature_tables(
     spec: ModelSpec,
     data_dir: str | Path,
-    report: ValidationReport,
+    report: PassingReport,
     workers: int | None = 1,
     progress=None,
 ) -> ExperimentData:
@@ -138,7 +129,7 @@ def feature_tables(
 
     manifest = open_data_dir(data_dir).manifest
     history = manifest.history_start if manifest else None
-    extract_date = passed_extract_date(report)
+    extract_date = report.extract_date
     dates = spec.resolve_dates(extract_date, history)
     every = [*dates.train, dates.validation, dates.test]
     table = features_for_data_dir(
@@ -244,7 +235,7 @@ def compare_with_champion(result: TrainingResult, champion: Champion | None) -> 
 def log_and_register(
     spec: ModelSpec,
     result: TrainingResult,
-    report: ValidationReport,
+    report: PassingReport,
     audit: dict,
     comparison: ChampionComparison,
 ) -> TrainingRecord:
@@ -256,7 +247,7 @@ def log_and_register(
         result,
         spec,
         data_fingerprint=data_fingerprint(report),
-        extract_date=passed_extract_date(report),
+        extract_date=report.extract_date,
         audit=audit,
         champion_metrics=comparison.metrics,
         champion_tags=comparison.tags,
@@ -282,7 +273,7 @@ def run_experiment(
     workers: int | None = 1,
     n_boot: int = 200,
     progress=None,
-    report: ValidationReport | None = None,
+    report: PassingReport | None = None,
 ) -> ExperimentOutcome:
     """Train, audit, compare with the champion, log and register one model spec on one data
     directory (steps 1-6; step 1 is skipped when its `report` is given)."""

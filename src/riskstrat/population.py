@@ -22,7 +22,8 @@ import pandas as pd
 from riskstrat.contract import Extract
 from riskstrat.dates import age_on
 from riskstrat.disclosure import MIN_CELL, hidden_in_table
-from riskstrat.reference import code_list, municipalities
+from riskstrat.reference import code_list, covered_min_age, municipalities
+from riskstrat.spec import DEFAULT_CODE_LIST
 
 SECTOR_PATTERNS = [
     ("none", (0, 0, 0)),
@@ -34,7 +35,7 @@ SECTOR_PATTERNS = [
     ("hospital + municipality", (1, 0, 1)),
     ("all three (trilateral)", (1, 1, 1)),
 ]
-AGE_BANDS = ["0-17", "18-64", "65-79", "80+"]
+OVERVIEW_AGE_BANDS = ["0-17", "18-64", "65-79", "80+"]  # the overview's bands (not the audit's)
 GROUPS = [
     "municipality",
     "age_band",
@@ -61,7 +62,7 @@ def person_flags(
     out = pd.DataFrame(
         {
             "municipality": p["municipality_code"].to_numpy(),
-            "age_band": pd.cut(age, [-1, 17, 64, 79, 200], labels=AGE_BANDS).astype(str),
+            "age_band": pd.cut(age, [-1, 17, 64, 79, 200], labels=OVERVIEW_AGE_BANDS).astype(str),
             "sex": p["sex"].to_numpy(),
             "education": p["education"].fillna("missing").to_numpy(),
             "income_quintile": p["income_quintile"].astype("string").fillna("missing").to_numpy(),
@@ -88,11 +89,14 @@ def person_flags(
     out["municipal"] = ids_s.isin(m["person_id"]).to_numpy()
     acute = h[(h["contact_type"] == "inpatient") & h["acute"]]
     out["acute_admissions"] = _count_by(ids, acute["person_id"])
-    prefixes = tuple(code_list(code_list_name or "dk_avoidable_65plus_working_v1")["code_prefix"])
+    listed_codes = code_list(code_list_name or DEFAULT_CODE_LIST)
+    prefixes = tuple(listed_codes["code_prefix"])
     births = p.set_index("person_id")["birth_date"]
     listed = acute[acute["action_diagnosis"].str.startswith(prefixes)]
     at_age = age_on(listed["person_id"].map(births), listed["start_date"])
-    out["avoidable_admissions"] = _count_by(ids, listed.loc[(at_age >= 65).to_numpy(), "person_id"])
+    out["avoidable_admissions"] = _count_by(
+        ids, listed.loc[(at_age >= covered_min_age(listed_codes)).to_numpy(), "person_id"]
+    )
     return out
 
 

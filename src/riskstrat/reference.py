@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-DEFAULT_AVOIDABLE_LIST = "dk_avoidable_65plus_working_v1"
+# The age a code list covers when it has no `min_age` column: the national avoidable-admission
+# definition is for citizens 65+ (docs/code-lists.md).
+CODE_LIST_MIN_AGE = 65
 RURALITY_NAMES = {
     1: "Hovedstadskommune",
     2: "Storbykommune",
@@ -64,9 +66,14 @@ def code_list_path(name: str) -> Path:
 
 
 @cache
-def code_list(name: str = DEFAULT_AVOIDABLE_LIST) -> pd.DataFrame:
+def code_list(name: str) -> pd.DataFrame:
     """A diagnosis code list with at least `code_prefix` (SKS form) and usually `group`."""
     table = pd.read_csv(code_list_path(name))
     if "code_prefix" not in table.columns:
         raise ValueError(f"code list {name!r} has no code_prefix column")
     return table
+
+
+def covered_min_age(listed: pd.DataFrame) -> int:
+    """The youngest age a code list covers: its `min_age` column, else `CODE_LIST_MIN_AGE`."""
+    return int(listed["min_age"].iloc[0]) if "min_age" in listed else CODE_LIST_MIN_AGE

@@ -36,15 +36,16 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, c
 from riskstrat.dates import add_months
 from riskstrat.errors import InputError
 
-# A spec's `label` and the features-table column it predicts. (Not the same thing as
-# `riskstrat.features.LABEL_COLUMNS`, the list of outcome columns a features table carries.)
+# A spec's `label` and the features-table column it predicts (a features table carries all
+# of them, and the window flags: `riskstrat.features.OUTCOME_COLUMNS`).
 LABEL_COLUMN = {
     "avoidable_admission": "y_avoidable_admission",
     "trilateral": "y_trilateral",
     "new_trilateral": "y_new_trilateral",
 }
 LABEL_NAMES = tuple(LABEL_COLUMN)
-LABEL_COLUMNS = LABEL_COLUMN  # the former name, kept for imports
+# The avoidable-admission code list a spec uses unless it names another (docs/code-lists.md).
+DEFAULT_CODE_LIST = "dk_avoidable_65plus_working_v1"
 FEATURE_GROUPS = (
     "demographics",
     "hospital",
@@ -568,7 +569,7 @@ class ModelSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
     label: Literal[LABEL_NAMES]  # type: ignore[valid-type]
-    code_list: str = "dk_avoidable_65plus_working_v1"
+    code_list: str = DEFAULT_CODE_LIST
     horizon_months: int = Field(12, ge=1, le=60)
     population: Population = Population()
     index_dates: IndexDates

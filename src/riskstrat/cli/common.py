@@ -6,11 +6,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from riskstrat.contract import PassingReport
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -83,7 +87,7 @@ REVALIDATE_HELP = (
 )
 
 
-def checked_data(data, revalidate: bool = False):
+def checked_data(data: str | Path, revalidate: bool = False) -> PassingReport:
     """The data directory's validation report (ContractError if it breaks the contract);
     says on stderr when the rules were skipped because the same files passed before."""
     from riskstrat.contract import validated

@@ -11,7 +11,8 @@ from riskstrat.features.build import build_features, candidates
 from riskstrat.features.columns import (
     AUDIT_COLUMNS,
     CONDITIONS,
-    LABEL_COLUMNS,
+    OUTCOME_COLUMNS,
+    RULE_COLUMNS,
     feature_columns,
     feature_groups,
 )
@@ -19,7 +20,8 @@ from riskstrat.features.columns import (
 __all__ = [
     "AUDIT_COLUMNS",
     "CONDITIONS",
-    "LABEL_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "RULE_COLUMNS",
     "build_features",
     "candidates",
     "feature_columns",

@@ -22,30 +22,22 @@ import pyarrow.compute as pc
 
 from riskstrat.contract import Extract
 from riskstrat.contract.reader import PersonSelection
-from riskstrat.contract.tables import MUNICIPAL_SERVICES
+from riskstrat.contract.tables import EDUCATION, MUNICIPAL_SERVICES, ORIGIN
 from riskstrat.dates import add_months
 from riskstrat.features.columns import (
     AGE_BANDS,
     AUDIT_COLUMNS,
     CONDITIONS,
-    LABEL_COLUMNS,
+    OUTCOME_COLUMNS,
     built_columns,
     windows,
 )
-from riskstrat.reference import code_list, data_path, municipalities
+from riskstrat.reference import code_list, covered_min_age, data_path, municipalities
 from riskstrat.spec import ModelSpec
 
 EPOCH = np.datetime64("1970-01-01", "D")
 NEVER = np.iinfo(np.int64).max // 4  # a day after every real date
 SERVICES = MUNICIPAL_SERVICES
-EDUCATION = ["basic", "upper_secondary", "tertiary", "unknown"]
-ORIGIN = [
-    "danish",
-    "immigrant_western",
-    "immigrant_non_western",
-    "descendant_western",
-    "descendant_non_western",
-]
 # The columns features and labels read; the rest of an extract stays on disk.
 COLUMNS_READ = {
     "persons": [
@@ -208,7 +200,7 @@ class Prepared:
         h_person = pos(hc)
         h_start = days(hc["start_date"], NEVER)
         listed = code_list(spec.code_list)
-        min_age = int(listed["min_age"].iloc[0]) if "min_age" in listed else 65
+        min_age = covered_min_age(listed)
         # diagnoses (action and secondary) in long form, each distinct code matched once
         dx_row, code_index, codes = _diagnoses(hc)
         code_on_list = _match(codes, list(listed["code_prefix"]))
@@ -459,11 +451,11 @@ class Prepared:
                 )
             ),
             "education": pd.Series(
-                pd.Categorical(p["education"].to_numpy(dtype=object), categories=EDUCATION)
+                pd.Categorical(p["education"].to_numpy(dtype=object), categories=list(EDUCATION))
             ),
             "income_quintile": pd.Series(p["income_quintile"].to_numpy(), dtype="Int8"),
             "origin": pd.Series(
-                pd.Categorical(p["origin"].to_numpy(dtype=object), categories=ORIGIN)
+                pd.Categorical(p["origin"].to_numpy(dtype=object), categories=list(ORIGIN))
             ),
             "sex": pd.Series(
                 pd.Categorical(p["sex"].to_numpy(dtype=object), categories=["F", "M"])
@@ -479,7 +471,7 @@ class Prepared:
         if e > self.extract_day:
             return {
                 name: pd.Series(pd.array([pd.NA] * rows.size, dtype="Int8"))
-                for name in LABEL_COLUMNS
+                for name in OUTCOME_COLUMNS
             }
         h = self.h
         inw = (h["start"] >= d) & (h["start"] < e)

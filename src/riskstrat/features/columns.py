@@ -15,14 +15,17 @@ CONDITIONS = (
     "osteoporosis",
 )
 AUDIT_COLUMNS = list(AUDIT_ATTRIBUTES)  # carried for the fairness audit, inputs only if a spec says
-LABEL_COLUMNS = [
+# The outcome columns of a features table: every label and the window flags.
+OUTCOME_COLUMNS = [
     "y_avoidable_admission",
     "y_trilateral",
     "y_new_trilateral",
     "died_in_window",
     "emigrated_in_window",
 ]
-AGE_BANDS = ["<65", "65-74", "75-84", "85+"]
+AGE_BANDS = ["<65", "65-74", "75-84", "85+"]  # the audited `age_band`
+# The rule baseline's inputs (training) and columns every scoring keeps for it.
+RULE_COLUMNS = ("acute_admissions_12m", "age")
 # Social attributes that a spec may use as model inputs (`features.social_inputs`).
 SOCIAL_INPUTS = ["living_alone", "education", "income_quintile", "origin", "rurality"]
 HOSPITAL_COUNTS = (

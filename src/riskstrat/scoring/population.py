@@ -15,7 +15,7 @@ from datetime import date
 
 import pandas as pd
 
-from riskstrat.features import AUDIT_COLUMNS, build_features
+from riskstrat.features import AUDIT_COLUMNS, RULE_COLUMNS, build_features
 from riskstrat.model import ModelBundle
 from riskstrat.scoring.score import SCORE_COLUMNS, score_population
 from riskstrat.spec import ModelSpec, check_expression
@@ -79,7 +79,7 @@ def feature_key(spec: ModelSpec) -> str:
 
 def rule_columns(spec: ModelSpec) -> set[str]:
     """Feature columns the spec's rules read (fairness need; the rule baseline's inputs)."""
-    return check_expression(spec.fairness.need) | {"acute_admissions_12m", "age"}
+    return check_expression(spec.fairness.need) | set(RULE_COLUMNS)
 
 
 def score_partition(extract, models: list[LoadedModel], as_of: date) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import duckdb
 
 from riskstrat.disclosure import MIN_CELL, is_small
 from riskstrat.reference import code_list
+from riskstrat.spec import DEFAULT_CODE_LIST
 
 RANDERS_INHABITANTS = 228_000
 # (key, description, kind, target, tolerance): kind "count" has a relative tolerance,
@@ -127,7 +128,7 @@ def calibration_report(root: str | Path, history_start: date, extract_date: date
     root = Path(root)
     year = reference_year(history_start, extract_date)
     y0, y1 = f"DATE '{year}-01-01'", f"DATE '{year + 1}-01-01'"
-    prefixes = sorted(code_list()["code_prefix"])
+    prefixes = sorted(code_list(DEFAULT_CODE_LIST)["code_prefix"])
     con = duckdb.connect()
     con.execute(f"""
         CREATE TEMP TABLE inhabitants AS

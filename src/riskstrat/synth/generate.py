@@ -29,6 +29,7 @@ from riskstrat.contract.tables import CONTACT_TYPES
 from riskstrat.dates import add_months
 from riskstrat.errors import InputError
 from riskstrat.reference import code_list, data_path, icd10_categories, municipalities
+from riskstrat.spec import DEFAULT_CODE_LIST
 from riskstrat.synth.population import (
     EDUCATION,
     ORIGIN,
@@ -212,7 +213,7 @@ def _codes(p: dict) -> dict:
         for code in group["codes"]:
             avoid_codes.append(code)
             avoid_p.append(group["weight"] / len(group["codes"]))
-    prefixes = tuple(code_list()["code_prefix"])
+    prefixes = tuple(code_list(DEFAULT_CODE_LIST)["code_prefix"])
     cats = icd10_categories()["code"].to_numpy(dtype=object)
     cats = np.array(
         [c for c in cats if not c.startswith(prefixes) and c[1] not in "UVWXY"], dtype=object

@@ -12,17 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-EDUCATION = np.array(["basic", "upper_secondary", "tertiary", "unknown"], dtype=object)
-ORIGIN = np.array(
-    [
-        "danish",
-        "immigrant_western",
-        "immigrant_non_western",
-        "descendant_western",
-        "descendant_non_western",
-    ],
-    dtype=object,
-)
+from riskstrat.contract.tables import EDUCATION as CONTRACT_EDUCATION
+from riskstrat.contract.tables import ORIGIN as CONTRACT_ORIGIN
+
+# the contract's vocabularies, in its order (the generator draws indices into them)
+EDUCATION = np.array(CONTRACT_EDUCATION, dtype=object)
+ORIGIN = np.array(CONTRACT_ORIGIN, dtype=object)
 RANDERS_CLUSTER = (730, 710, 707, 706)
 
 

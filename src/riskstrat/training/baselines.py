@@ -17,8 +17,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from riskstrat.errors import InputError
+from riskstrat.features.columns import RULE_COLUMNS
 
-RULE_COLUMNS = ("acute_admissions_12m", "age")
 # A logistic regression with ~60 inputs is saturated long before this many rows; the cap
 # keeps a baseline from costing more than the model it is compared with.
 LOGISTIC_MAX_ROWS = 300_000
