@@ -76,58 +76,36 @@ def main() -> None:
     _, raw_peak, raw = timed([sys.executable, "-c", RAW_READ, args.data], env)
     rows, raw_seconds = raw.split()
     results["pyarrow read of every Parquet file"] = (float(raw_seconds), raw_peak)
+    score = [
+        *riskstrat,
+        "score",
+        "--data",
+        args.data,
+        "--as-of",
+        as_of,
+        "--model",
+        args.model,
+        "--out",
+    ]
+    monthly = [
+        *riskstrat,
+        "monthly",
+        "--data",
+        args.data,
+        "--month",
+        args.month,
+        "--teams",
+        args.teams,
+    ]
     runs = [
         ("riskstrat validate", [*riskstrat, "validate", args.data], False),
-        (
-            "riskstrat score",
-            [
-                *riskstrat,
-                "score",
-                "--data",
-                args.data,
-                "--as-of",
-                as_of,
-                "--model",
-                args.model,
-                "--out",
-                str(out / "scores"),
-            ],
-            False,
-        ),
+        ("riskstrat score", [*score, str(out / "scores")], False),
         (
             "riskstrat monthly",
-            [
-                *riskstrat,
-                "monthly",
-                "--data",
-                args.data,
-                "--month",
-                args.month,
-                "--teams",
-                args.teams,
-                "--out",
-                str(out / "runs"),
-                "--override-reason",
-                "benchmark",
-            ],
+            [*monthly, "--out", str(out / "runs"), "--override-reason", "benchmark"],
             False,
         ),
-        (
-            "riskstrat score (cold: no validation record)",
-            [
-                *riskstrat,
-                "score",
-                "--data",
-                args.data,
-                "--as-of",
-                as_of,
-                "--model",
-                args.model,
-                "--out",
-                str(out / "scores-cold"),
-            ],
-            True,
-        ),
+        ("riskstrat score (cold: no validation record)", [*score, str(out / "scores-cold")], True),
     ]
     for name, command, cold in runs:
         if cold:
