@@ -9,6 +9,8 @@ where a month's files are.
 
 The CLI and the Prefect flows both go through `RunsLayout`; library steps return files as
 `{relative path: bytes}` (paths relative to the month folder) and never see this layout.
+Publishing a month takes its lock (`RUNS/.YYYY-MM.lock` while it lasts), recovers what an
+interrupted publish left and keeps the audit history (`riskstrat.publishing`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ import pandas as pd
 
 from riskstrat.dates import earlier_month, parse_month
 from riskstrat.monthly import FollowUpInput, MonthContext
-from riskstrat.publishing import PublishResult, listed_for_model, publish_month, read_list
+from riskstrat.publishing import (
+    PublishResult,
+    listed_for_model,
+    publish_month,
+    read_list,
+    refuse_inside_month,
+)
 from riskstrat.scores_io import read_scores
 from riskstrat.scoring.population import ModelScoring
 
@@ -36,9 +44,11 @@ SCORES, LISTS, FAIRNESS, FOLLOW_UP, AUDIT = (
 
 @dataclass(frozen=True)
 class RunsLayout:
-    """A monthly output root and the folders of its months."""
+    """A monthly output root and the folders of its months; `lock_timeout`: how long a
+    publish waits for another publisher of the same month (None: the default, 60 s)."""
 
     root: Path
+    lock_timeout: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
@@ -95,25 +105,14 @@ class RunsLayout:
 
         `owned` = None: the files are the whole month (the monthly flow). Otherwise only
         paths under the `owned` prefixes are replaced (e.g. `("lists/",)` for the `lists`
-        command) and the month's other files are carried over unchanged.
+        command) and the month's other files are carried over unchanged. A root inside a
+        published month is refused (InputError): months do not nest.
         """
         folder = self.month(month)
-        if owned is not None:
-            files = {**_others(folder, owned), **files}
-        return publish_month(folder, files, {**record, "month": month})
-
-
-def _others(folder: Path, owned: tuple[str, ...]) -> dict[str, bytes]:
-    """The files of a published month outside the `owned` prefixes (audit line excluded)."""
-    if not folder.is_dir():
-        return {}
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).as_posix()
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if path.is_file() and not hidden and relative != AUDIT and not relative.startswith(owned):
-            out[relative] = path.read_bytes()
-    return out
+        refuse_inside_month(self.root)
+        return publish_month(
+            folder, files, {**record, "month": month}, owned=owned, lock_timeout=self.lock_timeout
+        )
 
 
 def follow_up_inputs(
