@@ -12,16 +12,18 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from riskstrat.errors import InputError
-from riskstrat.io import atomic_folder
+from riskstrat.publishing import write_own_folder
 from riskstrat.scoring.files import scores_files
+
+SCORES_FILES = ("scores.parquet", "manifest.json")
 
 
 def write_scores(folder: str | Path, scores: pd.DataFrame, manifest: dict) -> dict:
-    """Write a scoring into `folder` atomically; returns the manifest as written."""
+    """Write a scoring into `folder` atomically; returns the manifest as written. An existing
+    `folder` is replaced only if it holds nothing but an earlier scoring's files
+    (`riskstrat.publishing.write_own_folder`; else InputError and nothing changes)."""
     files = scores_files(scores, manifest)
-    with atomic_folder(folder) as tmp:
-        for name, payload in files.items():
-            (tmp / name).write_bytes(payload)
+    write_own_folder(folder, files)
     return json.loads(files["manifest.json"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -77,3 +78,123 @@ def test_lists_refuses_an_invalid_teams_file(tiny_data, scores, tmp_path, teams,
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+# --- a command replaces only what it owns (issue 14, "Data loss") -----------------------
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.fixture()
+def runs_root(tmp_path: Path, tiny_data: Path) -> Path:
+    """A monthly output root as `monthly` leaves it: 2026-01 with a scoring of persons of
+    the tiny extract, lists, fairness and follow-up reports (and a hidden file someone put
+    there); 2025-12 beside it."""
+    from riskstrat.runs import RunsLayout
+    from riskstrat.scoring.files import scores_files
+
+    ids = pd.read_parquet(tiny_data / "persons")["person_id"].head(20).tolist()
+    _, frame = people(20)
+    frame["person_id"] = ids
+    scoring = scores_files(frame, {**SCORES_MANIFEST, "model_name": "avoidable_admission"})
+    files = {f"scores/avoidable_admission/{name}": data for name, data in scoring.items()}
+    files |= {
+        "fairness/report.html": b"<!doctype html>",
+        "fairness/report.md": b"# Fairness",
+        "fairness/groups.json": b"[]",
+        "follow-up/avoidable_admission/report.md": b"# Follow-up",
+        "lists/gone-team/target_list.csv": b"rank,person_id\n",
+    }
+    runs = RunsLayout(tmp_path / "runs")
+    runs.publish("2026-01", files, {"by": "monthly"})
+    runs.publish("2025-12", {"lists/x/target_list.csv": b"rank,person_id\n"}, {"by": "monthly"})
+    (runs.root / "2026-01" / ".notes").write_text("kept")
+    return runs.root
+
+
+def _teams(tmp_path: Path) -> Path:
+    path = tmp_path / "teams.yaml"
+    path.write_text(yaml.safe_dump({"teams": [TEAM]}), encoding="utf-8")
+    return path
+
+
+def test_lists_into_the_runs_root_replaces_only_the_months_lists(
+    runs_root: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    before = _snapshot(runs_root)
+    scores = runs_root / "2026-01" / "scores" / "avoidable_admission"  # read from the month
+    args = ["lists", "--scores", scores, "--data", tiny_data, "--teams", _teams(tmp_path)]
+    result = invoke([*args, "--month", "2026-01", "--out", runs_root])
+    assert result.exit_code == 0, result.output
+    after = _snapshot(runs_root)
+    kept = {
+        k: v
+        for k, v in before.items()
+        if not k.startswith("2026-01/lists") and k != "2026-01/audit.jsonl"
+    }
+    assert {k: after.get(k, "missing") for k in kept} == kept  # scores, reports, 2025-12, .notes
+    assert "2026-01/lists/randers/target_list.csv" in after
+    assert not any(k.startswith("2026-01/lists/gone-team") for k in after)  # lists/ is its own
+    assert len((runs_root / "2026-01" / "audit.jsonl").read_text().splitlines()) == 2
+    assert sorted(p.name for p in runs_root.iterdir()) == ["2025-12", "2026-01"]
+
+
+def test_lists_into_a_month_folder_is_refused(runs_root: Path, tiny_data: Path, tmp_path) -> None:
+    before = _snapshot(runs_root)
+    scores = runs_root / "2026-01" / "scores" / "avoidable_admission"
+    args = ["lists", "--scores", scores, "--data", tiny_data, "--teams", _teams(tmp_path)]
+    result = invoke([*args, "--month", "2026-02", "--out", runs_root / "2026-01"])
+    assert result.exit_code == 2 and "is inside the published month" in result.stderr
+    assert _snapshot(runs_root) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "out", "message"),
+    [
+        ("fairness", ".", "already holds other files or folders (2025-12, 2026-01)"),
+        ("follow-up", ".", "already holds other files or folders (2025-12, 2026-01)"),
+        ("score", ".", "already holds other files or folders (2025-12, 2026-01)"),
+        ("report", ".", "is a folder; report writes the files"),
+        ("fairness", "2026-01/fairness", "is inside the published month"),
+        ("follow-up", "2026-01/follow-up/avoidable_admission", "is inside the published month"),
+        ("score", "2026-01/scores/avoidable_admission", "is inside the published month"),
+        ("report", "2026-01/overview.html", "is inside the published month"),
+        ("report", "overview.md", "cannot end in .md or .json"),
+    ],
+)
+def test_report_commands_never_replace_what_they_did_not_write(
+    runs_root: Path, tiny_data: Path, command: str, out: str, message: str
+) -> None:
+    before = _snapshot(runs_root)
+    scores = runs_root / "2026-01" / "scores" / "avoidable_admission"
+    args = {
+        "fairness": ["fairness", "--scores", scores, "--data", tiny_data],
+        "follow-up": ["follow-up", "--scores", scores, "--data", tiny_data],
+        "score": ["score", "--data", tiny_data, "--as-of", "2025-06-01", "--model", "m@champion"],
+        "report": ["report", "--data", tiny_data],
+    }[command]
+    result = invoke([*args, "--out", runs_root / out])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split()), result.stderr
+    assert "Nothing was written" in " ".join(result.stderr.split())
+    assert _snapshot(runs_root) == before
+
+
+def test_report_replaces_an_earlier_overview_but_no_other_file(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "overview.html"
+    args = ["report", "--data", tiny_data, "--workers", "1", "--out", out]
+    assert invoke(args).exit_code == 0
+    assert invoke(args).exit_code == 0  # its own earlier files: replaced
+    (tmp_path / "overview.md").write_text("# My notes\n")
+    before = _snapshot(tmp_path)
+    result = invoke(args)
+    assert result.exit_code == 2
+    assert "overview.md exists and is not an earlier population overview" in result.stderr
+    assert _snapshot(tmp_path) == before

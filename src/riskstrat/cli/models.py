@@ -144,9 +144,11 @@ def score(
     worker processes, the same way `riskstrat monthly` does.
     """
     from riskstrat.partitions import score_data_dir
-    from riskstrat.scores_io import write_scores
+    from riskstrat.publishing import check_own_folder
+    from riskstrat.scores_io import SCORES_FILES, write_scores
     from riskstrat.tracking import load_models
 
+    check_own_folder(out, SCORES_FILES)  # before the work: never replaces what it did not write
     report = checked_data(data, revalidate)
     as_of_date = iso_date(as_of, "--as-of")
     if as_of_date > report.extract_date:

@@ -12,10 +12,13 @@ from riskstrat.cli.common import (
     WORKERS_HELP,
     checked_data,
     console,
+    err_console,
     print_json,
     progress_bar,
     workers_option,
 )
+
+REPORT_FILES = ("report.html", "report.md", "groups.json")
 
 
 def register(app: typer.Typer) -> None:
@@ -73,6 +76,7 @@ def lists(
         "models": {n: m.get("model_uri") for n, (_, m) in scorings.items()},
     }
     result = runs.publish(month, files, record, owned=(f"{LISTS}/",))
+    show_recovered(result.recovered)
     payload = {"folder": str(result.folder), "unchanged": result.unchanged, "teams": summary}
     if as_json:
         print_json(payload)
@@ -110,12 +114,25 @@ def _listed(lists_dir: Path | None, model_name: str) -> set[str]:
     return set() if lists_dir is None else listed_for_model(lists_dir, model_name)
 
 
-def _write_report(out: Path, files: dict[str, bytes]) -> None:
-    from riskstrat.io import atomic_folder
+def show_recovered(notes: tuple[str, ...] | list[str]) -> None:
+    """Say on stderr what a publish recovered from an interrupted earlier one."""
+    from rich.markup import escape
 
-    with atomic_folder(out) as tmp:
-        for name, payload in files.items():
-            (tmp / name).write_bytes(payload)
+    for note in notes:
+        err_console.print(f"[yellow]recovered:[/] {escape(note)}")
+
+
+def _check_report_folder(out: Path) -> None:
+    """Before any work: `--out` may be new, or a folder holding only an earlier report."""
+    from riskstrat.publishing import check_own_folder
+
+    check_own_folder(out, REPORT_FILES)
+
+
+def _write_report(out: Path, files: dict[str, bytes]) -> None:
+    from riskstrat.publishing import write_own_folder
+
+    write_own_folder(out, files)
 
 
 def fairness(
@@ -131,9 +148,13 @@ def fairness(
     Selections: the model's top tiers, and (with --lists) the persons on the lists of
     teams that use this model. Need is the spec's `fairness.need` rule over what was
     observed before the index date. Exit code 0 also when groups are flagged; see the report.
+    OUT is new or holds only an earlier report (report.html, report.md, groups.json):
+    anything else there is refused (exit code 2) and left as it is.
     """
     from riskstrat.fairness import audit_selection, render_report
     from riskstrat.model import evaluate_rule
+
+    _check_report_folder(out)
 
     frame, manifest, spec, as_of, _ = _scored_frame(
         scores, data, False, workers_option(workers), revalidate
@@ -174,12 +195,15 @@ def follow_up(
     """Realised performance of an earlier scoring, overall and by group, with flags.
 
     Listed persons received outreach, so they are reported apart and flags are judged on
-    the not-listed.
+    the not-listed. OUT is new or holds only an earlier report: anything else there is
+    refused (exit code 2) and left as it is.
     """
     from riskstrat.dates import add_months
     from riskstrat.errors import InputError
     from riskstrat.fairness import follow_up as run_follow_up
     from riskstrat.fairness import render_report
+
+    _check_report_folder(out)
 
     frame, manifest, spec, as_of, report = _scored_frame(
         scores, data, True, workers_option(workers), revalidate
@@ -217,23 +241,22 @@ def report(
 
     Inhabitants and their contacts with hospital, GP and municipality over the 12 months
     before the extract date; acute and avoidable admissions by municipality and social
-    group. Aggregates only; counts of 1-4 suppressed.
+    group. Aggregates only; counts of 1-4 suppressed. FILE, FILE.md and FILE.json are
+    replaced only if they are an earlier population overview: anything else (a folder,
+    another file, a path inside a published month) is refused (exit code 2) and left alone.
     """
     from riskstrat.io import atomic_write_bytes
     from riskstrat.partitions import overview_for_data_dir
     from riskstrat.population import render
 
+    targets = _report_targets(out)
     checked = checked_data(data, revalidate)
     with progress_bar("population overview (person partitions)", enabled=not as_json) as update:
         overview = overview_for_data_dir(
             data, checked.extract_date, workers=workers_option(workers), progress=update
         )
     files = render(overview, "Population overview", f"{data} (extract date {checked.extract_date})")
-    targets = {
-        "report.html": out,
-        "report.md": out.with_suffix(".md"),
-        "tables.json": out.with_suffix(".json"),
-    }
+    _check_earlier_report(targets, files)
     for name, path in targets.items():
         atomic_write_bytes(path, files[name])
     if as_json:
@@ -243,3 +266,64 @@ def report(
             f"population overview: {out} (also {targets['report.md'].name}, "
             f"{targets['tables.json'].name})"
         )
+
+
+def _report_targets(out: Path) -> dict[str, Path]:
+    """FILE, FILE.md and FILE.json of `report`: three different paths, none a folder, none in
+    a published month (else InputError)."""
+    from riskstrat.errors import InputError
+    from riskstrat.publishing import refuse_inside_month
+
+    targets = {
+        "report.html": out,
+        "report.md": out.with_suffix(".md"),
+        "tables.json": out.with_suffix(".json"),
+    }
+    if len(set(targets.values())) < len(targets):
+        raise InputError(
+            f"--out {out}: give the HTML file (for example overview.html); FILE.md and "
+            "FILE.json are written beside it, so --out cannot end in .md or .json. Nothing was "
+            "written."
+        )
+    for path in targets.values():
+        refuse_inside_month(path)
+        if path.is_dir():
+            raise InputError(
+                f"--out: {path} is a folder; report writes the files FILE, FILE.md and "
+                "FILE.json and never replaces a folder. Nothing was written."
+            )
+    return targets
+
+
+def _check_earlier_report(targets: dict[str, Path], files: dict[str, bytes]) -> None:
+    """InputError if an existing target is not an earlier population overview."""
+    from riskstrat.errors import InputError
+
+    for name, path in targets.items():
+        if path.exists() and not _same_kind(path, files[name]):
+            raise InputError(
+                f"--out: {path} exists and is not an earlier population overview; report "
+                "replaces only its own files. Nothing was written: choose another --out."
+            )
+
+
+def _same_kind(path: Path, payload: bytes) -> bool:
+    """Whether the file at `path` is an earlier version of `payload`: the same HTML title,
+    the same first Markdown line, or a JSON object with the same keys."""
+    import json
+    import re
+
+    if not path.is_file() or path.stat().st_size > 64 << 20:
+        return False
+    existing = path.read_bytes()
+    if path.suffix == ".json":
+        try:
+            old, new = json.loads(existing), json.loads(payload)
+        except ValueError:
+            return False
+        return isinstance(old, dict) and isinstance(new, dict) and old.keys() == new.keys()
+    if payload.startswith(b"<!doctype html>"):
+        title = re.compile(rb"<title>(.*?)</title>")
+        found, wanted = title.search(existing[:65536]), title.search(payload[:65536])
+        return bool(found and wanted and found.group(1) == wanted.group(1))
+    return existing.split(b"\n", 1)[0] == payload.split(b"\n", 1)[0]
