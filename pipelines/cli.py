@@ -19,6 +19,7 @@ from riskstrat.cli.common import (
     console,
     print_json,
     progress_bar,
+    show_recovered,
     workers_option,
 )
 
@@ -60,8 +61,14 @@ def monthly(
     if as_json:
         print_json(summary)
         return
+    show_recovered(summary["recovered"])
     if summary["unchanged"]:
         console.print(f"{month} is unchanged: {summary['folder']} already holds identical outputs")
+        if summary["logged"]:
+            console.print(
+                f"logged {month} to MLflow: it had no run of this publication (an earlier run "
+                "stopped after publishing)"
+            )
         return
     for team, facts in summary["teams"].items():
         console.print(f"  {team:<32} {facts['rows']:>4} persons ({facts['new_this_month']} new)")

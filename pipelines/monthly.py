@@ -6,6 +6,10 @@ Each task is one library call; only the tasks that read or write files or the re
 retry, never on bad input. Person-level frames stay in memory (`PERSON_LEVEL`: no result
 persistence, no caching); the flow returns aggregates. A month whose lists are withheld
 ends Failed with the reason as its message (no exception: nothing went wrong in the code).
+
+The month's MLflow run is logged whenever MLflow has no finished run of that month tagged
+with the SHA-256 of the month's last audit line, also when the files are unchanged: a run
+killed after publishing but before logging is completed by the next run of the month.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.states import Failed
 
 from pipelines.settings import IO_RETRIES, PERSON_LEVEL
@@ -89,14 +93,25 @@ def follow_up(inputs):
 
 @task(**IO_RETRIES)
 def publish(runs: RunsLayout, month: str, files: dict[str, bytes], record: dict):
-    return runs.publish(month, files, record)
+    result = runs.publish(month, files, record)
+    for note in result.recovered:  # also in the summary; here for runs of the deployment
+        get_run_logger().warning("recovered: %s", note)
+    return result
 
 
 @task(**IO_RETRIES)
-def log_month(month: str, metrics: dict, fairness: dict, record: dict) -> str:
-    from riskstrat.tracking import log_aggregates
+def log_month(
+    month: str, metrics: dict, fairness: dict, record: dict, audit_sha256: str
+) -> tuple[str, bool]:
+    """The month's run of aggregates in MLflow, logged unless a finished run of this month
+    with this audit line is there already: (run id, whether it was logged now)."""
+    from riskstrat.tracking import finished_runs, log_aggregates
 
-    return log_aggregates(
+    key = {"month": month, "audit_sha256": audit_sha256}
+    found = finished_runs(steps.MONTHLY_EXPERIMENT, key)
+    if found:
+        return found[0], False
+    run_id = log_aggregates(
         steps.MONTHLY_EXPERIMENT,
         f"month {month}",
         metrics,
@@ -104,8 +119,9 @@ def log_month(month: str, metrics: dict, fairness: dict, record: dict) -> str:
         artifacts={
             "fairness_summary.json": json.dumps(fairness, indent=2, sort_keys=True).encode()
         },
-        tags={"month": month, "fairness_passed": str(fairness["passed"]).lower()},
+        tags={**key, "fairness_passed": str(fairness["passed"]).lower()},
     )
+    return run_id, True
 
 
 def current_month() -> str:
@@ -123,8 +139,9 @@ def monthly_flow(
     workers: int | None = None,
     revalidate: bool = False,
 ):
-    """One month, unattended. Returns aggregates (rows per team, flags, whether it changed),
-    or a Failed state whose message says why the lists were withheld."""
+    """One month, unattended. Returns aggregates (rows per team, flags, whether it changed,
+    whether the month's MLflow run was logged now, what was recovered from an interrupted
+    earlier publish), or a Failed state whose message says why the lists were withheld."""
     month = month or current_month()
     runs = RunsLayout(out)
     ctx = validate(data_dir, month, revalidate)
@@ -141,16 +158,18 @@ def monthly_flow(
     files = steps.month_files(scorings, fairness_files, follow_files, list_files, withheld)
     record = steps.audit_record(ctx, scorings, list_summary, fairness, override_reason)
     result = publish(runs, month, files, record)
-    if not result.unchanged:
-        log_month(month, steps.month_aggregates(scorings), fairness, record)
+    _, logged = log_month(
+        month, steps.month_aggregates(scorings), fairness, record, str(result.audit_sha256)
+    )
     if withheld:
         # a Failed state without data: Prefect turns its message into the run's error
         return Failed(
             message=WITHHELD_MARK + steps.withheld_message(month, fairness, result.folder)
         )
-    return steps.month_summary(
+    summary = steps.month_summary(
         ctx, result.folder, result.unchanged, list_summary, fairness, follow_files, withheld
     )
+    return {**summary, "logged": logged, "recovered": list(result.recovered)}
 
 
 def run_month(

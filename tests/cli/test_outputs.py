@@ -198,3 +198,20 @@ def test_report_replaces_an_earlier_overview_but_no_other_file(
     assert result.exit_code == 2
     assert "overview.md exists and is not an earlier population overview" in result.stderr
     assert _snapshot(tmp_path) == before
+
+
+def test_lists_while_another_process_publishes_the_month_exits_2_naming_the_lock(
+    runs_root: Path, tiny_data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from riskstrat import publishing
+
+    monkeypatch.setattr(publishing, "LOCK_TIMEOUT_SECONDS", 0.2)
+    before = _snapshot(runs_root)
+    scores = runs_root / "2026-01" / "scores" / "avoidable_admission"
+    args = ["lists", "--scores", scores, "--data", tiny_data, "--teams", _teams(tmp_path)]
+    with publishing.month_lock(runs_root / "2026-01") as lock:
+        result = invoke([*args, "--month", "2026-01", "--out", runs_root])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert f"its lock {lock} did not come free within 0.2 s; nothing was published" in message
+    assert _snapshot(runs_root) == before

@@ -118,6 +118,36 @@ def test_an_interrupted_month_leaves_the_previous_state(
     assert not [p for p in (out).rglob(".*")]
 
 
+def test_a_month_stopped_before_its_mlflow_log_is_logged_by_the_next_run(
+    prefect_server, champions, cluster_data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The flow stops after publishing, before the month's MLflow run (as `kill -9` there
+    would); the re-run finds the files unchanged and still logs the month, once."""
+    import hashlib
+
+    from prefect import task
+
+    from pipelines import monthly
+    from riskstrat.monthly import MONTHLY_EXPERIMENT
+    from riskstrat.tracking import finished_runs
+
+    @task
+    def stopped(*args, **kwargs):
+        raise RuntimeError("stopped before the MLflow log")
+
+    out = tmp_path / "runs"
+    with monkeypatch.context() as patch:
+        patch.setattr(monthly, "log_month", stopped)
+        with pytest.raises(RuntimeError, match="before the MLflow log"):
+            monthly.run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), "test")
+    audit = (out / "2025-01" / "audit.jsonl").read_bytes().splitlines()
+    key = {"month": "2025-01", "audit_sha256": hashlib.sha256(audit[-1]).hexdigest()}
+    assert len(audit) == 1 and finished_runs(MONTHLY_EXPERIMENT, key) == []
+    again = monthly.run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), "test")
+    assert again["unchanged"] and again["logged"] and again["recovered"] == []
+    assert len(finished_runs(MONTHLY_EXPERIMENT, key)) == 1
+
+
 def test_a_month_with_invalid_data_publishes_nothing(
     prefect_server, champions, tmp_path: Path
 ) -> None:

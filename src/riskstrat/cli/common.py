@@ -52,6 +52,12 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
         yield lambda completed, total=None: progress.update(task, completed=completed, total=total)
 
 
+def show_recovered(notes: tuple[str, ...] | list[str]) -> None:
+    """Say on stderr what a publish recovered from an interrupted earlier one."""
+    for note in notes:
+        err_console.print(f"[yellow]recovered:[/] {escape(note)}")
+
+
 def iso_date(text: str, flag: str) -> date:
     """An ISO date given on the command line, or an InputError naming the flag."""
     from riskstrat.errors import InputError

@@ -12,9 +12,9 @@ from riskstrat.cli.common import (
     WORKERS_HELP,
     checked_data,
     console,
-    err_console,
     print_json,
     progress_bar,
+    show_recovered,
     workers_option,
 )
 
@@ -112,14 +112,6 @@ def _listed(lists_dir: Path | None, model_name: str) -> set[str]:
     from riskstrat.publishing import listed_for_model
 
     return set() if lists_dir is None else listed_for_model(lists_dir, model_name)
-
-
-def show_recovered(notes: tuple[str, ...] | list[str]) -> None:
-    """Say on stderr what a publish recovered from an interrupted earlier one."""
-    from rich.markup import escape
-
-    for note in notes:
-        err_console.print(f"[yellow]recovered:[/] {escape(note)}")
 
 
 def _check_report_folder(out: Path) -> None:

@@ -3,7 +3,7 @@
 - `store`: where the store is (`tracking_uri`), experiments, MLflow imported quietly and
   its errors turned into `InputError` where they mean bad input;
 - `runs`: log a training run (`log_training`) or a run of aggregates (`log_aggregates`),
-  read a run's metrics, tags and text files;
+  find finished runs by tags (`finished_runs`), read a run's metrics, tags and text files;
 - `registry`: model versions and references, aliases, version tags, loading a bundle, the
   promotion ledger's runs; plain dataclasses in and out, never MLflow objects;
 - `pyfunc`: the MLflow pyfunc wrapper of a model bundle (imports MLflow when imported).
@@ -32,6 +32,7 @@ from riskstrat.tracking.registry import (
 from riskstrat.tracking.runs import (
     TrainingRecord,
     code_version,
+    finished_runs,
     load_run_text,
     log_aggregates,
     log_training,
@@ -54,6 +55,7 @@ __all__ = [
     "champion_version",
     "code_version",
     "experiment_id",
+    "finished_runs",
     "ledger_runs",
     "load_bundle",
     "load_models",

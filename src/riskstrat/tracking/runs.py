@@ -306,6 +306,23 @@ def log_aggregates(
             return run.info.run_id
 
 
+def finished_runs(experiment: str, tags: dict[str, str]) -> list[str]:
+    """Ids of the runs of `experiment` that finished (not killed half-way) and carry every
+    tag in `tags` with that value, newest first (none if the experiment is new)."""
+    if any("'" in str(value) or not key.isidentifier() for key, value in tags.items()):
+        raise ValueError(f"cannot search runs by tags {sorted(tags)!r}")
+    mlflow = quiet_mlflow()
+    where = [f"tags.{key} = '{value}'" for key, value in sorted(tags.items())]
+    with input_errors(f"searching {experiment!r}"):
+        runs = mlflow.search_runs(
+            experiment_ids=[experiment_id(experiment)],
+            filter_string=" and ".join([*where, "attributes.status = 'FINISHED'"]),
+            order_by=["attributes.start_time DESC"],
+            output_format="list",
+        )
+    return [run.info.run_id for run in runs]
+
+
 # --- reading runs --------------------------------------------------------------------------
 
 
