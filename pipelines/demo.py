@@ -7,7 +7,6 @@ with a recorded override that says so (a demo on synthetic data has no reviewer)
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -46,9 +45,7 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     step = _Steps(console, clock)
     if data.exists() and (data / "manifest.json").exists():
         step.say(f"reusing the synthetic population in {data}")
-    else:
-        if data.exists():
-            shutil.rmtree(data)
+    else:  # a folder that is not the demo's data is refused by `generate`, never removed
         result = generate("randers", seed=seed, out_dir=data, persons=persons)
         step.say(
             f"synthesised {result.persons:,} persons (calibration {result.calibration['passed']}"

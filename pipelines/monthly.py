@@ -182,7 +182,11 @@ def run_month(
     revalidate: bool = False,
 ) -> dict:
     """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld,
-    the step's own error (e.g. a ContractError, exit code 2) if a step failed."""
+    the step's own error (e.g. a ContractError, exit code 2) if a step failed. An ephemeral
+    Prefect server it starts ends with this process (`pipelines.prefect_server`)."""
+    from pipelines.prefect_server import install
+
+    install()
     state = monthly_flow(
         data_dir, month, teams, out, override_reason, workers, revalidate, return_state=True
     )

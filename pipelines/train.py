@@ -91,6 +91,9 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     args = parser.parse_args()
+    from pipelines.prefect_server import install
+
+    install()
     print(train_flow(args.spec, args.data, args.overrides))
 
 
