@@ -159,6 +159,18 @@ def test_audit_lines_only_a_stale_copy_holds_are_kept(tmp_path: Path) -> None:
     assert beside(tmp_path) == [MONTH]
 
 
+def test_a_month_read_by_a_later_month_is_recovered_first(tmp_path: Path, caplog) -> None:
+    """The next run may be of another month: what it reads of a month an interrupted
+    publish left missing (last month's lists, the lists of a follow-up month) is there."""
+    runs = published(tmp_path, ["a"], month="2025-12")
+    os.replace(tmp_path / "2025-12", tmp_path / ".2025-12.old-4242")
+    previous = runs.previous_lists("2026-01")
+    assert list(previous) == ["t1"] and previous["t1"] is not None
+    assert previous["t1"]["person_id"].tolist() == ["Pa"]
+    assert "restored the previous copy from .2025-12.old-4242" in caplog.text
+    assert beside(tmp_path) == ["2025-12"] and runs.listed("2025-12", "m") == {"Pa"}
+
+
 def test_an_exception_between_the_renames_puts_the_previous_copy_back(
     tmp_path: Path, monkeypatch
 ) -> None:

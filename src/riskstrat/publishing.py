@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from riskstrat.errors import InputError
-from riskstrat.io import absolute, atomic_folder, atomic_write_bytes, recover_folder
+from riskstrat.io import absolute, atomic_folder, atomic_write_bytes, leftovers, recover_folder
 
 log = logging.getLogger(__name__)
 AUDIT = "audit.jsonl"
@@ -213,6 +213,22 @@ def keep_audit_lines(stale: Path, month: Path) -> str | None:
 
 def _sha256(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def recover_month(folder: str | Path, lock_timeout: float | None = None) -> list[str]:
+    """Before reading a month: if an interrupted publish left copies beside it, recover them
+    under the month's lock (as the next publish would) and say what was found (also logged
+    as warnings). A month another process is publishing right now is left to it."""
+    if not leftovers(folder):
+        return []
+    try:
+        with month_lock(folder, lock_timeout):
+            notes = recover_folder(folder, locked=True, keep=keep_audit_lines)
+    except PublishLocked:
+        return []
+    for note in notes:
+        log.warning("recovered: %s", note)
+    return notes
 
 
 # --- publishing -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from riskstrat.publishing import (
     listed_for_model,
     publish_month,
     read_list,
+    recover_month,
     refuse_inside_month,
 )
 from riskstrat.scores_io import read_scores
@@ -76,8 +77,14 @@ class RunsLayout:
     def audit(self, month: str) -> Path:
         return self.month(month) / AUDIT
 
+    def recover(self, month: str) -> list[str]:
+        """What an interrupted publish of `month` left, recovered before the month is read
+        (`riskstrat.publishing.recover_month`); one note per finding."""
+        return recover_month(self.month(month), self.lock_timeout)
+
     def previous_lists(self, month: str) -> dict[str, pd.DataFrame | None]:
         """Last month's list of each team that had one (person-level, for `new_this_month`)."""
+        self.recover(earlier_month(month, 1))
         folder = self.lists(earlier_month(month, 1))
         if not folder.is_dir():
             return {}
@@ -87,11 +94,13 @@ class RunsLayout:
         self, month: str, model: str, months_back: int
     ) -> tuple[pd.DataFrame, dict] | None:
         """The scoring of `model` published `months_back` months before `month`, if any."""
+        self.recover(earlier_month(month, months_back))
         folder = self.scores(earlier_month(month, months_back), model)
         return read_scores(folder) if folder.is_dir() else None
 
     def listed(self, month: str, model: str) -> set[str]:
         """Person ids on the lists published in `month` by teams that use `model`."""
+        self.recover(month)
         return listed_for_model(self.lists(month), model)
 
     def publish(
