@@ -178,8 +178,9 @@ def recover_folder(
     A missing `target` gets the most recent previous copy back (the state before the
     interrupted write); other previous copies and unfinished new copies are removed, after
     `keep(copy, target)` has taken what must survive from each previous copy (e.g. audit
-    lines; `keep` returns a note or None). Without `locked` only leftovers of processes that no longer run are touched;
-    `locked` (the caller holds the target's lock, so nobody else is writing) takes all.
+    lines; it returns a note or None). Without `locked` only leftovers of processes that no
+    longer run are touched; `locked` (the caller holds the target's lock, so nobody else is
+    writing) takes them all.
     """
     target = absolute(target)
     stale = [item for item in leftovers(target) if locked or item.pid and not _alive(item.pid)]
