@@ -45,7 +45,9 @@ def monthly(
     ephemeral server unless PREFECT_API_URL points at one).
     """
     from pipelines.monthly import run_month
+    from riskstrat.dates import parse_month
 
+    parse_month(month)  # a bad month is refused before any flow starts
     with progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update:
         update(0, None)
         summary = run_month(

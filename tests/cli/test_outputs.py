@@ -77,3 +77,25 @@ def test_lists_refuses_an_invalid_teams_file(tiny_data, scores, tmp_path, teams,
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def _lists(scores: Path, data: Path, teams: Path, month: str, out: Path):
+    return invoke(
+        ["lists", "--scores", scores, "--data", data, "--teams", teams, "--month", month]
+        + ["--out", out]
+    )
+
+
+def _teams_file(tmp_path: Path, teams: list[dict]) -> Path:
+    path = tmp_path / "teams.yaml"
+    path.write_text(yaml.safe_dump({"teams": teams}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("month", ["2025-13", "25-06", "2025-6"])
+def test_lists_refuses_a_month_not_written_yyyy_mm(tiny_data, scores, tmp_path, month) -> None:
+    out = tmp_path / "out"
+    result = _lists(scores, tiny_data, _teams_file(tmp_path, [TEAM]), month, out)
+    assert result.exit_code == 2
+    assert "month must be YYYY-MM" in result.stderr
+    assert not out.exists()

@@ -47,13 +47,13 @@ def lists(
     from riskstrat.runs import LISTS, RunsLayout
     from riskstrat.scores_io import read_scores
 
+    as_of = parse_month(month)
     report = checked_data(data, revalidate)
     scorings = {}
     for folder in scores:
         frame, manifest = read_scores(folder)
         scorings[manifest["model_name"]] = (frame, manifest)
     team_config = load_teams(teams, known_models=set(scorings))
-    as_of = parse_month(month)
     runs = RunsLayout(out)
     persons = read_table(data, "persons", report.extract_date)
     opt_outs = read_table(data, "opt_outs", report.extract_date)
