@@ -99,3 +99,11 @@ def test_lists_refuses_a_month_not_written_yyyy_mm(tiny_data, scores, tmp_path, 
     assert result.exit_code == 2
     assert "month must be YYYY-MM" in result.stderr
     assert not out.exists()
+
+
+def test_a_team_name_that_looks_like_markup_is_printed_as_text(tiny_data, scores, tmp_path) -> None:
+    teams = _teams_file(tmp_path, [{**TEAM, "name": "[/x]"}])
+    result = _lists(scores, tiny_data, teams, "2026-01", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "team [/x]: name: '[/x]' is not a folder-safe name" in result.stderr
+    assert "MarkupError" not in result.output

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from riskstrat.cli import data, models, outputs
-from riskstrat.cli.common import console, err_console
+from riskstrat.cli.common import console, err_console, styled
 from riskstrat.errors import InputError
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             err_console.print(f"error: {exc}")
         return 2
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(styled(("error:", "bold red"), f" {exc}"))
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was published")
@@ -54,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("RISKSTRAT_DEBUG"):
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-            "Run again with RISKSTRAT_DEBUG=1 for the traceback, and please report it."
+            styled(
+                ("internal error:", "bold red"),
+                f" {type(exc).__name__}: {exc}\n"
+                "Run again with RISKSTRAT_DEBUG=1 for the traceback, and please report it.",
+            )
         )
         return 1
 
