@@ -13,7 +13,6 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from riskstrat.errors import InputError
 from riskstrat.reference import municipalities
+from riskstrat.spec import read_yaml
 
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MODEL_REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(@[A-Za-z][A-Za-z0-9_-]*|/[1-9][0-9]*)$")
@@ -206,12 +206,9 @@ def load_teams(
     what is known. Raises TeamsError (an InputError) listing every problem, by team.
     """
     path = Path(path)
-    if not path.is_file():
-        raise TeamsError(f"teams file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise TeamsError(f"{path} is not valid YAML: {error}") from None
+    if path.exists() and not path.is_file():
+        raise TeamsError(f"teams file {path} is a folder, not a file")
+    raw = read_yaml(path, "teams file", TeamsError)
     context = {
         "models": known_models,
         "segments": known_segments,
