@@ -107,3 +107,67 @@ def test_a_team_name_that_looks_like_markup_is_printed_as_text(tiny_data, scores
     assert result.exit_code == 2, result.output
     assert "team [/x]: name: '[/x]' is not a folder-safe name" in result.stderr
     assert "MarkupError" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param(
+            {"eligibility": {"exclude_segments": ["nursinghome"]}},
+            "team randers: eligibility.exclude_segments: unknown segment(s) ['nursinghome']",
+            id="unknown-segment",
+        ),
+        pytest.param(
+            {"eligibility": {"include_tiers": ["very-high"]}},
+            "team randers: eligibility.include_tiers: unknown tier(s) ['very-high']",
+            id="unknown-tier",
+        ),
+        pytest.param(
+            {"catchment": {"municipalities": [730], "gp_clinics": ["999999"]}},
+            "team randers: catchment.gp_clinics: GP clinic(s) ['999999'] do not occur in the data",
+            id="unknown-clinic",
+        ),
+    ],
+)
+def test_lists_checks_the_teams_against_the_model_and_data(
+    tiny_data, scores, tmp_path, changes, message
+) -> None:
+    out = tmp_path / "out"
+    result = _lists(scores, tiny_data, _teams_file(tmp_path, [{**TEAM, **changes}]), "2026-01", out)
+    assert result.exit_code == 2, result.output
+    assert "the teams file does not fit the models and data" in result.stderr
+    assert message in result.stderr
+    assert not out.exists()
+
+
+def test_lists_refuses_a_model_alias_the_registry_does_not_have(
+    tiny_data, scores, tmp_path, mlflow_store
+) -> None:
+    teams = _teams_file(tmp_path, [{**TEAM, "model": "avoidable_admission@nonexistent"}])
+    out = tmp_path / "out"
+    result = _lists(scores, tiny_data, teams, "2026-01", out)
+    assert result.exit_code == 2, result.output
+    assert "model 'avoidable_admission@nonexistent' not found" in result.stderr
+    assert not out.exists()
+
+
+def test_lists_refuses_scores_of_another_month(tiny_data, scores, tmp_path) -> None:
+    out = tmp_path / "out"
+    result = _lists(scores, tiny_data, _teams_file(tmp_path, [TEAM]), "2025-12", out)
+    assert result.exit_code == 2, result.output
+    assert "holds scores as of 2026-01-01, not of 2025-12" in result.stderr
+    assert not out.exists()
+
+
+def test_lists_refuses_scores_of_another_extract(tiny_data, tmp_path) -> None:
+    _, frame = people(20)
+    folder = tmp_path / "scores"
+    manifest = {**SCORES_MANIFEST, "model_name": "avoidable_admission"}
+    write_scores(folder, frame, {**manifest, "data_extract_date": "2025-06-01"})
+    out = tmp_path / "out"
+    result = _lists(folder, tiny_data, _teams_file(tmp_path, [TEAM]), "2026-01", out)
+    assert result.exit_code == 2, result.output
+    assert "was scored on an extract dated 2025-06-01, but --data is the extract of 2026-01-01" in (
+        result.stderr
+    )
+    assert not out.exists()
