@@ -171,3 +171,29 @@ def test_lists_refuses_scores_of_another_extract(tiny_data, tmp_path) -> None:
         result.stderr
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("who", ["nobody", "only-the-dead"])
+def test_report_on_an_empty_population_exits_2_with_a_message(tmp_path, who) -> None:
+    from tests.contract.extracts import valid_tables, write_extract
+
+    tables = valid_tables()
+    persons = tables["persons"]
+    if who == "nobody":
+        tables = {name: frame.head(0) for name, frame in tables.items()}
+        message = "persons: the table has no rows"
+    else:
+        persons["death_date"] = "2020-01-01"
+        for name in ("hospital_contacts", "gp_contacts", "municipal_services", "prescriptions"):
+            date_column = next(c for c in tables[name].columns if c.endswith("_date"))
+            tables[name][date_column] = "2019-06-01"
+            if "end_date" in tables[name]:
+                tables[name]["end_date"] = None
+        tables["opt_outs"]["opt_out_date"] = "2019-06-01"
+        message = "nobody in the data was alive and resident on 2025-01-01"
+    data = write_extract(tmp_path / "data", tables)
+    out = tmp_path / "overview.html"
+    result = invoke(["report", "--data", data, "--out", out])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert not out.exists()

@@ -180,6 +180,8 @@ def validate_data_dir(path: str | Path) -> ValidationReport:
         out.add("persons", None, "no extract date: no manifest and no event dates", 1)
     elif "persons" in data_dir.tables:
         rows["persons"], bands = _check_persons(con, data_dir.tables["persons"], extract, out)
+        if not rows["persons"]:
+            out.add("persons", None, "the table has no rows: nobody to score, list or report", 0)
         for name in EVENT_TABLES:
             if name in data_dir.tables:
                 rows[name], ranges[name] = _check_events(con, data_dir.tables[name], extract, out)
