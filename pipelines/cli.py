@@ -7,7 +7,13 @@ The console script `riskstrat` points at `entrypoint`.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -17,11 +23,58 @@ from riskstrat.cli.common import (
     REVALIDATE_HELP,
     WORKERS_HELP,
     console,
+    err_console,
     print_json,
     progress_bar,
     show_recovered,
     workers_option,
 )
+from riskstrat.errors import InputError
+
+
+def flow_log_path(month: str) -> Path:
+    """Where a `monthly` run's Prefect log goes: a file of its own in a folder only the
+    user can read (`$TMPDIR/riskstrat-logs/`), named by month, time and process."""
+    folder = Path(tempfile.gettempdir()) / f"riskstrat-logs-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    return folder / f"monthly-{month}-{stamp}-{os.getpid()}.log"
+
+
+@contextmanager
+def prefect_logs_to(path: Path) -> Iterator[None]:
+    """Prefect's console logging (task and flow run lines, their tracebacks, the temporary
+    server's) goes to the file `path` instead of the terminal while the block runs; the
+    handlers are put back afterwards. Logs sent to Prefect's API are left as they are."""
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()
+    to_file = logging.FileHandler(path, encoding="utf-8", delay=True)
+    to_file.setFormatter(
+        logging.Formatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s")
+    )
+    swapped: list[tuple[logging.Logger, logging.Handler]] = []
+    for name in ["", *sorted(logging.root.manager.loggerDict)]:
+        logger = logging.getLogger(name)
+        for handler in list(getattr(logger, "handlers", [])):
+            if _to_terminal(handler):
+                logger.removeHandler(handler)
+                swapped.append((logger, handler))
+                if to_file not in logger.handlers:
+                    logger.addHandler(to_file)
+    try:
+        yield
+    finally:
+        for logger, handler in swapped:
+            logger.removeHandler(to_file)
+            logger.addHandler(handler)
+        to_file.close()
+
+
+def _to_terminal(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and not isinstance(
+        handler, logging.FileHandler
+    )
 
 
 @app.command("monthly")
@@ -46,18 +99,30 @@ def monthly(
     ephemeral server unless PREFECT_API_URL points at one).
     """
     from pipelines.monthly import run_month
+    from riskstrat.dates import parse_month
 
-    with progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update:
-        update(0, None)
-        summary = run_month(
-            str(data),
-            month,
-            str(teams),
-            str(out),
-            override_reason,
-            workers_option(workers),
-            revalidate,
-        )
+    parse_month(month)  # a bad month is refused before any flow starts
+    log = flow_log_path(month)
+    try:
+        with (
+            prefect_logs_to(log),
+            progress_bar(f"monthly flow {month} (Prefect)", enabled=not as_json) as update,
+        ):
+            update(0, None)
+            summary = run_month(
+                str(data),
+                month,
+                str(teams),
+                str(out),
+                override_reason,
+                workers_option(workers),
+                revalidate,
+            )
+    except InputError as exc:
+        raise InputError(f"{exc}\n(the flow run's log: {log})") from exc
+    except Exception:
+        err_console.print(f"the flow run's log: {log}")
+        raise
     if as_json:
         print_json(summary)
         return

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from riskstrat.errors import InputError
 
@@ -111,7 +112,7 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     (out / "population.md").write_bytes(files["report.md"])
     step.say(f"population overview for the steering group: {out / 'population.html'}")
     uri = tracking_uri()
-    console.print("\n[bold]Where to look[/]")
+    console.print(Text.assemble("\n", ("Where to look", "bold")))
     console.print(f"  target lists       {runs}/{DEMO_MONTHS[-1]}/lists/<team>/target_list.xlsx")
     console.print(f"  fairness audit     {runs}/{DEMO_MONTHS[-1]}/fairness/report.html")
     console.print(f"  follow-up          {runs}/{DEMO_MONTHS[-1]}/follow-up/<model>/report.html")
@@ -135,5 +136,7 @@ class _Steps:
 
     def say(self, text: str) -> None:
         self.console.print(
-            f"[dim]{time.perf_counter() - self.clock:6.0f} s[/]  {text}", highlight=False
+            Text.assemble((f"{time.perf_counter() - self.clock:6.0f} s", "dim"), f"  {text}"),
+            highlight=False,
+            markup=False,
         )

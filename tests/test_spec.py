@@ -362,3 +362,10 @@ def test_dumped_spec_validates_to_the_same_spec(path: Path) -> None:
     spec = load_spec(path)
     again = ModelSpec.model_validate(spec.model_dump(mode="json"))
     assert again == spec and again.fingerprint() == spec.fingerprint()
+
+
+def test_a_key_given_twice_in_a_spec_is_rejected(tmp_path: Path) -> None:
+    text = (MODELS / "avoidable_admission.yaml").read_text(encoding="utf-8")
+    assert "the key 'horizon_months' is given twice" in _problems(
+        tmp_path, text + "horizon_months: 3\n"
+    )

@@ -7,10 +7,15 @@ arithmetic clipped to the month's end.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from riskstrat.errors import InputError
+
+MONTH = re.compile(r"^(?P<year>[0-9]{4})-(?P<month>0[1-9]|1[0-2])$")
 
 
 def add_months(d: date, months: int) -> date:
@@ -40,12 +45,17 @@ def age_sql(birth: str, on: str) -> str:
 
 
 def parse_month(month: str) -> date:
-    """'YYYY-MM' -> the first day of that month; ValueError with a clear message otherwise."""
-    try:
-        year, mon = month.split("-")
-        return date(int(year), int(mon), 1)
-    except (ValueError, AttributeError):
-        raise ValueError(f"month must look like YYYY-MM, got {month!r}") from None
+    """'YYYY-MM' (four-digit year, two-digit month 01-12) -> the first day of that month;
+    InputError saying the expected form otherwise ('2025-6', '25-06' and '2025-13' are
+    refused: a month names a folder, so it has one spelling)."""
+    found = MONTH.match(month) if isinstance(month, str) else None
+    if found is None or int(found["year"]) < 1:
+        shown = repr(month)[:40]
+        raise InputError(
+            f"month must be YYYY-MM (four-digit year, two-digit month 01-12, e.g. 2026-01), "
+            f"got {shown}"
+        )
+    return date(int(found["year"]), int(found["month"]), 1)
 
 
 def earlier_month(month: str, months_back: int) -> str:

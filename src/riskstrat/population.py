@@ -22,6 +22,7 @@ import pandas as pd
 from riskstrat.contract import Extract
 from riskstrat.dates import age_on
 from riskstrat.disclosure import MIN_CELL, hidden_in_table
+from riskstrat.errors import InputError
 from riskstrat.reference import code_list, covered_min_age, municipalities
 from riskstrat.spec import DEFAULT_CODE_LIST
 
@@ -93,6 +94,9 @@ def person_flags(
     prefixes = tuple(listed_codes["code_prefix"])
     births = p.set_index("person_id")["birth_date"]
     listed = acute[acute["action_diagnosis"].str.startswith(prefixes)]
+    if listed.empty or births.empty:  # e.g. a partition with nobody alive at `start`
+        out["avoidable_admissions"] = np.zeros(len(ids), dtype=np.int64)
+        return out
     at_age = age_on(listed["person_id"].map(births), listed["start_date"])
     out["avoidable_admissions"] = _count_by(
         ids, listed.loc[(at_age >= covered_min_age(listed_codes)).to_numpy(), "person_id"]
@@ -146,7 +150,13 @@ class Overview:
 def overview_tables(
     flags: pd.DataFrame, window: tuple[date, date], min_cell: int = MIN_CELL
 ) -> Overview:
-    """Aggregates only, suppressed: sector patterns, and rates per municipality and group."""
+    """Aggregates only, suppressed: sector patterns, and rates per municipality and group.
+    InputError if nobody was an inhabitant at the window's start (nothing to report)."""
+    if flags.empty:
+        raise InputError(
+            f"nobody in the data was alive and resident on {window[0]}, the start of the "
+            "overview's 12 months: there is no population to report on"
+        )
     tables: dict[str, pd.DataFrame] = {}
     code = (
         flags["hospital"].astype(int) * 4

@@ -346,7 +346,9 @@ def read_list(folder: str | Path) -> pd.DataFrame | None:
     path = Path(folder) / LIST_CSV
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype={"person_id": str, "gp_clinic_id": str})
+    from riskstrat.lists.files import read_target_list_csv
+
+    return read_target_list_csv(path)
 
 
 def listed_for_model(lists_root: str | Path, model_name: str) -> set[str]:

@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Hashable
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -689,17 +690,55 @@ def check_expression(text: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {"True", "False"}
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (the
+    safe loader silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError) -> Any:
+    """The YAML document in the file at `path` (`what` names it in messages: "model spec",
+    "teams file"); `error` naming the problem when it is missing, unreadable, not UTF-8
+    (the encoding the file must have), not valid YAML, or gives a key twice in a mapping."""
+    path = Path(path)
+    try:
+        payload = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise error(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = payload.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{what} {path} is not UTF-8 text (byte 0x{payload[exc.start]:02x} at position "
+            f"{exc.start}); it must be saved as UTF-8 (it may be in Windows-1252/cp1252 or "
+            "Latin-1: re-save it as UTF-8)"
+        ) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise error(f"{what} {path} is not valid YAML: {exc}") from None
+
+
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> ModelSpec:
     """Read and validate a model spec; `overrides` are `key.sub=value` strings (from --set)."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"model spec {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"model spec {path} cannot be read: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"model spec {path} is not valid YAML: {exc}") from None
+    raw = read_yaml(path, "model spec", SpecError)
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise SpecError(f"model spec {path} is not a mapping of keys to values")

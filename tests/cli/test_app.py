@@ -78,3 +78,55 @@ def test_an_internal_error_shows_its_traceback_with_riskstrat_debug(monkeypatch,
     assert "Traceback (most recent call last)" in result.stderr
     assert "RuntimeError: boom in the validator" in result.stderr
     assert "internal error" not in result.stderr
+
+
+# --- output paths the user can fix: exit 2 with the path and what is wrong --------------------
+
+
+@pytest.fixture()
+def small_data(tmp_path):
+    from tests.contract.extracts import valid_tables, write_extract
+
+    return write_extract(tmp_path / "data", valid_tables())
+
+
+def test_a_folder_where_the_output_file_should_be_exits_2(small_data, tmp_path) -> None:
+    out = tmp_path / "overview.html"
+    out.mkdir()
+    result = invoke(["report", "--data", small_data, "--out", out])
+    assert result.exit_code == 2, result.output
+    assert f"{out} is a folder" in result.stderr and "Nothing was written" in result.stderr
+
+
+def test_a_file_where_the_output_folder_should_be_exits_2(small_data, tmp_path) -> None:
+    (tmp_path / "reports").write_text("not a folder")
+    out = tmp_path / "reports" / "overview.html"
+    result = invoke(["report", "--data", small_data, "--out", out])
+    assert result.exit_code == 2, result.output
+    assert f"cannot use {tmp_path / 'reports'}: a file is where a folder is expected" in (
+        result.stderr
+    )
+
+
+def test_a_read_only_output_folder_exits_2(small_data, tmp_path, monkeypatch) -> None:
+    import errno
+    import os
+    import tempfile
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: the kernel's answer to anyone else
+        real = tempfile.mkstemp
+
+        def refused(*args, **kwargs):
+            if str(kwargs.get("dir")) == str(folder):
+                raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(tempfile, "mkstemp", refused)
+    result = invoke(["report", "--data", small_data, "--out", folder / "overview.html"])
+    folder.chmod(0o755)
+    assert result.exit_code == 2, result.output
+    assert f"cannot use {folder}: no permission (a read-only folder or file?)" in result.stderr
+    assert not list(folder.iterdir())

@@ -59,3 +59,19 @@ def test_a_missing_data_directory_is_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"data directory {tmp_path / 'nowhere'} does not exist" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_values_and_paths_that_look_like_markup_are_printed_as_text(tiny_data, tmp_path) -> None:
+    data = tmp_path / "a[" / "x]"  # the path reads ".../a[/x]"
+    shutil.copytree(tiny_data, data)
+    [part] = (data / "persons").glob("*.parquet")
+    table = pq.read_table(part)
+    sex = table.column("sex").to_pylist()
+    sex[0] = "[/x]"
+    at = table.schema.get_field_index("sex")
+    pq.write_table(table.set_column(at, "sex", pa.array(sex, pa.string())), part)
+    result = invoke(["validate", data])
+    assert result.exit_code == 2, result.output
+    assert "a[/x]" in result.stdout
+    assert "persons.sex: unknown category" in result.stderr
+    assert "MarkupError" not in result.output and "internal error" not in result.output

@@ -80,3 +80,11 @@ def test_a_valid_set_is_what_the_experiment_uses(tiny_data: Path) -> None:
     assert "the test label window ends 2027-01-01, after the extract date 2026-01-01" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize("item", ["[/x]=1", "learner.[/x]=1"])
+def test_a_set_key_or_value_that_looks_like_markup_is_printed_as_text(tmp_path, item) -> None:
+    result = _train(SPEC, tmp_path / "no-data", item)
+    assert result.exit_code == 2, result.output
+    assert "[/x]" in result.stderr
+    assert "MarkupError" not in result.output and "internal error" not in result.output

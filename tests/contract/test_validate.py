@@ -231,3 +231,122 @@ def test_missing_data_dir_is_a_clear_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
+
+
+# --- bad input that must be an error or a counted warning, never a crash or silence ---------
+
+
+@pytest.mark.parametrize("layout", ["csv", "parquet"])
+def test_an_infinite_income_quintile_is_a_wrong_type_not_a_crash(tmp_path, capsys, layout):
+    def mutate(t):
+        t["persons"].loc[0, "income_quintile"] = "inf"
+
+    if layout == "parquet":  # a stored float column holding infinity
+        data = write_extract(tmp_path / "data", valid_tables(), "parquet")
+        persons = pq.read_table(data / "persons.parquet")
+        i = persons.schema.get_field_index("income_quintile")
+        column = pa.array([float("inf"), 5.0, None, 1e30])
+        pq.write_table(persons.set_column(i, "income_quintile", column), data / "persons.parquet")
+        code, _ = _run_validate(data, capsys)
+        assert code == 2
+        f = _only(validate_data_dir(data), "persons", "income_quintile", "wrong type")
+        assert f.count == 2
+        return
+    report, _ = _broken(tmp_path, capsys, mutate)
+    assert _only(report, "persons", "income_quintile", "wrong type").count == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), [("municipal_services", "hours_per_week"), ("prescriptions", "ddd")]
+)
+@pytest.mark.parametrize("layout", ["csv", "parquet"])
+def test_nan_and_infinity_in_a_number_column_are_errors(tmp_path, capsys, table, column, layout):
+    # in CSV, "NaN" is one of the spellings of a missing value (pyarrow's and pandas'
+    # convention) but infinity is not; in Parquet a stored NaN is a NaN
+    def mutate(t):
+        t[table].loc[0, column] = "-Infinity"
+        t[table].loc[1, column] = "inf"
+
+    if layout == "csv":
+        report, text = _broken(tmp_path, capsys, mutate)
+    else:
+        data = write_extract(tmp_path / "data", valid_tables(), "parquet")
+        frame = pq.read_table(data / f"{table}.parquet")
+        values = pa.array([float("nan"), float("inf")], pa.float64(), from_pandas=False)
+        frame = frame.set_column(frame.schema.get_field_index(column), column, values)
+        pq.write_table(frame, data / f"{table}.parquet")
+        code, text = _run_validate(data, capsys)
+        assert code == 2, text
+        report = validate_data_dir(data)
+    f = _only(report, table, column, "not a finite number (NaN or infinity)")
+    assert f.count == 2
+    assert f"{table}.{column}: not a finite number" in text
+
+
+@pytest.mark.parametrize("column", ["death_date", "emigration_date"])
+def test_a_death_or_emigration_after_the_extract_date_is_an_error(tmp_path, capsys, column):
+    def mutate(t):
+        t["persons"].loc[0, column] = "2026-03-01"
+
+    report, _ = _broken(tmp_path, capsys, mutate)
+    f = _only(report, "persons", column, "after the extract date 2026-01-01")
+    assert f.count == 1
+
+
+def test_a_manifest_of_another_contract_version_is_refused(tmp_path, capsys):
+    data = write_extract(
+        tmp_path / "data", valid_tables(), manifest={**MANIFEST, "contract_version": 99}
+    )
+    code, text = _run_validate(data, capsys)
+    assert code == 2
+    assert "says contract_version 99, but riskstrat reads input contract v1" in text
+
+
+def test_an_extract_date_far_past_the_last_event_is_a_counted_warning(tmp_path):
+    data = write_extract(
+        tmp_path / "data", valid_tables(), manifest={**MANIFEST, "extract_date": "2026-09-01"}
+    )
+    report = validate_data_dir(data)
+    assert report.ok, [f.message() for f in report.errors]
+    [warning] = [w for w in report.warnings if w.column == "extract_date"]
+    assert "the latest event of any table is on 2025-12-31, 244 days before the extract date" in (
+        warning.message()
+    )
+
+
+@pytest.mark.parametrize("layout", ["csv", "parquet"])
+def test_a_column_named_twice_is_refused_not_the_first_one_kept(tmp_path, capsys, layout):
+    data = write_extract(tmp_path / "data", valid_tables(), layout)
+    if layout == "csv":
+        text = (data / "persons.csv").read_text(encoding="utf-8").splitlines()
+        text = [line + (",X" if i else ",sex") for i, line in enumerate(text)]
+        (data / "persons.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    else:
+        persons = pq.read_table(data / "persons.parquet")
+        persons = persons.append_column("sex", pa.array(["X"] * persons.num_rows))
+        pq.write_table(persons, data / "persons.parquet")
+    code, text = _run_validate(data, capsys)
+    assert code == 2, text
+    assert "names the column(s) sex more than once" in text
+
+
+def test_a_latin1_csv_says_not_utf8_with_the_file_and_a_hint(tmp_path, capsys):
+    tables = valid_tables()
+    tables["persons"].loc[0, "gp_clinic_id"] = "Lægehuset Ærø"
+    data = write_extract(tmp_path / "data", tables)
+    payload = (data / "persons.csv").read_text(encoding="utf-8")
+    (data / "persons.csv").write_bytes(payload.encode("latin-1"))
+    code, text = _run_validate(data, capsys)
+    assert code == 2
+    assert f"{data / 'persons.csv'} is not UTF-8 text" in text
+    assert "iconv -f latin1 -t utf-8" in text
+
+
+@pytest.mark.parametrize("size", [500_000, 5_000_000])
+def test_a_huge_value_gives_a_short_message(tmp_path, capsys, size):
+    tables = valid_tables()
+    tables["persons"].loc[1, "sex"] = "X" * size
+    data = write_extract(tmp_path / "data", tables)
+    code, text = _run_validate(data, capsys)
+    assert code == 2
+    assert len(text) < 3_000, text[:500]

@@ -190,3 +190,37 @@ def test_text_that_looks_like_a_formula_stays_text() -> None:
     assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
     cell = openpyxl.load_workbook(io.BytesIO(workbook(frame, t)))["Liste"]["J2"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+FORMULAS = ['=HYPERLINK("http://example.org","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_the_csv_neutralises_formulas_with_a_leading_quote_and_reads_back_exactly() -> None:
+    from riskstrat.lists.files import read_target_list_csv
+
+    frame, _ = a_list()
+    n = len(FORMULAS)
+    frame.loc[: n - 1, "person_id"] = FORMULAS
+    frame.loc[: n - 1, "gp_clinic_id"] = list(reversed(FORMULAS))
+    frame.loc[n, "person_id"] = "'already quoted"
+    csv = target_list_csv(frame)
+    rows = pd.read_csv(io.BytesIO(csv), dtype=str, keep_default_na=False)
+    for column in ("person_id", "gp_clinic_id"):
+        for value in rows[column].head(n):
+            assert value.startswith("'") and value[1] in "=+-@\t\r"
+    assert rows.loc[n, "person_id"] == "''already quoted"
+    assert not rows["risk"].str.startswith("'").any()
+    back = read_target_list_csv(io.BytesIO(csv))
+    assert back["person_id"].tolist() == frame["person_id"].tolist()
+    assert back["gp_clinic_id"].tolist() == frame["gp_clinic_id"].tolist()
+
+
+def test_ids_and_clinics_that_look_like_formulas_stay_text_in_the_workbook() -> None:
+    frame, t = a_list()
+    frame.loc[0, "person_id"] = FORMULAS[0]
+    frame.loc[1, "gp_clinic_id"] = "=1+1"
+    payload = workbook(frame, t)
+    assert b"<f>" not in zipfile.ZipFile(io.BytesIO(payload)).read("xl/worksheets/sheet1.xml")
+    sheet = openpyxl.load_workbook(io.BytesIO(payload))["Liste"]
+    values = [c.value for row in sheet.iter_rows(min_row=2, max_row=3) for c in row]
+    assert FORMULAS[0] in values and "=1+1" in values

@@ -116,3 +116,29 @@ def test_models_segments_tiers_and_clinics_are_checked_when_known(tmp_path: Path
     assert any("'999'" in line and "730001" not in line for line in lines)
     teams = load_teams(path)  # nothing known: only the municipality is checked
     assert teams.teams[0].catchment.gp_clinics == ["730001", "999"]  # numbers read as clinic ids
+
+
+def test_a_teams_file_not_in_utf8_says_which_encoding_was_expected(tmp_path: Path) -> None:
+    path = tmp_path / "teams.yaml"
+    path.write_bytes(
+        ("# Randers Kommune – ældreteam\n" + "teams:\n  - " + GOOD % "t1").encode("cp1252")
+    )
+    with pytest.raises(TeamsError, match=r"is not UTF-8 text .*it must be saved as UTF-8"):
+        load_teams(path)
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_one_winning(tmp_path: Path) -> None:
+    path = tmp_path / "teams.yaml"
+    path.write_text(
+        "teams:\n  - name: t1\n    model: avoidable_admission@champion\n"
+        "    catchment: {municipalities: [730]}\n    capacity: 5\n    capacity: 500\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(TeamsError, match="the key 'capacity' is given twice"):
+        load_teams(path)
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "teams.yaml"
+    path.write_bytes(("teams:\n  - " + GOOD % "t1" + "\n").encode("utf-8-sig"))
+    assert load_teams(path).teams[0].name == "t1"

@@ -50,6 +50,33 @@ def test_an_unreachable_tracking_server_is_bad_input(monkeypatch) -> None:
 def test_other_mlflow_errors_pass_through_for_retries(mlflow_store) -> None:
     from mlflow.exceptions import MlflowException
 
-    with pytest.raises(MlflowException, match="database is locked"):
+    with pytest.raises(MlflowException, match="try again"):
         with input_errors("probe", missing=lambda: "not found"):
-            raise MlflowException("database is locked", error_code="TEMPORARILY_UNAVAILABLE")
+            raise MlflowException("try again", error_code="TEMPORARILY_UNAVAILABLE")
+
+
+def test_a_corrupt_store_is_bad_input_naming_the_store(tmp_path, monkeypatch) -> None:
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"not a database, whatever it is " * 1000)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    with pytest.raises(InputError, match=f"the MLflow store at sqlite:///{db} is not an MLflow"):
+        model_version("avoidable_admission@champion")
+
+
+def test_a_locked_store_is_bad_input_within_seconds(mlflow_store) -> None:
+    import sqlite3
+    import time
+
+    experiment_id("probe")  # the store exists, with its tables
+    lock = sqlite3.connect(mlflow_store.removeprefix("sqlite:///"), isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    start = time.monotonic()
+    try:
+        with pytest.raises(InputError, match="is locked by another process"):
+            experiment_id("another probe")
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert (
+        time.monotonic() - start < 60
+    )  # SQLite waits its busy timeout, MLflow retries once or twice

@@ -1,4 +1,8 @@
-"""Console, JSON output and 'not built yet' handling shared by the commands."""
+"""Console, JSON output and 'not built yet' handling shared by the commands.
+
+The consoles never read rich markup: what they print holds data (values, team names, paths,
+`--set` keys) in which `[/x]` is text, not a tag. Colour comes from `styled` pieces.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 if TYPE_CHECKING:
     from riskstrat.contract import PassingReport
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """One line for the consoles from plain text and (text, rich style) pieces; no piece is
+    read as markup, so data in it is printed as it is."""
+    return Text.assemble(*parts)
 
 
 def print_json(payload: Any) -> None:
@@ -41,7 +51,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
         yield lambda completed, total=None: None
         return
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
@@ -55,7 +65,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
 def show_recovered(notes: tuple[str, ...] | list[str]) -> None:
     """Say on stderr what a publish recovered from an interrupted earlier one."""
     for note in notes:
-        err_console.print(f"[yellow]recovered:[/] {escape(note)}")
+        err_console.print(styled(("recovered: ", "yellow"), note))
 
 
 def iso_date(text: str, flag: str) -> date:
@@ -100,5 +110,5 @@ def checked_data(data: str | Path, revalidate: bool = False) -> PassingReport:
 
     report = validated(data, revalidate=revalidate)
     if report.record_note:
-        err_console.print(f"[dim]{escape(report.record_note)}[/]")
+        err_console.print(styled((report.record_note, "dim")))
     return report

@@ -16,6 +16,7 @@ from riskstrat.cli.common import (
     iso_date,
     print_json,
     progress_bar,
+    styled,
     workers_option,
 )
 from riskstrat.contract import (
@@ -147,7 +148,9 @@ def _print_report(report: ValidationReport) -> None:
     source = (
         "manifest" if report.extract_date_source == "manifest" else "derived from the latest event"
     )
-    console.print(f"[bold]{report.path}[/]  extract date {report.extract_date} ({source})")
+    console.print(
+        styled((str(report.path), "bold"), f"  extract date {report.extract_date} ({source})")
+    )
     table = Table("table", "rows", "first event", "last event", box=None)
     for name, n in report.rows.items():
         first, last = report.date_ranges.get(name, (None, None))
@@ -157,12 +160,15 @@ def _print_report(report: ValidationReport) -> None:
         bands = ", ".join(f"{b}: {n:,}" for b, n in report.persons_by_age_band.items())
         console.print(f"persons alive at the extract date by age band: {bands}")
     for f in report.warnings:
-        console.print(f"[yellow]warning[/] {f.message()}")
+        console.print(styled(("warning", "yellow"), f" {f.message()}"))
     for f in report.errors:
-        err_console.print(f"[bold red]error[/] {f.message()}")
+        err_console.print(styled(("error", "bold red"), f" {f.message()}"))
     if report.ok:
-        console.print("[green]valid[/]: the data directory meets input contract v1")
+        console.print(styled(("valid", "green"), ": the data directory meets input contract v1"))
     else:
         err_console.print(
-            f"[bold red]invalid[/]: {len(report.errors)} problem classes; nothing was written"
+            styled(
+                ("invalid", "bold red"),
+                f": {len(report.errors)} problem classes; nothing was written",
+            )
         )

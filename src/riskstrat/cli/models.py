@@ -14,6 +14,7 @@ from riskstrat.cli.common import (
     iso_date,
     print_json,
     progress_bar,
+    styled,
     workers_option,
 )
 from riskstrat.errors import InputError
@@ -78,12 +79,13 @@ def train(
         if f"{base}_test_auroc" in m:
             console.print(f"  baseline {base}: AUROC {m[f'{base}_test_auroc']:.3f}")
     console.print(
-        "  beats baselines: "
-        + ("yes" if outcome.beats_baselines else "[bold red]no[/] (the gain's CI includes 0)")
+        styled("  beats baselines: ", "yes")
+        if outcome.beats_baselines
+        else styled("  beats baselines: ", ("no", "bold red"), " (the gain's CI includes 0)")
     )
     flags = outcome.audit["flags"]
     console.print(
-        "  fairness audit: " + ("clean" if not flags else f"[bold red]{len(flags)} flags[/]")
+        styled("  fairness audit: ", "clean" if not flags else (f"{len(flags)} flags", "bold red"))
     )
     console.print(
         f"next: riskstrat promote {outcome.model_name}   (see runs: mlflow ui "

@@ -3,7 +3,9 @@ Prefect flows and are added by `pipelines.cli`)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,6 +21,11 @@ from riskstrat.cli.common import (
 )
 
 REPORT_FILES = ("report.html", "report.md", "groups.json")
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from riskstrat.lists import Teams
 
 
 def register(app: typer.Typer) -> None:
@@ -46,20 +53,18 @@ def lists(
     """
     from riskstrat.contract.reader import read_table
     from riskstrat.dates import parse_month
-    from riskstrat.lists import list_files, load_teams
+    from riskstrat.lists import check_teams_fit, list_files, load_teams
     from riskstrat.runs import LISTS, RunsLayout
-    from riskstrat.scores_io import read_scores
 
-    report = checked_data(data, revalidate)
-    scorings = {}
-    for folder in scores:
-        frame, manifest = read_scores(folder)
-        scorings[manifest["model_name"]] = (frame, manifest)
-    team_config = load_teams(teams, known_models=set(scorings))
     as_of = parse_month(month)
+    report = checked_data(data, revalidate)
+    scorings = _month_scorings(scores, month, as_of, report.extract_date)
+    team_config = load_teams(teams, known_models=set(scorings))
     runs = RunsLayout(out)
     persons = read_table(data, "persons", report.extract_date)
     opt_outs = read_table(data, "opt_outs", report.extract_date)
+    check_teams_fit(team_config, scorings, persons)
+    _check_versions(team_config, scorings)
     files, summary, _ = list_files(
         team_config,
         scorings,
@@ -87,6 +92,59 @@ def lists(
     for team, facts in summary.items():
         console.print(f"  {team:<32} {facts['rows']:>4} persons ({facts['new_this_month']} new)")
     console.print(f"published {runs.lists(month)}")
+
+
+def _month_scorings(
+    folders: list[Path], month: str, as_of: date, extract_date: date
+) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """The scorings given to `lists`, by model name; InputError if one was scored as of
+    another day than the month's first, on another extract than `--data`, or a model is
+    given twice."""
+    from riskstrat.errors import InputError
+    from riskstrat.scores_io import read_scores
+
+    scorings: dict[str, tuple[pd.DataFrame, dict]] = {}
+    for folder in folders:
+        frame, manifest = read_scores(folder)
+        name = str(manifest.get("model_name"))
+        if name in scorings:
+            raise InputError(f"--scores: two scorings of model {name} given; give one per model")
+        scored = manifest.get("as_of") or (
+            frame["index_date"].iloc[0].date().isoformat() if len(frame) else None
+        )
+        if scored is not None and scored != as_of.isoformat():
+            raise InputError(
+                f"{folder} holds scores as of {scored}, not of {month} (as of {as_of}): "
+                f"score the month first (riskstrat score --as-of {as_of})"
+            )
+        extract = manifest.get("data_extract_date")
+        if extract is not None and extract != extract_date.isoformat():
+            raise InputError(
+                f"{folder} was scored on an extract dated {extract}, but --data is the extract "
+                f"of {extract_date}: score again on this data, or give the data it was scored on"
+            )
+        scorings[name] = (frame, manifest)
+    return scorings
+
+
+def _check_versions(teams: Teams, scorings: dict[str, tuple[pd.DataFrame, dict]]) -> None:
+    """InputError unless every team's model reference points at the version its scoring was
+    made with (what the monthly flow would score): `name/version` is compared with the
+    scores' manifest directly, `name@alias` is looked up in the registry."""
+    from riskstrat.errors import InputError
+    from riskstrat.tracking import model_version, parse_ref
+
+    for ref in sorted({t.model for t in teams.teams}):
+        name, alias, version = parse_ref(ref)
+        if alias is not None:
+            info = model_version(ref)
+            name, version = info.name, info.version
+        scored = str(scorings[name][1].get("model_version"))
+        if version != scored:
+            raise InputError(
+                f"{ref} is version {version}, but the scores given for {name} are of version "
+                f"{scored}: score with {ref} again, or write {name}/{scored} in the teams file"
+            )
 
 
 def _scored_frame(

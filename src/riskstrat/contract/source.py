@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from riskstrat.contract.tables import TABLES
+from riskstrat.contract.tables import CONTRACT_VERSION, TABLES
 from riskstrat.errors import InputError
 
 
@@ -111,7 +111,7 @@ def _read_manifest(path: Path) -> Manifest | None:
         return None
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest(
+        manifest = Manifest(
             contract_version=raw.get("contract_version"),
             extract_date=_parse_date(raw.get("extract_date")),
             history_start=_parse_date(raw.get("history_start")),
@@ -120,6 +120,19 @@ def _read_manifest(path: Path) -> Manifest | None:
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise DataDirError(f"manifest.json in {path.parent} is not valid: {exc}") from None
+    _check_version(raw.get("contract_version"), path)
+    return manifest
+
+
+def _check_version(version: object, path: Path) -> None:
+    """DataDirError unless the manifest's contract_version is absent or this contract's."""
+    if version is None or (type(version) is int and version == CONTRACT_VERSION):
+        return
+    raise DataDirError(
+        f"{path} says contract_version {repr(version)[:20]}, but riskstrat reads input "
+        f"contract v{CONTRACT_VERSION}: convert the extract to v{CONTRACT_VERSION} "
+        f"(docs/input-contract.md), or write contract_version: {CONTRACT_VERSION} if it is"
+    )
 
 
 def _parse_date(value: object) -> date | None:
@@ -132,17 +145,57 @@ def read_raw(tf: TableFiles, file: Path, columns: list[str] | None = None) -> pa
     try:
         if tf.layout == "csv":
             return _read_csv_as_text(file, columns)
+        _check_unique(pq.read_schema(file).names, tf, file)
         if columns is not None:
             present = set(pq.read_schema(file).names)
             return pq.read_table(file, columns=[c for c in columns if c in present])
         return pq.read_table(file)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise DataDirError(f"table {tf.table}: cannot read {file.name}: {exc}") from None
+    except UnicodeDecodeError:
+        raise DataDirError(_not_utf8(tf, file)) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataDirError(_unreadable(tf, file, exc)) from None
+
+
+def _not_utf8(tf: TableFiles, file: Path) -> str:
+    return (
+        f"table {tf.table}: {file} is not UTF-8 text; the contract's CSV files are UTF-8. "
+        "Save it as 'CSV UTF-8' (Excel), or convert it, e.g. "
+        f"iconv -f latin1 -t utf-8 {file.name} > utf8-{file.name}"
+    )
+
+
+def _unreadable(tf: TableFiles, file: Path, exc: Exception) -> str:
+    """What a file that cannot be read breaks, in a line (never a whole row or value)."""
+    text = str(exc)
+    if "invalid UTF8" in text or "UTF-8" in text:
+        return _not_utf8(tf, file)
+    if "straddling object" in text:
+        return (
+            f"table {tf.table}: {file.name} has a line longer than 1 MB (no contract value "
+            "is that long): is it the right file, with matching quotes?"
+        )
+    return f"table {tf.table}: cannot read {file.name}: {text[:300]}"
+
+
+def _check_unique(names: list[str], tf: TableFiles, file: Path) -> None:
+    """DataDirError if the file names a column more than once (readers would keep one)."""
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataDirError(
+            f"table {tf.table}: {file.name} names the column(s) {', '.join(twice)[:200]} more "
+            "than once; keep one of each"
+        )
 
 
 def _read_csv_as_text(file: Path, columns: list[str] | None = None) -> pa.Table:
     with file.open(encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh), [])
+    twice = sorted({n for n in header if header.count(n) > 1})
+    if twice:
+        raise DataDirError(
+            f"{file.name} names the column(s) {', '.join(twice)[:200]} more than once; "
+            "keep one of each"
+        )
     opts = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in header},
         strings_can_be_null=True,

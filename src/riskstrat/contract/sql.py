@@ -114,7 +114,11 @@ def _typed_int(raw: str, raw_type: str) -> str:
     if raw_type in _INTEGER_TYPES:
         return f"TRY_CAST({raw} AS BIGINT)"
     num = f"TRY_CAST({raw if _is_number(raw_type) else _text(raw)} AS DOUBLE)"
-    return f"(CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END)"
+    # NaN, infinity and numbers beyond BIGINT are not whole numbers (a plain CAST would fail
+    # the whole query on them)
+    return (
+        f"(CASE WHEN isfinite({num}) AND {num} = floor({num}) THEN TRY_CAST({num} AS BIGINT) END)"
+    )
 
 
 def _typed_bool(raw: str, raw_type: str) -> str:
@@ -165,6 +169,7 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
             continue
         rules += _type_rules(col)
         rules += _value_rules(col)
+        rules += _finite_rules(col)
         rules += _date_rules(col, extract_date)
     for start, end in table.periods:
         if {start, end} <= present:
@@ -243,9 +248,25 @@ def _value_rules(col: Column) -> list[Rule]:
     return rules
 
 
+def _finite_rules(col: Column) -> list[Rule]:
+    """A number column holding NaN or infinity (text 'nan', 'inf' or a stored float): no
+    register counts hours or doses that way, and every comparison with it is meaningless."""
+    if col.kind != "float":
+        return []
+    c = q(col.name)
+    return [
+        Rule(
+            col.name,
+            "not a finite number (NaN or infinity)",
+            f"{c} IS NOT NULL AND NOT isfinite({c})",
+        )
+    ]
+
+
 def _date_rules(col: Column, extract_date: date) -> list[Rule]:
     """Dates against the extract date: events before it, end dates on or after it read as
-    ongoing (a warning), birth dates not after it."""
+    ongoing (a warning), attributes (birth, death, emigration) not after it: an extract
+    cannot know a death that has not happened yet."""
     rules: list[Rule] = []
     c = q(col.name)
     ex = f"DATE '{extract_date.isoformat()}'"
@@ -262,7 +283,7 @@ def _date_rules(col: Column, extract_date: date) -> list[Rule]:
                 severity="warning",
             )
         )
-    if col.name == "birth_date":
+    if col.date_role == "attribute":
         rules.append(Rule(col.name, f"after the extract date {extract_date}", f"{c} > {ex}"))
     return rules
 

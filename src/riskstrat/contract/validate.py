@@ -37,6 +37,8 @@ from riskstrat.errors import InputError
 from riskstrat.reference import icd10_categories, municipalities
 
 MAX_EXAMPLES = 5
+MAX_EXAMPLE_CHARS = 80  # a 5 MB value is shown by its start and its length
+STALE_DAYS = 31  # a manifest extract date this far past the latest event is doubtful
 T = TypeVar("T")
 
 
@@ -128,6 +130,12 @@ class ContractError(InputError):
         super().__init__("\n".join(lines))
 
 
+def _short(example: str) -> str:
+    if len(example) <= MAX_EXAMPLE_CHARS:
+        return example
+    return f"{example[: MAX_EXAMPLE_CHARS - 20]}... ({len(example):,} characters)"
+
+
 class _Collector:
     """Adds up findings of the same (table, column, rule) over the files of a table."""
 
@@ -146,7 +154,7 @@ class _Collector:
         key = (table, column, rule, severity)
         f = self.found.setdefault(key, Finding(table, column, rule, 0, [], severity))
         f.count += count
-        f.examples.extend(examples[: MAX_EXAMPLES - len(f.examples)])
+        f.examples.extend(_short(e) for e in examples[: MAX_EXAMPLES - len(f.examples)])
 
     def of(self, severity: str) -> list[Finding]:
         return [f for f in self.found.values() if f.severity == severity]
@@ -172,12 +180,36 @@ def validate_data_dir(path: str | Path) -> ValidationReport:
         out.add("persons", None, "no extract date: no manifest and no event dates", 1)
     elif "persons" in data_dir.tables:
         rows["persons"], bands = _check_persons(con, data_dir.tables["persons"], extract, out)
+        if not rows["persons"]:
+            out.add("persons", None, "the table has no rows: nobody to score, list or report", 0)
         for name in EVENT_TABLES:
             if name in data_dir.tables:
                 rows[name], ranges[name] = _check_events(con, data_dir.tables[name], extract, out)
+        if source == "manifest":
+            _check_extract_date(extract, ranges, out)
     return ValidationReport(
         data_dir.path, extract, source, out.of("error"), out.of("warning"), rows, ranges, bands
     )
+
+
+def _check_extract_date(extract: date, ranges: dict[str, tuple], out: _Collector) -> None:
+    """A warning when the manifest's extract date lies more than STALE_DAYS past the latest
+    event of every table: the time between would be read as a time without events."""
+    lasts = {name: hi for name, (_, hi) in ranges.items() if hi is not None}
+    if not lasts:
+        return
+    last = max(lasts.values())
+    gap = (extract - last).days
+    if gap > STALE_DAYS:
+        out.add(
+            "manifest.json",
+            "extract_date",
+            f"the latest event of any table is on {last}, {gap} days before the extract date "
+            f"{extract}: is the extract date right? (the days between read as without events)",
+            1,
+            [f"{name} last event {day}" for name, day in sorted(lasts.items())],
+            severity="warning",
+        )
 
 
 # -- reading a file -----------------------------------------------------------------------
@@ -236,8 +268,9 @@ def _native_file(con, file: Path) -> _File | None:
         arrow = {r[0]: r[1] for r in con.execute("DESCRIBE raw_schema").fetchall()}
     except (duckdb.Error, pa.ArrowException, OSError):
         return None
-    if native.pop("__row", None) != "BIGINT" or native != arrow:
-        return None
+    names = pq.read_schema(file).names
+    if native.pop("__row", None) != "BIGINT" or native != arrow or len(set(names)) != len(names):
+        return None  # read_raw reads it, or says why it cannot (e.g. a column named twice)
     return _File(relation, native, native=True)
 
 

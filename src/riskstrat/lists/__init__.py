@@ -9,7 +9,7 @@ from riskstrat.lists.build import LIST_COLUMNS, build_target_list, eligible_by_r
 from riskstrat.lists.compose import list_files
 from riskstrat.lists.files import list_manifest, target_list_csv
 from riskstrat.lists.phrases import phrase, reasons_text
-from riskstrat.lists.teams import Team, Teams, TeamsError, load_teams
+from riskstrat.lists.teams import Team, Teams, TeamsError, check_teams_fit, load_teams
 from riskstrat.lists.workbook import target_list_xlsx
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Teams",
     "TeamsError",
     "build_target_list",
+    "check_teams_fit",
     "eligible_by_rules",
     "in_catchment",
     "list_files",

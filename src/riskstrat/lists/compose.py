@@ -10,7 +10,7 @@ import pandas as pd
 from riskstrat.errors import InputError
 from riskstrat.lists.build import build_target_list
 from riskstrat.lists.files import list_manifest, target_list_csv
-from riskstrat.lists.teams import Teams
+from riskstrat.lists.teams import Teams, check_teams_fit
 from riskstrat.lists.workbook import target_list_xlsx
 
 
@@ -31,8 +31,10 @@ def list_files(
     or None if there was none). Files are `<prefix><team>/target_list.xlsx`,
     `target_list.csv` and `manifest.json`; the summary gives each team's rows, new persons
     and model version (counts only, for the audit line and the console); `listed` gives
-    each team's listed person ids in rank order (person-level: never logged).
+    each team's listed person ids in rank order (person-level: never logged). TeamsError
+    first if the teams do not fit the scorings and persons (`check_teams_fit`).
     """
+    check_teams_fit(teams, scorings, persons)
     files: dict[str, bytes] = {}
     summary: dict = {}
     listed: dict[str, list[str]] = {}

@@ -1,22 +1,78 @@
-"""`target_list.csv` (for scripts) and a list's `manifest.json`, as deterministic bytes."""
+"""`target_list.csv` (for scripts) and a list's `manifest.json`, as deterministic bytes.
+
+A CSV opened in a spreadsheet runs any cell that starts with `=`, `+`, `-` or `@` as a
+formula (`=HYPERLINK(...)` in a person id or clinic would be live). As OWASP advises for
+CSV injection, such text cells, and those starting with a tab or carriage return, are
+written with a leading single quote, which spreadsheets show as text; a cell that itself
+starts with a quote gets one more, so `read_target_list_csv` gives back the exact values.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
 from riskstrat.lists.teams import Team
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def neutralise_formula(value: str) -> str:
+    """`value` as a spreadsheet shows it as text: a quote before a leading `=`, `+`, `-`,
+    `@`, tab, carriage return, or quote (so that `restore_formula` is its exact inverse)."""
+    return QUOTE + value if value.startswith((*FORMULA_START, QUOTE)) else value
+
+
+def restore_formula(value: str) -> str:
+    """The value `neutralise_formula` was given (drops the one quote it added)."""
+    if value.startswith(QUOTE) and value[1:].startswith((*FORMULA_START, QUOTE)):
+        return value[1:]
+    return value
+
+
+TEXT_COLUMNS = ["person_id", "sex", "gp_clinic_id", "tier", "segment", "reasons"]
+
 
 def target_list_csv(list_frame: pd.DataFrame) -> bytes:
     """A list as UTF-8 CSV with the interfaces.md column names in English (whatever the
-    team's language, so scripts can rely on them); risk with six decimals, '\\n' line ends."""
+    team's language, so scripts can rely on them); risk with six decimals, '\\n' line ends;
+    text that a spreadsheet would run as a formula is written quoted (`neutralise_formula`)."""
     out = list_frame.copy()
     out["risk"] = out["risk"].map(lambda r: f"{r:.6f}")
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    for column in TEXT_COLUMNS:
+        if column in out.columns:
+            out[column] = out[column].map(
+                lambda v: neutralise_formula(v) if isinstance(v, str) else v
+            )
+    # Python's csv module quotes a field holding '\n' but not one holding a lone '\r',
+    # which readers take as a line end: then every text cell is quoted
+    carriage_return = any(
+        out[c].astype(str).str.contains("\r", regex=False).any()
+        for c in TEXT_COLUMNS
+        if c in out.columns
+    )
+    quoting = csv.QUOTE_NONNUMERIC if carriage_return else csv.QUOTE_MINIMAL
+    return out.to_csv(index=False, lineterminator="\n", quoting=quoting).encode("utf-8")
+
+
+def read_target_list_csv(path: str | Path) -> pd.DataFrame:
+    """A `target_list.csv` as written by `target_list_csv`: ids and clinics as text, the
+    quotes that neutralised formulas removed (the values are the list's own)."""
+    frame = pd.read_csv(
+        path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False, na_values=[""]
+    )
+    for column in TEXT_COLUMNS:
+        if column in frame.columns:
+            frame[column] = frame[column].map(
+                lambda v: restore_formula(v) if isinstance(v, str) else v
+            )
+    return frame
 
 
 def list_manifest(

@@ -3,17 +3,19 @@
 Validated like any input: unknown keys, a malformed model reference, an unknown
 municipality (not one of the 98 in the reference table), and, when the caller knows them,
 an unknown model, segment, tier or GP clinic are errors. Every problem of every team is
-reported at once, by team name.
+reported at once, by team name. `check_teams_fit` checks a valid file against the month's
+scorings and persons (models, segments and tiers of each team's own model, GP clinics);
+every maker of lists (`list_files`: `riskstrat lists`, the monthly flow) runs it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
+import pandas as pd
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +29,7 @@ from pydantic_core import ErrorDetails
 
 from riskstrat.errors import InputError
 from riskstrat.reference import municipalities
+from riskstrat.spec import ModelSpec, read_yaml
 
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MODEL_REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(@[A-Za-z][A-Za-z0-9_-]*|/[1-9][0-9]*)$")
@@ -206,12 +209,9 @@ def load_teams(
     what is known. Raises TeamsError (an InputError) listing every problem, by team.
     """
     path = Path(path)
-    if not path.is_file():
-        raise TeamsError(f"teams file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise TeamsError(f"{path} is not valid YAML: {error}") from None
+    if path.exists() and not path.is_file():
+        raise TeamsError(f"teams file {path} is a folder, not a file")
+    raw = read_yaml(path, "teams file", TeamsError)
     context = {
         "models": known_models,
         "segments": known_segments,
@@ -257,3 +257,58 @@ def _describe(error: ErrorDetails) -> str:
     elif error["type"] == "missing":
         message = "required but missing"
     return f"{where}: {message}" if where else message
+
+
+def model_vocabulary(scores: pd.DataFrame, manifest: Mapping) -> tuple[set[str], set[str]]:
+    """(segments, tiers) a scoring can give: those of its model's spec (from the scores
+    manifest, when it carries the spec) and those that occur in its scores."""
+    segments = set(scores["segment"].dropna().astype(str)) if "segment" in scores else set()
+    tiers = set(scores["tier"].dropna().astype(str)) if "tier" in scores else set()
+    if manifest.get("spec"):
+        spec = ModelSpec.model_validate(manifest["spec"])
+        segments |= {s.name for s in spec.segments.needs} | {"other"}
+        tiers |= {t.name for t in spec.segments.tiers} | {spec.segments.lowest_tier}
+    return segments, tiers
+
+
+def check_teams_fit(
+    teams: Teams,
+    scorings: Mapping[str, tuple[pd.DataFrame, Mapping]],
+    persons: pd.DataFrame,
+) -> None:
+    """TeamsError naming every team whose model has no scoring, whose excluded segments or
+    included tiers its model does not have, or whose GP clinics do not occur among the
+    persons. `scorings` maps a model name to (scores, scores manifest)."""
+    problems = []
+    clinics = set(persons["gp_clinic_id"].dropna().astype(str))
+    for team in teams.teams:
+        if team.model_name not in scorings:
+            given = ", ".join(sorted(scorings)) or "none"
+            problems.append(
+                f"team {team.name}: no scoring of model {team.model_name} (given: {given})"
+            )
+            continue
+        segments, tiers = model_vocabulary(*scorings[team.model_name])
+        rules = team.eligibility
+        bad = [s for s in rules.exclude_segments if s not in segments]
+        if bad:
+            problems.append(
+                f"team {team.name}: eligibility.exclude_segments: unknown segment(s) {bad}; "
+                f"{team.model_name} has {sorted(segments)}"
+            )
+        bad = [t for t in rules.include_tiers or [] if t not in tiers]
+        if bad:
+            problems.append(
+                f"team {team.name}: eligibility.include_tiers: unknown tier(s) {bad}; "
+                f"{team.model_name} has {sorted(tiers)}"
+            )
+        bad = [c for c in team.catchment.gp_clinics if c not in clinics]
+        if bad:
+            problems.append(
+                f"team {team.name}: catchment.gp_clinics: GP clinic(s) {bad} do not occur "
+                "in the data"
+            )
+    if problems:
+        raise TeamsError(
+            "the teams file does not fit the models and data:\n  - " + "\n  - ".join(problems)
+        )

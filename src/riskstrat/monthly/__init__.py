@@ -9,7 +9,7 @@ bytes}`) or aggregates; none knows where the runs folder is or talks to MLflow.
 from riskstrat.monthly.context import MonthContext, month_as_of
 from riskstrat.monthly.fairness import month_fairness
 from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
-from riskstrat.monthly.lists import check_teams_fit, month_lists
+from riskstrat.monthly.lists import month_lists
 from riskstrat.monthly.publication import (
     MONTHLY_EXPERIMENT,
     ListsWithheld,
@@ -27,7 +27,6 @@ __all__ = [
     "ListsWithheld",
     "MonthContext",
     "audit_record",
-    "check_teams_fit",
     "lists_withheld",
     "month_aggregates",
     "month_as_of",

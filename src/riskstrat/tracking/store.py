@@ -61,10 +61,12 @@ def quiet_mlflow():
 
 
 def client():
-    """An `MlflowClient` on the current store (tracking and registry)."""
+    """An `MlflowClient` on the current store (tracking and registry); InputError if the
+    store cannot be used (corrupt, locked, unreadable: `store_problem`)."""
     mlflow = quiet_mlflow()
     uri = tracking_uri()
-    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with input_errors("opening the MLflow store"):
+        return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 # --- MLflow's errors ----------------------------------------------------------------------
@@ -89,17 +91,54 @@ def is_unreachable(error: Exception) -> bool:
     return text.startswith("API request to ") and " failed with " in text
 
 
+# what SQLite (through SQLAlchemy, inside MLflow's errors) says of a store it cannot use
+_STORE_PROBLEMS = (
+    ("file is not a database", "is not an MLflow database (corrupt, or another file?)"),
+    ("database disk image is malformed", "is corrupt (the database image is malformed)"),
+    ("database is locked", "is locked by another process (a run or server writing to it?)"),
+    ("unable to open database file", "cannot be opened (a missing folder or no permission?)"),
+    ("attempt to write a readonly database", "is read-only"),
+    ("no such table", "is not an MLflow database (tables are missing)"),
+    ("Can't locate revision", "was written by another MLflow version (unknown schema)"),
+)
+
+
+def store_problem(error: BaseException) -> str | None:
+    """What is wrong with the store, if `error` (or an error it was raised from) says that
+    the database cannot be used: corrupt, locked, unopenable, read-only; else None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        for mark, what in _STORE_PROBLEMS:
+            if mark in text:
+                return (
+                    f"the MLflow store at {tracking_uri()} {what}; nothing was changed in it. "
+                    "Point MLFLOW_TRACKING_URI at a working store, or repair or move this one"
+                )
+        current = current.__cause__ or current.__context__
+    return None
+
+
 @contextmanager
 def input_errors(what: str, missing: Callable[[], str] | None = None) -> Iterator[None]:
     """Turns MLflow errors that mean bad input into `InputError`s saying `what` failed:
-    an unreachable store, and (with `missing`, which writes the message) something that
-    does not exist. Other MLflow errors (e.g. a locked database) pass through unchanged, so
-    a flow's retries can try again."""
+    an unreachable store, a store that cannot be used (corrupt, locked past SQLite's wait,
+    read-only: `store_problem`), and (with `missing`, which writes the message) something
+    that does not exist. Other MLflow errors pass through unchanged."""
     from mlflow.exceptions import MlflowException
 
     try:
         yield
-    except MlflowException as error:
+    except InputError:
+        raise
+    except Exception as error:
+        problem = store_problem(error)
+        if problem is not None:
+            raise InputError(f"{what}: {problem}") from error
+        if not isinstance(error, MlflowException):
+            raise
         if is_unreachable(error):
             raise InputError(
                 f"{what}: cannot reach the MLflow store at {tracking_uri()} "
