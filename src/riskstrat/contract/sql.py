@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from riskstrat.contract.tables import Column, Table
+from riskstrat.redact import CPR_SHAPED_SQL, is_person_identifier
 
 SKS_CODE = r"^D[A-Z][0-9]{2}[0-9A-Z]{0,4}$"
 # ATC levels have 1, 3, 4, 5 or 7 characters (A, A10, A10B, A10BA, A10BA02).
 ATC_CODE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
-CPR_SHAPED = r"^[0-9]{6}-?[0-9]{4}$"
+CPR_RULE = "shaped like a CPR number (use a pseudonym)"
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,11 @@ def raw_text(name: str) -> str:
     return _text(q("__raw_" + name))
 
 
+def stored_text(name: str) -> str:
+    """A column of the file as stored, as trimmed text (null if blank)."""
+    return _text(q(name))
+
+
 def column_rules(table: Table, present: set[str], extract_date: date) -> list[Rule]:
     """The per-row rules of every present column of `table`."""
     rules: list[Rule] = []
@@ -165,6 +171,7 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
             continue
         rules += _type_rules(col)
         rules += _value_rules(col)
+        rules += _identifier_rules(col)
         rules += _date_rules(col, extract_date)
     for start, end in table.periods:
         if {start, end} <= present:
@@ -195,6 +202,17 @@ def _type_rules(col: Column) -> list[Rule]:
     return rules
 
 
+def _identifier_rules(col: Column) -> list[Rule]:
+    """A person identifier shaped like a CPR number (any dash, spaces or none between the
+    six and the four digits: `riskstrat.redact`), in every table."""
+    if not is_person_identifier(col.name):
+        return []
+    c = q(col.name)
+    return [
+        Rule(col.name, CPR_RULE, f"regexp_full_match({c}, '{CPR_SHAPED_SQL}')", show_value=False)
+    ]
+
+
 def _value_rules(col: Column) -> list[Rule]:
     """A value outside the column's categories or range, or a malformed diagnosis or ATC
     code."""
@@ -209,10 +227,26 @@ def _value_rules(col: Column) -> list[Rule]:
                 f"{c} IS NOT NULL AND {c} NOT IN ({allowed})",
             )
         )
+    # a number is shown as stored (text keeps the leading zeros of, say, a CPR number)
+    stored = raw_text(col.name)
     if col.min_value is not None:
-        rules.append(Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}"))
+        rules.append(
+            Rule(
+                col.name,
+                f"below minimum {col.min_value:g}",
+                f"{c} < {col.min_value}",
+                value_expr=stored,
+            )
+        )
     if col.max_value is not None:
-        rules.append(Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}"))
+        rules.append(
+            Rule(
+                col.name,
+                f"above maximum {col.max_value:g}",
+                f"{c} > {col.max_value}",
+                value_expr=stored,
+            )
+        )
     if col.kind == "icd10":
         rules.append(
             Rule(
