@@ -135,14 +135,15 @@ def monthly_flow(
     list_files, list_summary, listed = make_lists(
         ctx, team_config, scorings, persons, opt_outs, previous
     )
-    fairness_files, fairness = audit(ctx, team_config, scorings, listed, persons)
+    fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
     withheld = steps.lists_withheld(fairness, override_reason)
     files = steps.month_files(scorings, fairness_files, follow_files, list_files, withheld)
     record = steps.audit_record(ctx, scorings, list_summary, fairness, override_reason)
     result = publish(runs, month, files, record)
     if not result.unchanged:
-        log_month(month, steps.month_aggregates(scorings), fairness, record)
+        # the counts are suppressed beside the published audit: neither gives the other away
+        log_month(month, steps.month_aggregates(scorings, top_tiers), fairness, record)
     if withheld:
         # a Failed state without data: Prefect turns its message into the run's error
         return Failed(
