@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from riskstrat.contract.tables import Column, Table
-from riskstrat.redact import CPR_SHAPED_SQL, is_person_identifier
+from riskstrat.redact import CPR_SHAPED_SQL
 
 SKS_CODE = r"^D[A-Z][0-9]{2}[0-9A-Z]{0,4}$"
 # ATC levels have 1, 3, 4, 5 or 7 characters (A, A10, A10B, A10BA, A10BA02).
@@ -171,7 +171,6 @@ def column_rules(table: Table, present: set[str], extract_date: date) -> list[Ru
             continue
         rules += _type_rules(col)
         rules += _value_rules(col)
-        rules += _identifier_rules(col)
         rules += _date_rules(col, extract_date)
     for start, end in table.periods:
         if {start, end} <= present:
@@ -202,15 +201,14 @@ def _type_rules(col: Column) -> list[Rule]:
     return rules
 
 
-def _identifier_rules(col: Column) -> list[Rule]:
+def cpr_rule(column: str, where: str | None = None) -> Rule:
     """A person identifier shaped like a CPR number (any dash, spaces or none between the
-    six and the four digits: `riskstrat.redact`), in every table."""
-    if not is_person_identifier(col.name):
-        return []
-    c = q(col.name)
-    return [
-        Rule(col.name, CPR_RULE, f"regexp_full_match({c}, '{CPR_SHAPED_SQL}')", show_value=False)
-    ]
+    six and the four digits: `riskstrat.redact`), checked where the SQL `where` holds (all
+    rows by default). Never shows the value."""
+    match = f"regexp_full_match({q(column)}, '{CPR_SHAPED_SQL}')"
+    return Rule(
+        column, CPR_RULE, match if where is None else f"({where}) AND {match}", show_value=False
+    )
 
 
 def _value_rules(col: Column) -> list[Rule]:

@@ -32,7 +32,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.contract.source import DataDir, TableFiles, open_data_dir, read_raw
-from riskstrat.contract.sql import Rule, column_rules, q, raw_text, stored_text, typed_select
+from riskstrat.contract.sql import (
+    Rule,
+    column_rules,
+    cpr_rule,
+    q,
+    raw_text,
+    stored_text,
+    typed_select,
+)
 from riskstrat.contract.tables import EVENT_TABLES, PERSONS, TABLES, Table
 from riskstrat.dates import age_sql
 from riskstrat.errors import InputError
@@ -367,6 +375,7 @@ def _extract_date(con, data_dir: DataDir) -> tuple[date | None, str]:
 
 def _person_rules(present: set[str], extract: date) -> list[Rule]:
     rules = column_rules(PERSONS, present, extract)
+    rules.append(cpr_rule("person_id"))
     if "municipality_code" in present:
         codes = ", ".join(str(c) for c in sorted(municipalities()["municipality_code"]))
         rules.append(
@@ -503,6 +512,9 @@ def _check_events(con, tf: TableFiles, extract: date, out: _Collector) -> tuple[
 
 def _event_rules(table: Table, present: set[str], extract: date, event_col: str) -> list[Rule]:
     rules = column_rules(table, present, extract)
+    # a CPR-shaped id of the persons table is its finding; here only those not in it (the
+    # regular expression then runs on the orphans alone, not on every event)
+    rules.append(cpr_rule("person_id", "NOT __known"))
     rules.append(
         Rule(
             "person_id",
