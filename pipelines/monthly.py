@@ -152,14 +152,18 @@ def monthly_flow(
     list_files, list_summary, listed = make_lists(
         ctx, team_config, scorings, persons, opt_outs, previous
     )
-    fairness_files, fairness = audit(ctx, team_config, scorings, listed, persons)
+    fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
     withheld = steps.lists_withheld(fairness, override_reason)
     files = steps.month_files(scorings, fairness_files, follow_files, list_files, withheld)
     record = steps.audit_record(ctx, scorings, list_summary, fairness, override_reason)
     result = publish(runs, month, files, record)
     _, logged = log_month(
-        month, steps.month_aggregates(scorings), fairness, record, str(result.audit_sha256)
+        month,
+        steps.month_aggregates(scorings, top_tiers),
+        fairness,
+        record,
+        str(result.audit_sha256),
     )
     if withheld:
         # a Failed state without data: Prefect turns its message into the run's error

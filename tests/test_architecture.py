@@ -2,7 +2,7 @@
 cycle between packages, and the library never importing `pipelines`.
 
 1. core: the input contract, the model spec, the model (bundle, calibration, coding,
-   segments), dates, reference data and errors;
+   segments), dates, reference data, errors and the masking rule of messages (redact);
 2. steps: functions that take and return frames and know no paths and no MLflow;
 3. edges: reading and writing files, the runs layout, the registry, the command line.
 
@@ -18,7 +18,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-CORE = ("errors", "dates", "reference", "data", "contract", "spec", "model")
+CORE = ("errors", "redact", "dates", "reference", "data", "contract", "spec", "model")
 STEPS = (
     "features",
     "training",

@@ -14,7 +14,8 @@ suppression): among the shown cells of the sum that gives it away, the smallest 
   `riskstrat.fairness.suppression` with the sums of an audit);
 - `hidden_in_table`: which figures of a table to hide, with row sums and column margins;
 - `suppressed_counts`: counts of a frame per combination of columns, publishable cells and
-  margins only (the monthly MLflow counts per model, tier and municipality);
+  margins only, suppressed jointly with another output about the same persons (`Beside`;
+  the monthly MLflow counts per model, tier and municipality beside the month's audit);
 - `is_small`, `log_count`: the threshold itself, and a count as a log line may show it.
 
 The protection is against recovery by subtraction, however many steps it takes; it does not
@@ -23,7 +24,7 @@ solve the full linear programme an attacker could set up to narrow a hidden cell
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 
@@ -219,19 +220,39 @@ class PublishedCounts:
         return self.margins.get((), {}).get(())
 
 
+@dataclass(frozen=True)
+class Beside:
+    """Another output about the same persons, published beside the counts of
+    `suppressed_counts` (the month's fairness audit beside its MLflow counts).
+
+    Its cells' true counts (`values`), how they add up (`sums`: [total, *parts], indices into
+    `values`), the cells it shows (`shown`: known to anyone), and `ties`: which of its cells
+    are sums of the counts' cells (its cell -> {column: values}: the counts' cells whose
+    value in each named `by` column is one of those; {} for all of them). Its shown cells
+    are never hidden; its hidden small cells are protected like the counts' own."""
+
+    values: Sequence[int]
+    sums: Sequence[Sequence[int]]
+    shown: Collection[int]
+    ties: Mapping[int, Mapping[str, Collection]]
+
+
 def suppressed_counts(
     frame: pd.DataFrame,
     by: Sequence[str],
     min_cell: int = MIN_CELL,
     margins: Sequence[Sequence[str]] = ((),),
+    beside: Beside | None = None,
 ) -> PublishedCounts:
     """Persons (rows of `frame`) per combination of the `by` columns and per margin, with
     counts of 1 to min_cell - 1 hidden and complementary suppression against the margins
-    published with them (default: the grand total), including margins inside margins.
+    published with them (default: the grand total), including margins inside margins, and
+    against another output `beside` them (its shown cells known, its small cells protected).
 
     For the monthly MLflow counts of one model: `suppressed_counts(frame, ["tier",
-    "municipality_code"], min_cell)` gives `.cells[(tier, code)]` and `.total` (persons
-    scored). Missing values form cells of their own (key None): they are part of every total."""
+    "municipality_code"], min_cell, beside=...)` gives `.cells[(tier, code)]` and `.total`
+    (persons scored). Missing values form cells of their own (key None): they are part of
+    every total."""
     by = tuple(by)
     if not by or len(set(by)) != len(by) or not all(set(m) < set(by) for m in margins):
         raise ValueError(f"each margin must keep fewer than all of the distinct `by` columns {by}")
@@ -264,8 +285,10 @@ def suppressed_counts(
                     ids[(fine, k)] for k in totals[fine] if tuple(k[i] for i in where) == key
                 ]
                 sums.append([ids[(coarse, key)], *members])
+    figures = [[k] for k in range(len(values))]
+    fixed = [] if beside is None else _add_beside(beside, by, cells, ids, values, sums)
     rank = [(v, k) for k, v in enumerate(values)]
-    hidden = protect(values, sums, [[k] for k in range(len(values))], min_cell, rank)
+    hidden = protect(values, sums, figures, min_cell, rank, fixed)
     shown = {key: values[k] for key, k in ids.items() if k not in hidden}
     return PublishedCounts(
         by,
@@ -275,6 +298,30 @@ def suppressed_counts(
             for m, parts in totals.items()
         },
     )
+
+
+def _add_beside(
+    beside: Beside,
+    by: tuple[str, ...],
+    cells: dict[tuple, int],
+    ids: dict[tuple, int],
+    values: list[int],
+    sums: list[list[int]],
+) -> list[int]:
+    """Append the other output's cells, its sums and its ties to the counts' cells to the
+    problem (in place); return its shown cells, which `protect` takes as published."""
+    unknown = sorted({c for where in beside.ties.values() for c in where} - set(by))
+    if unknown:
+        raise ValueError(f"ties name columns that are not counted: {unknown}")
+    offset = len(values)
+    values.extend(int(v) for v in beside.values)
+    sums.extend([offset + k for k in s] for s in beside.sums)
+    for k, where in beside.ties.items():
+        allowed = [(by.index(c), set(v)) for c, v in where.items()]
+        members = [ids[(None, key)] for key in cells if all(key[i] in vs for i, vs in allowed)]
+        if members:  # none: the other cell counts nobody of these, 0
+            sums.append([offset + k, *members])
+    return [offset + k for k in beside.shown]
 
 
 def _key(key) -> tuple:

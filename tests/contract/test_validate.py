@@ -338,7 +338,7 @@ def test_a_latin1_csv_says_not_utf8_with_the_file_and_a_hint(tmp_path, capsys):
     (data / "persons.csv").write_bytes(payload.encode("latin-1"))
     code, text = _run_validate(data, capsys)
     assert code == 2
-    assert f"{data / 'persons.csv'} is not UTF-8 text" in text
+    assert "table persons: cannot read persons.csv: not UTF-8 text" in text
     assert "iconv -f latin1 -t utf-8" in text
 
 

@@ -1,4 +1,4 @@
-"""The `riskstrat` command line (interfaces.md, version 1).
+"""The `riskstrat` command line (docs/interfaces.md, version 2).
 
 Exit codes: 0 success, 2 bad input or configuration (one clear message per problem, no
 traceback), 1 internal error. `RISKSTRAT_DEBUG=1` shows the traceback of an internal error.
@@ -16,6 +16,7 @@ import typer
 from riskstrat.cli import data, models, outputs
 from riskstrat.cli.common import console, err_console, styled
 from riskstrat.errors import InputError
+from riskstrat.redact import mask_cpr
 
 app = typer.Typer(
     name="riskstrat",
@@ -68,7 +69,9 @@ def _internal_error(exc: Exception) -> int:
     err_console.print(
         styled(
             ("internal error:", "bold red"),
-            f" {type(exc).__name__}: {exc}\n"
+            # an internal error's text may quote data: CPR-shaped runs are masked, and it is
+            # cut short (RISKSTRAT_DEBUG=1 shows it whole, with the traceback)
+            f" {type(exc).__name__}: {mask_cpr(str(exc))[:500]}\n"
             "Run again with RISKSTRAT_DEBUG=1 for the traceback, and please report it.",
         )
     )

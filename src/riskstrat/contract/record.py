@@ -8,8 +8,9 @@ the cache folder (`RISKSTRAT_CACHE`, else `$XDG_CACHE_HOME/riskstrat`, else
   to the data directory, size, mtime_ns and inode (a file replaced by a rename changes inode
   even where the clock is coarse);
 - the contract version, and a version of the rules: a hash of the contract's source
-  (tables, sql, source, validate, this module), `riskstrat.dates`, the reference data the
-  rules check against, and the DuckDB and pyarrow versions that read and check the files.
+  (tables, sql, source, validate, this module), `riskstrat.dates`, `riskstrat.redact`
+  (the CPR shape), the reference data the rules check against, and the DuckDB and pyarrow
+  versions that read and check the files.
 
 `validated(data_dir)` finds the record of the same fingerprint and returns its report
 (`from_record` set to when it was validated) without running the rules; a changed, added
@@ -69,13 +70,14 @@ def rules_version() -> str:
     import duckdb
     import pyarrow
 
-    from riskstrat import dates
+    from riskstrat import dates, redact
     from riskstrat.reference import data_path
 
     engines = f"format {RECORD_FORMAT}; duckdb {duckdb.__version__}; pyarrow {pyarrow.__version__}"
     h = hashlib.sha256(engines.encode())
     here = Path(__file__).parent
     sources = [here / name for name in _RULE_SOURCES] + [Path(dates.__file__)]
+    sources.append(Path(redact.__file__))  # the CPR shape of the person-id rule
     sources += [
         data_path("municipalities.csv"),
         data_path("code_lists", "icd10_who2019_categories.csv"),

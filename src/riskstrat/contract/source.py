@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,7 @@ import pyarrow.parquet as pq
 
 from riskstrat.contract.tables import CONTRACT_VERSION, TABLES
 from riskstrat.errors import InputError
+from riskstrat.redact import mask_cpr, shown_text
 
 
 class DataDirError(InputError):
@@ -141,7 +144,11 @@ def _parse_date(value: object) -> date | None:
 
 def read_raw(tf: TableFiles, file: Path, columns: list[str] | None = None) -> pa.Table:
     """One file of a table as Arrow (only `columns`, those of them it has, if given); CSV is
-    read as text so that typing is the validator's job."""
+    read as text so that typing is the validator's job.
+
+    A file that cannot be read is a `DataDirError` naming the table, the file, and for a CSV
+    the row and line at fault, never the row itself: pyarrow's messages quote the offending
+    row (person id included), so they are rewritten (`riskstrat.redact`)."""
     try:
         if tf.layout == "csv":
             return _read_csv_as_text(file, columns)
@@ -150,31 +157,75 @@ def read_raw(tf: TableFiles, file: Path, columns: list[str] | None = None) -> pa
             present = set(pq.read_schema(file).names)
             return pq.read_table(file, columns=[c for c in columns if c in present])
         return pq.read_table(file)
-    except UnicodeDecodeError:
-        raise DataDirError(_not_utf8(tf, file)) from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataDirError(_unreadable(tf, file, exc)) from None
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        problem = _read_problem(tf, file, exc)
+    # raised outside the except block: the library's exception (and the row it quotes) is not
+    # kept as the context of ours, where a traceback or a flow run's state could show it
+    raise DataDirError(f"table {tf.table}: cannot read {file.name}: {problem}")
 
 
-def _not_utf8(tf: TableFiles, file: Path) -> str:
-    return (
-        f"table {tf.table}: {file} is not UTF-8 text; the contract's CSV files are UTF-8. "
-        "Save it as 'CSV UTF-8' (Excel), or convert it, e.g. "
-        f"iconv -f latin1 -t utf-8 {file.name} > utf8-{file.name}"
-    )
+_FIELDS = re.compile(r"Expected (\d+) columns, got (\d+)")
+NOT_UTF8_HINT = (
+    "save it as UTF-8 (in Excel: CSV UTF-8), or convert it, e.g. "
+    "iconv -f latin1 -t utf-8 FILE > utf8-FILE"
+)
 
 
-def _unreadable(tf: TableFiles, file: Path, exc: Exception) -> str:
-    """What a file that cannot be read breaks, in a line (never a whole row or value)."""
+def _read_problem(tf: TableFiles, file: Path, exc: Exception) -> str:
+    """What went wrong reading `file`, without quoting any of its data."""
     text = str(exc)
-    if "invalid UTF8" in text or "UTF-8" in text:
-        return _not_utf8(tf, file)
     if "straddling object" in text:
+        return "it has a line longer than 1 MB (no contract value is that long): is it the right file, with matching quotes?"
+    if tf.layout != "csv":
+        text = mask_cpr(text)  # the Parquet reader's messages do not quote values
+        return text if len(text) <= 300 else text[:300] + "…"
+    if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in text:
+        line = _first_line_not_utf8(file)
+        where = f" (first at line {line})" if line else ""
+        return f"not UTF-8 text{where}: {NOT_UTF8_HINT}"
+    fields = _FIELDS.search(text)
+    if fields:
+        expected, got = int(fields[1]), int(fields[2])
+        at = _row_with_other_fields(file, expected)
+        where = f"row {at[0]} (line {at[1]})" if at else "a row"
         return (
-            f"table {tf.table}: {file.name} has a line longer than 1 MB (no contract value "
-            "is that long): is it the right file, with matching quotes?"
+            f"{where} has {got} fields where the header has {expected} "
+            "(the row is not shown: it may hold identifiers)"
         )
-    return f"table {tf.table}: cannot read {file.name}: {text[:300]}"
+    if isinstance(exc, OSError) and not isinstance(exc, pa.ArrowException):
+        return shown_text(exc.strerror or type(exc).__name__)
+    return "not a CSV file the reader understands (its message is not shown: it quotes the data)"
+
+
+def _lines(file: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without its end) of a file, read as bytes."""
+    with file.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            yield number, line.rstrip(b"\r\n")
+
+
+def _first_line_not_utf8(file: Path) -> int | None:
+    for number, line in _lines(file):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return None
+
+
+def _row_with_other_fields(file: Path, expected: int) -> tuple[int, int] | None:
+    """(row, line) of the first data row whose number of fields is not `expected`, counted
+    as pyarrow does (the header is line 1, empty lines are skipped, no line breaks inside
+    quotes)."""
+    row = 0
+    for number, line in _lines(file):
+        if number == 1 or not line:
+            continue
+        row += 1
+        fields = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+        if len(fields) != expected:
+            return row, number
+    return None
 
 
 def _check_unique(names: list[str], tf: TableFiles, file: Path) -> None:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from riskstrat.contract.tables import Column, Table
+from riskstrat.redact import CPR_SHAPED_SQL
 
 SKS_CODE = r"^D[A-Z][0-9]{2}[0-9A-Z]{0,4}$"
 # ATC levels have 1, 3, 4, 5 or 7 characters (A, A10, A10B, A10BA, A10BA02).
 ATC_CODE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
-CPR_SHAPED = r"^[0-9]{6}-?[0-9]{4}$"
+CPR_RULE = "shaped like a CPR number (use a pseudonym)"
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,11 @@ def raw_text(name: str) -> str:
     return _text(q("__raw_" + name))
 
 
+def stored_text(name: str) -> str:
+    """A column of the file as stored, as trimmed text (null if blank)."""
+    return _text(q(name))
+
+
 def column_rules(table: Table, present: set[str], extract_date: date) -> list[Rule]:
     """The per-row rules of every present column of `table`."""
     rules: list[Rule] = []
@@ -200,6 +206,16 @@ def _type_rules(col: Column) -> list[Rule]:
     return rules
 
 
+def cpr_rule(column: str, where: str | None = None) -> Rule:
+    """A person identifier shaped like a CPR number (any dash, spaces or none between the
+    six and the four digits: `riskstrat.redact`), checked where the SQL `where` holds (all
+    rows by default). Never shows the value."""
+    match = f"regexp_full_match({q(column)}, '{CPR_SHAPED_SQL}')"
+    return Rule(
+        column, CPR_RULE, match if where is None else f"({where}) AND {match}", show_value=False
+    )
+
+
 def _value_rules(col: Column) -> list[Rule]:
     """A value outside the column's categories or range, or a malformed diagnosis or ATC
     code."""
@@ -214,10 +230,26 @@ def _value_rules(col: Column) -> list[Rule]:
                 f"{c} IS NOT NULL AND {c} NOT IN ({allowed})",
             )
         )
+    # a number is shown as stored (text keeps the leading zeros of, say, a CPR number)
+    stored = raw_text(col.name)
     if col.min_value is not None:
-        rules.append(Rule(col.name, f"below minimum {col.min_value:g}", f"{c} < {col.min_value}"))
+        rules.append(
+            Rule(
+                col.name,
+                f"below minimum {col.min_value:g}",
+                f"{c} < {col.min_value}",
+                value_expr=stored,
+            )
+        )
     if col.max_value is not None:
-        rules.append(Rule(col.name, f"above maximum {col.max_value:g}", f"{c} > {col.max_value}"))
+        rules.append(
+            Rule(
+                col.name,
+                f"above maximum {col.max_value:g}",
+                f"{c} > {col.max_value}",
+                value_expr=stored,
+            )
+        )
     if col.kind == "icd10":
         rules.append(
             Rule(

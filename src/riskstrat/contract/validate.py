@@ -2,7 +2,9 @@
 
 `validate_data_dir(path)` runs the declared rules in DuckDB and returns a `ValidationReport`:
 one `Finding` per (table, column, rule) with its row count and up to five example rows.
-Person identifiers are never echoed in examples, only row numbers.
+Examples show values only as `riskstrat.redact` allows: never a person id (only its row
+number), nothing shaped like a CPR number, and only the shape of a value that may be a
+misplaced identifier (it equals a person id, or most of its column breaks the rule).
 
 Each file is checked in one pass: a single aggregate query types its rows, joins them to
 the persons (event tables) and computes every rule's count and first row numbers, the
@@ -30,10 +32,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.contract.source import DataDir, TableFiles, open_data_dir, read_raw
-from riskstrat.contract.sql import CPR_SHAPED, Rule, column_rules, q, typed_select
+from riskstrat.contract.sql import (
+    Rule,
+    column_rules,
+    cpr_rule,
+    q,
+    raw_text,
+    stored_text,
+    typed_select,
+)
 from riskstrat.contract.tables import EVENT_TABLES, PERSONS, TABLES, Table
 from riskstrat.dates import age_sql
 from riskstrat.errors import InputError
+from riskstrat.redact import example_value, is_person_identifier, misplaced, shape, shown_text
 from riskstrat.reference import icd10_categories, municipalities
 
 MAX_EXAMPLES = 5
@@ -46,8 +57,8 @@ T = TypeVar("T")
 class Finding:
     """One problem class of a validation: `count` rows of `table` break `rule` (in `column`,
     or None for the table as a whole), with up to five example rows (row numbers, and the
-    offending value where it is not an identifier). An "error" fails the validation; a
-    "warning" is reported and the rows are kept."""
+    offending value where `riskstrat.redact` lets a message show it). An "error" fails the
+    validation; a "warning" is reported and the rows are kept."""
 
     table: str
     column: str | None
@@ -296,33 +307,72 @@ def _rules_query(relation: str, rules: list[Rule], extra: list[str]) -> str:
     return f"SELECT {', '.join(aggs + extra) or 'NULL'} FROM (SELECT *{flags} FROM {relation})"
 
 
-def _add_rules(
-    con, typed: str, tf: TableFiles, file: Path, rules: list[Rule], got: tuple, out: _Collector
-) -> None:
-    """Findings from the counts and row numbers of `_rules_query`; the offending values of
-    the example rows (where a rule shows them) are read from `typed` for those rows only."""
+@dataclass(frozen=True)
+class _Scan:
+    """One file being checked: its stored rows (`raw`, SQL with `__row`), its typed rows,
+    its number of rows, and a table of the person ids read before it (`known`)."""
+
+    tf: TableFiles
+    file: Path
+    raw: str
+    typed: str
+    rows: int
+    known: str
+
+    @property
+    def label(self) -> str:
+        return "" if self.tf.layout != "parts" else f"{self.tf.label(self.file)} "
+
+
+def _add_rules(con, scan: _Scan, rules: list[Rule], got: tuple, out: _Collector) -> None:
+    """Findings from the counts and row numbers of `_rules_query`, with the offending values
+    of the example rows where a rule shows them, as `riskstrat.redact` allows: never a
+    person id, CPR-shaped runs masked, and only the shape of a value that may be a
+    misplaced identifier."""
     failing = [
         (r, int(got[2 * i]), sorted(got[2 * i + 1])) for i, r in enumerate(rules) if got[2 * i]
     ]
-    shown = [(r, rows) for r, _, rows in failing if r.show_value]
-    values: dict[int, tuple] = {}
-    if shown:
-        wanted = sorted({row for _, rows in shown for row in rows})
-        exprs = ", ".join(r.value_expr or q(r.column) for r, _ in shown)
-        values = {
-            v[0]: v[1:]
-            for v in con.execute(
-                f"SELECT __row, {exprs} FROM {typed} WHERE __row IN ({', '.join(map(str, wanted))})"
-            ).fetchall()
-        }
-    label = "" if tf.layout != "parts" else f"{tf.label(file)} "
+    shown = [
+        (r, rows) for r, _, rows in failing if r.show_value and not is_person_identifier(r.column)
+    ]
+    values = _example_values(con, scan, shown) if shown else {}
     for rule, n, rows in failing:
-        if rule.show_value:
-            j = next(k for k, (r, _) in enumerate(shown) if r is rule)
-            examples = [f"{label}row {row} = {values[row][j]!r}" for row in rows]
+        j = next((k for k, (r, _) in enumerate(shown) if r is rule), None)
+        if j is None:
+            examples = [f"{scan.label}row {row}" for row in rows]
         else:
-            examples = [f"{label}row {row}" for row in rows]
-        out.add(tf.table, rule.column, rule.rule, n, examples, rule.severity)
+            whole = misplaced(n, scan.rows)
+            examples = [
+                f"{scan.label}row {row} = "
+                + example_value(values[row][j][0], as_shape=whole or values[row][j][1])
+                for row in rows
+            ]
+        out.add(scan.tf.table, rule.column, rule.rule, n, examples, rule.severity)
+
+
+def _example_values(
+    con, scan: _Scan, shown: list[tuple[Rule, list[int]]]
+) -> dict[int, list[tuple[object, bool]]]:
+    """Per example row, per rule of `shown`: the value to show (read for those rows only)
+    and whether the stored value equals a person id of this file or of the persons read
+    before (a value that slid into another column)."""
+    wanted = sorted({row for _, rows in shown for row in rows})
+    where = f"__row IN ({', '.join(map(str, wanted))})"
+    exprs = ", ".join(r.value_expr or q(r.column) for r, _ in shown)
+    values = {
+        v[0]: v[1:]
+        for v in con.execute(f"SELECT __row, {exprs} FROM {scan.typed} WHERE {where}").fetchall()
+    }
+    ids = f"(SELECT person_id FROM {scan.typed} UNION ALL SELECT person_id FROM {scan.known})"
+    same = ", ".join(
+        f"coalesce({stored_text(r.column)} IN (SELECT person_id FROM {ids}), false)"
+        for r, _ in shown
+    )
+    is_id = {
+        v[0]: v[1:]
+        for v in con.execute(f"SELECT __row, {same} FROM {scan.raw} WHERE {where}").fetchall()
+    }
+    return {row: list(zip(values[row], is_id[row], strict=True)) for row in wanted}
 
 
 def _extract_date(con, data_dir: DataDir) -> tuple[date | None, str]:
@@ -358,14 +408,7 @@ def _extract_date(con, data_dir: DataDir) -> tuple[date | None, str]:
 
 def _person_rules(present: set[str], extract: date) -> list[Rule]:
     rules = column_rules(PERSONS, present, extract)
-    rules.append(
-        Rule(
-            "person_id",
-            "shaped like a CPR number (use a pseudonym)",
-            f"regexp_full_match(person_id, '{CPR_SHAPED}')",
-            show_value=False,
-        )
-    )
+    rules.append(cpr_rule("person_id"))
     if "municipality_code" in present:
         codes = ", ".join(str(c) for c in sorted(municipalities()["municipality_code"]))
         rules.append(
@@ -373,6 +416,7 @@ def _person_rules(present: set[str], extract: date) -> list[Rule]:
                 "municipality_code",
                 "unknown municipality code (not one of the 98)",
                 f"municipality_code IS NOT NULL AND municipality_code NOT IN ({codes})",
+                value_expr=raw_text("municipality_code"),
             )
         )
     return rules
@@ -395,8 +439,9 @@ def _check_persons(con, tf: TableFiles, extract: date, out: _Collector) -> tuple
             present = set(PERSONS.column_names) & set(f.types)
             rules = _person_rules(present, extract)
             typed = f"(SELECT __row, {typed_select(PERSONS, f.types)} FROM {f.relation})"
-            got = con.execute(_rules_query(typed, rules, [])).fetchall()[0]
-            _add_rules(con, typed, tf, file, rules, got, found)
+            got = con.execute(_rules_query(typed, rules, ["count(*)"])).fetchall()[0]
+            scan = _Scan(tf, file, f.relation, typed, int(got[-1]), "persons_all")
+            _add_rules(con, scan, rules, got, found)
             cols = [
                 c if c in present else "CAST(NULL AS DATE)"
                 for c in ("person_id", "birth_date", "death_date")
@@ -479,11 +524,12 @@ def _check_events(con, tf: TableFiles, extract: date, out: _Collector) -> tuple[
             )
             extra = ["count(*)", *span, *(_unknown_count(c) for c in codes)]
             got = con.execute(_rules_query(joined, rules, extra)).fetchall()[0]
-            _add_rules(con, typed, tf, file, rules, got, found)
             n, lo, hi, *unknown = got[2 * len(rules) :]
+            scan = _Scan(tf, file, f.relation, typed, int(n), "persons_known")
+            _add_rules(con, scan, rules, got, found)
             for col, count in zip(codes, unknown, strict=True):
                 if count:
-                    examples = _unknown_examples(con, typed, col)
+                    examples = _unknown_examples(con, typed, col, misplaced(int(count), int(n)))
                     found.add(tf.table, col.name, UNKNOWN_CODE, int(count), examples, "warning")
             return n, lo, hi
 
@@ -499,6 +545,9 @@ def _check_events(con, tf: TableFiles, extract: date, out: _Collector) -> tuple[
 
 def _event_rules(table: Table, present: set[str], extract: date, event_col: str) -> list[Rule]:
     rules = column_rules(table, present, extract)
+    # a CPR-shaped id of the persons table is its finding; here only those not in it (the
+    # regular expression then runs on the orphans alone, not on every event)
+    rules.append(cpr_rule("person_id", "NOT __known"))
     rules.append(
         Rule(
             "person_id",
@@ -550,14 +599,15 @@ def _unknown_count(col) -> str:
     return f"count_if({c} IS NOT NULL AND NOT regexp_full_match(substr({c}, 1, 4), '{pattern}'))"
 
 
-def _unknown_examples(con, typed: str, col) -> list[str]:
+def _unknown_examples(con, typed: str, col, as_shape: bool) -> list[str]:
     """The first distinct unknown codes of a column: only run when there are some, and reads
-    that column only."""
+    that column only. Shown as `riskstrat.redact` allows (only their shape with `as_shape`:
+    most of the column is not a known code, so it may hold another column's values)."""
     con.register("icd_categories", icd10_categories())
     c = q(col.name)
     codes = f"unnest(string_split({c}, ';'))" if col.kind == "icd10_list" else c
     return [
-        r[0]
+        f"shaped {shape(r[0])!r}" if as_shape else shown_text(r[0])
         for r in con.execute(
             f"SELECT DISTINCT code FROM (SELECT {codes} AS code FROM {typed}) WHERE code IS NOT NULL "
             f"AND substr(code, 1, 4) NOT IN (SELECT code FROM icd_categories) ORDER BY code "

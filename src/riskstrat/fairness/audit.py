@@ -35,7 +35,7 @@ from scipy import stats
 from riskstrat.errors import InputError
 from riskstrat.fairness import stats as st
 from riskstrat.fairness.groups import binary, grouping, point_metrics, require_columns
-from riskstrat.fairness.suppression import hidden_figures
+from riskstrat.fairness.suppression import AuditCells, audit_cells, hidden_figures, shown_cells
 from riskstrat.spec import Fairness, Tolerances
 
 FIELDS = [
@@ -112,16 +112,27 @@ class GroupAudit:
         """The figures with every count of 1 to min_cell - 1 hidden (None), with the figures
         derived from it and complementary cells (see `suppression`); `suppressed` marks the
         rows concerned."""
+        hidden = self._hidden_figures()
+        out = self.rows.copy()
+        for figure in hidden.columns[:-1]:
+            out[figure] = out[figure].astype(object).where(~hidden[figure], None)
+        out["suppressed"] = hidden["any"]
+        out["reason"] = _reasons(out, self.tolerances)
+        return out[FIELDS + EXTRA]
+
+    def published_cells(self) -> tuple[AuditCells, set[int]]:
+        """The audit's cells (true counts, and how they add up) and those its published
+        figures (`records()`) show: for suppressing other outputs about the same persons
+        jointly with it (`riskstrat.monthly.publication.month_aggregates`)."""
+        cells = audit_cells(self.rows, self.parents, self.partition)
+        return cells, shown_cells(cells, self._hidden_figures())
+
+    def _hidden_figures(self) -> pd.DataFrame:
         if self._hidden is None:
             self._hidden = hidden_figures(
                 self.rows, self.tolerances.min_cell, self.parents, self.partition
             )
-        out = self.rows.copy()
-        for figure in self._hidden.columns[:-1]:
-            out[figure] = out[figure].astype(object).where(~self._hidden[figure], None)
-        out["suppressed"] = self._hidden["any"]
-        out["reason"] = _reasons(out, self.tolerances)
-        return out[FIELDS + EXTRA]
+        return self._hidden
 
     def flags(self) -> pd.DataFrame:
         """The flagged rows, suppressed."""

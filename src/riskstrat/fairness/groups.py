@@ -33,7 +33,7 @@ def grouping(frame: pd.DataFrame, fairness: Fairness) -> Grouping:
     notes = []
     for attribute in fairness.attributes:
         if attribute in frame:
-            labels[attribute] = _as_labels(frame[attribute])
+            labels[attribute] = group_labels(frame[attribute])
         else:
             notes.append(f"{attribute} is not in the data: not audited")
     out = Grouping(labels, notes=notes)
@@ -50,8 +50,9 @@ def grouping(frame: pd.DataFrame, fairness: Fairness) -> Grouping:
     return out
 
 
-def _as_labels(values: pd.Series) -> pd.Series:
-    """Group names as text: whole numbers without '.0', missing values as 'missing'."""
+def group_labels(values: pd.Series) -> pd.Series:
+    """Group names as text: whole numbers without '.0', missing values as 'missing' (how an
+    audit names the groups of an attribute, and other outputs beside it their cells)."""
     if pd.api.types.is_float_dtype(values) and np.all(np.mod(values.dropna(), 1) == 0):
         values = values.astype("Int64")
     text = values.astype(object).where(values.notna(), "missing").astype(str)

@@ -23,6 +23,8 @@ A figure is shown only if every cell it reveals is shown (`REVEALS`).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -91,12 +93,21 @@ def row_cells(row: pd.Series) -> tuple[dict[str, int], list[tuple[str, ...]]]:
     return cells, sums
 
 
-def hidden_figures(rows: pd.DataFrame, min_cell: int, parents: dict, partition) -> pd.DataFrame:
-    """Which figure of which row to hide: a boolean frame with a column per `REVEALS` figure
-    present in `rows` and a column `any` (some cell of the row is hidden).
+@dataclass
+class AuditCells:
+    """The cells of an audit as `protect` takes them: `keys[k]` = (row label, cell name) of
+    cell k, its count `values[k]`, the `sums` between cells (total first), the cells each
+    shown figure reveals (`shows[(row, figure)]`) and the order complements are taken in."""
 
-    `parents` maps an intersection (attribute, group) to its two parent (attribute, group)s;
-    `partition` is (whole subset, (its parts...)) when those subsets add up, else None."""
+    keys: list[tuple[Any, str]]
+    values: list[int]
+    sums: list[list[int]]
+    shows: dict[tuple[Any, str], list[int]]
+    rank: list[tuple]
+
+
+def audit_cells(rows: pd.DataFrame, parents: dict, partition) -> AuditCells:
+    """The cells, sums and figures of an audit's rows (see `hidden_figures`)."""
     ids: dict[tuple[int, str], int] = {}
     values: list[int] = []
     sums: list[list[int]] = []
@@ -120,14 +131,35 @@ def hidden_figures(rows: pd.DataFrame, min_cell: int, parents: dict, partition) 
                 sums.append([ids[(total, name)], *members])
     flagged = rows["flagged"].to_numpy(dtype=bool)
     rank = [(bool(flagged[i]), values[k], i, name) for (i, name), k in ids.items()]
-    hidden = protect(values, sums, list(shows.values()), min_cell, rank)
+    return AuditCells(list(ids), values, sums, shows, rank)
+
+
+def hidden_figures(rows: pd.DataFrame, min_cell: int, parents: dict, partition) -> pd.DataFrame:
+    """Which figure of which row to hide: a boolean frame with a column per `REVEALS` figure
+    present in `rows` and a column `any` (some cell of the row is hidden).
+
+    `parents` maps an intersection (attribute, group) to its two parent (attribute, group)s;
+    `partition` is (whole subset, (its parts...)) when those subsets add up, else None."""
+    cells = audit_cells(rows, parents, partition)
+    hidden = protect(cells.values, cells.sums, list(cells.shows.values()), min_cell, cells.rank)
     out = pd.DataFrame(False, index=rows.index, columns=[c for c in REVEALS if c in rows] + ["any"])
-    for (i, figure), revealed in shows.items():
+    for (i, figure), revealed in cells.shows.items():
         out.loc[i, figure] = not hidden.isdisjoint(revealed)
-    for (i, _), k in ids.items():
+    for k, (i, _) in enumerate(cells.keys):
         if k in hidden:
             out.loc[i, "any"] = True
     return out
+
+
+def shown_cells(cells: AuditCells, hidden: pd.DataFrame) -> set[int]:
+    """The cells that the figures left shown by `hidden` (`hidden_figures`) reveal: what a
+    reader of the published audit knows without any subtraction."""
+    return {
+        k
+        for (i, figure), revealed in cells.shows.items()
+        if not hidden.at[i, figure]
+        for k in revealed
+    }
 
 
 def _row_sums(rows: pd.DataFrame, parents: dict, partition) -> list[tuple[int, list[int]]]:

@@ -11,26 +11,31 @@ from riskstrat.monthly.context import MonthContext
 from riskstrat.scoring.population import ModelScoring
 
 
+def scored_persons(scoring: ModelScoring) -> pd.DataFrame:
+    """The persons a model scored this month: their features with tier and segment (the
+    population of its top-tier audit and of its MLflow counts)."""
+    return scoring.features.merge(scoring.scores[["person_id", "tier", "segment"]], on="person_id")
+
+
 def month_fairness(
     ctx: MonthContext,
     teams: Teams,
     scorings: dict[str, ModelScoring],
     listed: dict[str, list[str]],
     clinics: pd.DataFrame,
-) -> tuple[dict[str, bytes], dict]:
-    """(files under `fairness/`, {passed, flags}): selection against need for each model's
-    top tiers and each team's list (aggregates only). `clinics` maps person_id to
-    gp_clinic_id (team catchments by clinic)."""
+) -> tuple[dict[str, bytes], dict, dict[str, GroupAudit]]:
+    """(files under `fairness/`, {passed, flags}, each model's top-tier audit): selection
+    against need for each model's top tiers and each team's list (aggregates only).
+    `clinics` maps person_id to gp_clinic_id (team catchments by clinic). The top-tier
+    audits are what the month's MLflow counts are suppressed beside (`month_aggregates`)."""
     audits: dict[str, GroupAudit] = {}
+    top_tiers: dict[str, GroupAudit] = {}
     for name, scoring in scorings.items():
-        frame = scoring.features.merge(
-            scoring.scores[["person_id", "tier", "segment"]], on="person_id"
-        )
-        frame = frame.merge(clinics, on="person_id", how="left")
+        frame = scored_persons(scoring).merge(clinics, on="person_id", how="left")
         fairness = scoring.spec.fairness
         frame["selected"] = frame["tier"] != scoring.spec.segments.lowest_tier
         frame["need"] = evaluate_rule(fairness.need, frame).astype(bool)
-        audits[f"{name}: top tiers"] = audit_selection(
+        top_tiers[name] = audits[f"{name}: top tiers"] = audit_selection(
             frame, fairness, selected="selected", need="need"
         )
         for team in teams.teams:
@@ -57,4 +62,5 @@ def month_fairness(
     files = render_report(audits, f"Fairness audit {ctx.month}", context)
     passed = all(a.passed for a in audits.values())
     flags = [{"scope": scope, **f} for scope, a in audits.items() for f in a.summary()["flags"]]
-    return {f"fairness/{k}": v for k, v in files.items()}, {"passed": passed, "flags": flags}
+    summary = {"passed": passed, "flags": flags}
+    return {f"fairness/{k}": v for k, v in files.items()}, summary, top_tiers

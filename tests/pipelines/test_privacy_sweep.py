@@ -1,0 +1,118 @@
+"""`riskstrat monthly` on invalid extracts with planted person ids and CPR-shaped values: the
+command fails with a clear message (exit 2), and none of the planted values reaches any
+place the run writes: the terminal with every log line (DEBUG), the output and cache
+folders, the MLflow store (SQLite and artifacts), Prefect's database (state messages, logs)
+and home. The command runs in its own process, as a user runs it, against the tests'
+Prefect server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.contract.planted import CPRS, IDS, leaks, planted_tables, write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _findings_extract(root: Path, layout: str) -> Path:
+    """Contract findings that would show values: a swapped header, CPR numbers in a date, a
+    category and a code column, CPR-shaped ids (en dash, space) in event tables, and an id
+    that slid into another column."""
+    tables = planted_tables()
+    tables["gp_contacts"] = tables["gp_contacts"].rename(
+        columns={"person_id": "contact_date", "contact_date": "person_id"}
+    )
+    tables["persons"].loc[1, "birth_date"] = CPRS[0]
+    tables["persons"].loc[2, "sex"] = CPRS[3]
+    tables["hospital_contacts"].loc[0, "action_diagnosis"] = CPRS[4]
+    tables["hospital_contacts"].loc[1, "person_id"] = CPRS[1]
+    tables["opt_outs"].loc[0, "person_id"] = CPRS[2]
+    tables["prescriptions"].loc[0, "atc_code"] = IDS["P3"]
+    return write(root, tables, layout)
+
+
+def _unparsable_extract(root: Path, layout: str) -> Path:
+    """A CSV whose last row has a field too many: pyarrow's own message quotes that row."""
+    data = write(root, planted_tables(), layout)
+    with (data / "gp_contacts.csv").open("a", encoding="utf-8") as fh:
+        fh.write(f"{IDS['P2']},2024-02-01,consultation,{CPRS[1]},{CPRS[0]}\n")
+    return data
+
+
+def _read_everything(*folders: Path) -> dict[str, str]:
+    """Every file under `folders` (SQLite databases, WAL files, artifacts, logs) as text."""
+    return {
+        str(p): p.read_bytes().decode("utf-8", errors="replace")
+        for folder in folders
+        if folder.exists()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def _prefect_database() -> Path:
+    """The folder of the Prefect server's SQLite database (the test harness's own)."""
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+    url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+    return Path(url.split(":///", 1)[1]).parent
+
+
+def _run_monthly(data: Path, out: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`riskstrat monthly` as a user runs it, in its own process, against the test's Prefect
+    server, with every log line of Prefect and riskstrat on the terminal (DEBUG) and an
+    MLflow store of its own."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "PREFECT_LOGGING_TO_API_LEVEL": "DEBUG",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
+        "COLUMNS": "200",
+    }
+    (tmp_path / "mlflow").mkdir()
+    command = [sys.executable, "-m", "pipelines.cli", "monthly", "--data", str(data)]
+    command += ["--month", "2025-01", "--out", str(out)]
+    return subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("extract", "layout", "said"),
+    [
+        (_findings_extract, "csv", "breaks input contract v1"),
+        (_findings_extract, "parquet", "breaks input contract v1"),
+        (_unparsable_extract, "csv", "row 3 (line 4) has 5 fields where the header has 4"),
+    ],
+)
+def test_monthly_on_an_invalid_extract_leaks_no_planted_value_anywhere(
+    prefect_server, tmp_path, extract, layout, said
+) -> None:
+    data = extract(tmp_path / "data", layout)
+    out = tmp_path / "runs"
+    run = _run_monthly(data, out, tmp_path)
+    terminal = run.stdout + run.stderr
+
+    assert run.returncode == 2, terminal
+    assert said in run.stderr.split("error:")[-1]
+    stores = _read_everything(
+        out,
+        tmp_path / "mlflow",
+        Path(os.environ["RISKSTRAT_CACHE"]),
+        Path(os.environ["PREFECT_HOME"]),
+        _prefect_database(),
+    )
+    prefect_db = "".join(text for path, text in stores.items() if "prefect-test.db" in path)
+    assert said.split(" (")[0] in prefect_db.replace("\n", " ")  # the failure was stored
+    assert not out.exists()
+    assert not leaks(terminal), "terminal and log lines"
+    for path, text in stores.items():
+        assert not leaks(text), path
