@@ -62,8 +62,18 @@ def audit_record(
     fairness: dict,
     override_reason: str | None,
 ) -> dict:
-    """The month's line in audit.jsonl (who/when/file hashes are added when published)."""
+    """The month's line in audit.jsonl (who/when/file hashes are added when published).
+
+    A withheld month's line names its teams without rows: their lists were not published."""
     withheld = lists_withheld(fairness, override_reason)
+    if withheld:
+        list_summary = {
+            team: {
+                "withheld": True,
+                **{k: v for k, v in facts.items() if k != "rows" and k != "new_this_month"},
+            }
+            for team, facts in list_summary.items()
+        }
     return {
         "month": ctx.month,
         "as_of": ctx.as_of.isoformat(),
