@@ -82,6 +82,30 @@ def auroc_delong(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
     return auc, float(np.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n))
 
 
+def model_based_auroc(risk: np.ndarray) -> float:
+    """The AUROC a group should show if its predicted risks were its true risks: the
+    model-based concordance of van Klaveren, Gönen, Steyerberg and Vergouwe (Stat Med
+    2016;35:4136-52), computed from the risks alone,
+
+        Σ_i Σ_(j≠i) p_i (1 − p_j) [I(p_i > p_j) + ½ I(p_i = p_j)] / Σ_i Σ_(j≠i) p_i (1 − p_j),
+
+    each pair weighted by the chance that i has the event and j not. Exact in O(n log n):
+    the distinct risks in increasing order, each weighted by how many persons hold it,
+    against the cumulative sum of 1 − p below it; tied persons count one half. NaN with
+    fewer than two persons or when no pair can be discordant (every risk 0 or every risk 1).
+    """
+    p = np.asarray(risk, dtype=float)
+    if len(p) < 2:
+        return np.nan
+    values, counts = np.unique(p, return_counts=True)
+    # Σ (1 − p_j) over the persons whose risk is strictly below each distinct value
+    below = np.concatenate([[0.0], np.cumsum(counts * (1 - values))[:-1]])
+    ties = 0.5 * counts * (counts - 1) * values * (1 - values)
+    numerator = float(np.sum(counts * values * below + ties))
+    denominator = float(p.sum() * (1 - p).sum() - np.sum(p * (1 - p)))
+    return numerator / denominator if denominator > 0 else np.nan
+
+
 def share_ratio(
     part_a: int, total_a: int, part_b: int, total_b: int, alpha: float = 0.05
 ) -> tuple[float, float, float, float, float]:

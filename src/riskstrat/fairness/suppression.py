@@ -44,6 +44,9 @@ REVEALS = {
     "auroc_ci_low": ("events", "n"),
     "auroc_ci_high": ("events", "n"),
     "calibration_slope": ("events", "n"),
+    "auroc_expected": ("n",),  # from the group's risks only, like `expected`
+    "auroc_shortfall_p": ("events", "n"),
+    "auroc_vs_overall": ("events", "n"),
     "selected": ("selected",),
     "needy": ("needy",),
     "selection_rate": ("selected", "n"),
