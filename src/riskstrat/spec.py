@@ -499,12 +499,15 @@ class Segments(_Strict):
 
 class Tolerances(_Strict):
     """`fairness.tolerances` of a spec: the bands a group's observed/expected ratio and
-    selection-to-need ratio must not lie wholly outside, how far its AUROC may fall below the
-    overall one, the family-wise significance level of the flags, and the smallest count shown
-    besides zero in any aggregate."""
+    selection-to-need ratio must not lie wholly outside, how far its AUROC may fall short of the
+    AUROC expected for its case mix, the family-wise significance level of the flags, and the
+    smallest count shown besides zero in any aggregate."""
 
     oe: tuple[float, float] = (0.8, 1.25)
     selection_to_need: tuple[float, float] = (0.8, 1.25)
+    # the tolerated shortfall of a group's AUROC below the AUROC expected for its case mix
+    # (model-based concordance, riskstrat.fairness.audit); it once meant the drop below the
+    # overall AUROC, which flagged sound models in groups defined by a predictor (age bands)
     auroc_max_drop: float = Field(0.05, ge=0)
     alpha: float = Field(0.05, gt=0, lt=1)
     # the smallest count shown besides zero, in every aggregate (riskstrat.disclosure)

@@ -41,6 +41,8 @@ COLUMNS = {
         "auroc",
         "auroc_ci_low",
         "auroc_ci_high",
+        "auroc_expected",
+        "auroc_vs_overall",
         "selection_rate",
         "tpr",
         "flagged",
@@ -60,8 +62,14 @@ def rule_text(audit: GroupAudit) -> str:
     else:
         tests = (
             f"observed/expected outside {t.oe[0]}–{t.oe[1]} (exact Poisson), or AUROC more "
-            f"than {t.auroc_max_drop} below the overall AUROC of the same persons (DeLong; "
-            f"groups with at least {MIN_AUROC_CLASS} persons with and without the event)"
+            f"than {t.auroc_max_drop} below the AUROC expected for this group's case mix "
+            f"(auroc expected: the model-based concordance of van Klaveren et al., Stat Med "
+            f"2016, the AUROC the group would show if the model's risks were true, from its "
+            f"risks alone; DeLong standard error of the observed AUROC, the expectation "
+            f"taken as fixed; groups with at least {MIN_AUROC_CLASS} persons with and without "
+            f"the event). A group defined by a predictor, such as an age band, has a narrower "
+            f"spread of risk and so a lower AUROC even for a correct model; its gap to the "
+            f"overall AUROC (auroc vs overall) is shown for information and not judged"
         )
     judged = sorted(set(audit.tests["subset"])) if len(audit.tests) else []
     where = (
@@ -111,7 +119,6 @@ def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> d
         page += [f"<p class='rule'>Note: {_e(n)}</p>" for n in notes]
         md += [f"## {scope}", "", rule, "", *[f"Note: {n}\n" for n in notes]]
         rows = [r for r in records if r["scope"] == scope]
-        overall = {r["subset"]: r["auroc"] for r in rows if r["attribute"] == "overall"}
         for subset, attribute in dict.fromkeys((r["subset"], r["attribute"]) for r in rows):
             block = [r for r in rows if r["subset"] == subset and r["attribute"] == attribute]
             heading = (
@@ -120,7 +127,7 @@ def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> d
                 else (f"{attribute} — {subset.replace('_', ' ')}")
             )
             page.append(
-                f"<section><h3>{_e(heading)}</h3>{_charts(block, audit, overall.get(subset))}"
+                f"<section><h3>{_e(heading)}</h3>{_charts(block, audit)}"
                 f"{_html_table(block, COLUMNS[audit.kind])}</section>"
             )
             md += [f"### {heading}", "", _md_table(block, COLUMNS[audit.kind]), ""]
@@ -172,7 +179,7 @@ def _md_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _charts(rows: list[dict], audit: GroupAudit, overall: float | None) -> str:
+def _charts(rows: list[dict], audit: GroupAudit) -> str:
     t = audit.tolerances
     if audit.kind == "selection":
         return _interval_chart(
@@ -189,7 +196,7 @@ def _charts(rows: list[dict], audit: GroupAudit, overall: float | None) -> str:
             rows,
             ("auroc", "auroc_ci_low", "auroc_ci_high"),
             "AUROC",
-            floor=None if overall is None else overall - t.auroc_max_drop,
+            floor=t.auroc_max_drop,
         )
     return charts
 
@@ -202,7 +209,8 @@ def _interval_chart(
     floor: float | None = None,
 ) -> str:
     """Inline SVG: point and 95% interval per group; ratios on a log scale (0.25–4) with the
-    tolerance band shaded, AUROC on 0.4–1 with the flag floor (overall minus the allowed drop)."""
+    tolerance band shaded, AUROC on 0.4–1 with each group's flag floor (the AUROC expected
+    for its case mix minus the tolerated shortfall `floor`) as a dashed tick."""
     key, low, high = keys
     shown = [r for r in rows if all(r.get(k) is not None for k in keys)]
     if not shown:
@@ -221,13 +229,14 @@ def _interval_chart(
             f"height='{height}' fill='#e8f1e8'/>"
         )
         items.append(f"<line x1='{x(1):.1f}' x2='{x(1):.1f}' y1='0' y2='{height}' stroke='#888'/>")
-    if floor is not None:
-        items.append(
-            f"<line x1='{x(floor):.1f}' x2='{x(floor):.1f}' y1='0' y2='{height}' "
-            "stroke='#b22' stroke-dasharray='4 3'/>"
-        )
     for i, r in enumerate(shown):
         y = i * h + h / 2
+        if floor is not None and r.get("auroc_expected") is not None:
+            at = x(r["auroc_expected"] - floor)
+            items.append(
+                f"<line x1='{at:.1f}' x2='{at:.1f}' y1='{y - 8}' y2='{y + 8}' "
+                "stroke='#b22' stroke-dasharray='3 2'/>"
+            )
         colour = "#b22" if r["flagged"] else "#246"
         items.append(f"<text x='0' y='{y + 4}'>{_e(str(r['group'])[:28])}</text>")
         items.append(
@@ -238,7 +247,8 @@ def _interval_chart(
     axis = (
         f"log scale {lo_v}–{hi_v:g}; shaded: tolerance band {band[0]}–{band[1]}"
         if band
-        else f"scale {lo_v}–{hi_v:g}; dashed: overall AUROC minus the allowed drop"
+        else f"scale {lo_v}–{hi_v:g}; dashed: the AUROC expected for the group's case mix "
+        f"minus the tolerated shortfall"
     )
     return (
         f"<figure><svg role='img' aria-label='{_e(label)} by group' width='600' height='{height}' "
