@@ -580,7 +580,7 @@ class ModelSpec(_Strict):
     features: Features = Features()
     learner: Learner = Learner()
     baselines: list[Literal["rule", "logistic"]] = ["rule", "logistic"]
-    calibration: Literal["isotonic", "platt"] = "isotonic"
+    calibration: Literal["isotonic", "platt", "shrunk_isotonic"] = "shrunk_isotonic"
     segments: Segments
     fairness: Fairness = Fairness()
     promotion: Promotion = Promotion()

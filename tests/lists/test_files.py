@@ -7,6 +7,7 @@ import io
 import json
 import time
 import zipfile
+from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
 import pandas as pd
@@ -20,6 +21,7 @@ from riskstrat.lists import (
     target_list_xlsx,
 )
 from riskstrat.lists.teams import Teams
+from riskstrat.lists.workbook import risk_number_format
 from tests.lists.frames import AS_OF, NO_OPT_OUTS, SCORES_MANIFEST, people, team
 
 
@@ -77,7 +79,8 @@ def test_the_workbook_reads_in_danish_with_a_frozen_header_and_percentages() -> 
         "Ny denne måned",
     ]
     assert sheet.max_row == len(frame) + 1
-    assert sheet["G2"].number_format == "0.0%" and sheet["G2"].value == frame["risk"].iloc[0]
+    assert sheet["G2"].value == frame["risk"].iloc[0]
+    assert sheet["G2"].number_format == risk_number_format(frame["risk"].iloc[0])
     assert sheet["B2"].value == frame["person_id"].iloc[0] and sheet["E2"].value == "730 Randers"
     assert sheet["J2"].value == "3 akutte indlæggelser seneste år; bor alene"
     new = dict(zip(frame["person_id"], frame["new_this_month"], strict=True))
@@ -224,3 +227,39 @@ def test_ids_and_clinics_that_look_like_formulas_stay_text_in_the_workbook() -> 
     sheet = openpyxl.load_workbook(io.BytesIO(payload))["Liste"]
     values = [c.value for row in sheet.iter_rows(min_row=2, max_row=3) for c in row]
     assert FORMULAS[0] in values and "=1+1" in values
+
+
+def _as_shown(value: float, number_format: str) -> str:
+    """What a spreadsheet shows for `value` in one of the list's risk formats (rounding
+    half away from zero, as spreadsheets do)."""
+    if number_format.startswith('"'):
+        return number_format.strip('"')
+    places = Decimal("1") if number_format == "0%" else Decimal("0.1")
+    return f"{(Decimal(repr(value)) * 100).quantize(places, rounding=ROUND_HALF_UP)}%"
+
+
+def test_the_workbook_never_shows_a_risk_of_100_or_0_percent() -> None:
+    frame, t = a_list("en")
+    risks = [1.0, 0.99999, 0.995, 0.99, 0.9849, 0.5, 0.1, 0.0996, 0.0123, 5e-4, 1e-4, 0.0]
+    frame = pd.concat([frame.iloc[:1]] * len(risks), ignore_index=True)
+    frame["risk"] = risks
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook(frame, t)))["List"]
+    shown = [
+        _as_shown(c.value, c.number_format)
+        for (c,) in sheet.iter_rows(min_row=2, min_col=7, max_col=7)
+    ]
+    assert shown == [
+        "≥99%",
+        "≥99%",
+        "≥99%",
+        "≥99%",
+        "98%",
+        "50%",
+        "10%",
+        "10.0%",
+        "1.2%",
+        "<0.1%",
+        "<0.1%",
+        "<0.1%",
+    ]
+    assert not {"100%", "100.0%", "0%", "0.0%"} & set(shown)

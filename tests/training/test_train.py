@@ -141,3 +141,11 @@ def test_model_card_covers_data_population_label_metrics_subgroups_limitations()
     ):
         assert heading in card
     assert "2021-01-01, 2021-07-01" in card and "2023-07-01" in card
+
+
+def test_the_card_gives_the_highest_risk_bounded_with_its_interval():
+    result, (_, _, test) = trained("nonlinear")
+    line = next(x for x in result.model_card.splitlines() if "highest risk" in x)
+    assert "shrunk_isotonic" in line and "95 % interval" in line and "100" not in line
+    risk = result.bundle.predict_risk(test)
+    assert 0.0001 < risk.min() and risk.max() < 0.99

@@ -74,7 +74,8 @@ def build_target_list(
     Never lists a person outside the catchment, anyone in the opt-out table (whatever the
     date: the table holds the persons known to have declined), or anyone with a recorded
     death or emigration date. Eligibility is checked on age in completed years at `as_of`,
-    segment and tier. Ranked by risk (highest first), ties by person_id. Returns the
+    segment and tier. Ranked by the full-resolution risk (highest first; calibration keeps
+    the model's score order inside its steps), exact ties by person_id. Returns the
     columns LIST_COLUMNS, `reasons` as phrases in the team's language.
     """
     _check_columns(scores, ["person_id", "risk", "tier", "segment", *REASONS], "scores")

@@ -55,13 +55,15 @@ HEADERS = {
 }
 EXPLAIN = {
     "da": {
-        "rank": "Placering efter risiko (1 = højest; lige risiko ordnes efter person-id).",
+        "rank": "Placering efter modellens fulde score (1 = højest); rækker med samme viste "
+        "risiko står derfor stadig i modellens rækkefølge (helt lige ordnes efter person-id).",
         "person_id": "Pseudonym; slå borgeren op i jeres eget system.",
         "age": "Alder i hele år på månedens første dag.",
         "sex": "Køn.",
         "municipality_code": "Bopælskommune (kode og navn) pr. dataudtrækket.",
         "gp_clinic_id": "Egen læges praksis (ydernummer) pr. dataudtrækket.",
-        "risk": "Modellens kalibrerede sandsynlighed for hændelsen inden for modellens horisont.",
+        "risk": "Modellens kalibrerede sandsynlighed for hændelsen inden for modellens horisont, "
+        "i hele procent fra 10 % og med én decimal derunder (aldrig 0 % eller 100 %).",
         "tier": "Risikogruppe efter faste grænser sat ved træningen (meget høj = top 1 %, "
         "høj = næste 4 %, forhøjet = næste 15 %).",
         "segment": "Behovssegment efter modellens regler (fx plejebolig, hjemmepleje, flere kroniske sygdomme).",
@@ -69,13 +71,15 @@ EXPLAIN = {
         "new_this_month": "Ja, hvis borgeren ikke stod på teamets liste sidste måned.",
     },
     "en": {
-        "rank": "Position by risk (1 = highest; equal risks are ordered by person id).",
+        "rank": "Position by the model's full-resolution score (1 = highest); rows showing the "
+        "same risk are still in the model's order (exact ties by person id).",
         "person_id": "Pseudonym; look the citizen up in your own system.",
         "age": "Age in completed years on the first day of the month.",
         "sex": "Sex.",
         "municipality_code": "Municipality of residence (code and name) as of the data extract.",
         "gp_clinic_id": "The citizen's GP clinic (ydernummer) as of the data extract.",
-        "risk": "The model's calibrated probability of the event within the model's horizon.",
+        "risk": "The model's calibrated probability of the event within the model's horizon, "
+        "as a whole percent from 10 % and with one decimal below (never 0 % or 100 %).",
         "tier": "Risk tier by fixed cut-points set at training (very high = top 1%, "
         "high = next 4%, elevated = next 15%).",
         "segment": "Needs segment from the model's rules (e.g. nursing home, home care, multimorbid).",
@@ -196,11 +200,28 @@ def _fill_list(ws: Worksheet, frame: pd.DataFrame, language: str) -> None:
         ws.column_dimensions[letter].width = WIDTHS.get(column, 12)
         for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
             if column == "risk":
-                cell.number_format = "0.0%"
+                cell.number_format = risk_number_format(cell.value)
             elif column == "reasons":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+
+
+def risk_number_format(risk: float | None) -> str:
+    """The sheet's number format for one risk, with the precision the data support: a whole
+    percent from 10 %, one decimal below, and never "100 %" nor "0 %" (a risk that would
+    round to either reads "≥99 %" or "<0.1 %"; calibration bounds new models' risks to
+    0.05-98.5 %, so only an older model's risks reach those). The cell keeps the full risk;
+    the rank was decided by the model's full-resolution score."""
+    if risk is None or risk != risk:
+        return "0.0%"
+    if risk >= 0.99:
+        return '"≥99%"'
+    if risk >= 0.1:
+        return "0%"
+    if risk >= 0.00051:  # rounds to at least 0.1 %
+        return "0.0%"
+    return '"<0.1%"'
 
 
 def _cell(column: str, value: Any, language: str, names: dict, yes: str, no: str) -> object:

@@ -107,10 +107,24 @@ def _header(spec: ModelSpec, bundle: ModelBundle) -> str:
     lines.append(
         f"- Spec fingerprint: `{bundle.spec_fingerprint}`\n"
         f"- Learner: LightGBM with {bundle.best_iteration} boosting rounds (early stopping on "
-        f"the validation date), {spec.calibration} calibration\n"
+        f"the validation date), {spec.calibration} calibration{_top_step(bundle)}\n"
         f"- Inputs: {len(bundle.feature_names)}"
     )
     return "\n\n".join(lines)
+
+
+def _top_step(bundle: ModelBundle) -> str:
+    """The highest risk the calibration gives, with its 95 % interval and its evidence."""
+    calibrator = bundle.calibrator
+    if not calibrator.n:
+        return ""
+    top = np.array([calibrator.x[-1]])
+    low, high = calibrator.interval(top)
+    return (
+        f"; highest risk {calibrator.predict(top)[0]:.1%} (95 % interval {low[0]:.1%}-"
+        f"{high[0]:.1%}; its validation step: {calibrator.events[-1]:.0f} events among "
+        f"{calibrator.n[-1]:.0f} persons); the rank follows the model's full-resolution score"
+    )
 
 
 def _data(bundle: ModelBundle, metrics: dict[str, float], description: str | None) -> str:
