@@ -1,4 +1,4 @@
-"""The monthly flow: validate → score each champion → lists → fairness audit → follow-up → publish.
+"""The monthly flow: validate → delivery check → score → lists → fairness audit → follow-up → publish.
 
     uv run riskstrat monthly --data DIR --month 2026-01          (or: python -m pipelines.monthly ...)
 
@@ -6,6 +6,9 @@ Each task is one library call; only the tasks that read or write files or the re
 retry, never on bad input. Person-level frames stay in memory (`PERSON_LEVEL`: no result
 persistence, no caching); the flow returns aggregates. A month whose lists are withheld
 ends Failed with the reason as its message (no exception: nothing went wrong in the code).
+A month whose extract looks incomplete (`riskstrat.monthly.delivery`: a table's or a
+municipality's latest months collapsed) is held before scoring: `MonthHeld` names the table,
+municipality and months, nothing is published, unless an override reason is given.
 
 The month's MLflow run is logged whenever MLflow has no finished run of that month tagged
 with the SHA-256 of the month's last audit line, also when the files are unchanged: a run
@@ -35,6 +38,15 @@ def validate(data_dir: str, month: str, revalidate: bool) -> MonthContext:
     from riskstrat.contract import validated
 
     return MonthContext.of(data_dir, month, validated(data_dir, revalidate=revalidate).extract_date)
+
+
+@task(**IO_RETRIES)
+def check_delivery(ctx: MonthContext, workers: int | None) -> list:
+    """The month's delivery failures (aggregates: counts of rows per table and municipality)."""
+    from riskstrat.partitions import delivery_counts_for_data_dir
+
+    counts = delivery_counts_for_data_dir(ctx.data_dir, ctx.extract_date, ctx.as_of, workers)
+    return steps.delivery_findings(counts, ctx.as_of)
 
 
 @task(**PERSON_LEVEL)
@@ -145,6 +157,10 @@ def monthly_flow(
     month = month or current_month()
     runs = RunsLayout(out)
     ctx = validate(data_dir, month, revalidate)
+    delivery = check_delivery(ctx, workers)
+    steps.hold_if_incomplete(delivery, month, override_reason)  # MonthHeld: nothing published
+    for finding in delivery:  # published anyway, by override
+        get_run_logger().warning("override: %s", finding.message)
     team_config = read_teams(teams)
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
@@ -160,7 +176,7 @@ def monthly_flow(
     result = publish(runs, month, files, record)
     _, logged = log_month(
         month,
-        steps.month_aggregates(scorings, top_tiers),
+        {**steps.month_aggregates(scorings, top_tiers), **steps.delivery_aggregates(delivery)},
         fairness,
         record,
         str(result.audit_sha256),
@@ -186,8 +202,8 @@ def run_month(
     revalidate: bool = False,
 ) -> dict:
     """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld,
-    the step's own error (e.g. a ContractError, exit code 2) if a step failed. An ephemeral
-    Prefect server it starts ends with this process (`pipelines.prefect_server`)."""
+    MonthHeld (exit code 2) if the extract looks incomplete, the step's own error (e.g. a
+    ContractError, exit code 2) if a step failed. An ephemeral Prefect server it starts ends with this process (`pipelines.prefect_server`)."""
     from pipelines.prefect_server import install
 
     install()

@@ -315,3 +315,39 @@ def test_score_command_writes_scores_and_manifest(
         )
         == 2
     )
+
+
+def test_a_month_whose_gp_contacts_stopped_arriving_is_held(
+    prefect_server, cluster_data: Path, tmp_path: Path
+) -> None:
+    """The last three months of GP contacts missing for one municipality: the month is held
+    before scoring with a message naming table, municipality and months; nothing is published.
+    The same extract complete passes the check."""
+    import shutil
+    from datetime import date
+
+    from pipelines.monthly import run_month
+
+    from riskstrat.monthly import MonthHeld, delivery_findings
+    from riskstrat.partitions import delivery_counts_for_data_dir
+
+    as_of = date(2025, 1, 1)
+    clean = delivery_counts_for_data_dir(cluster_data, date(2026, 1, 1), as_of)
+    assert delivery_findings(clean, as_of) == []
+
+    data = tmp_path / "data"
+    shutil.copytree(cluster_data, data)
+    persons = pd.read_parquet(data / "persons", columns=["person_id", "municipality_code"])
+    in_707 = set(persons.loc[persons["municipality_code"] == 707, "person_id"])
+    for part in sorted((data / "gp_contacts").glob("*.parquet")):
+        gp = pd.read_parquet(part)
+        when = pd.to_datetime(gp["contact_date"])
+        late = (when >= "2024-10-01") & (when < "2025-01-01") & gp["person_id"].isin(in_707)
+        gp[~late].to_parquet(part, index=False)
+    out = tmp_path / "runs"
+    with pytest.raises(
+        MonthHeld,
+        match=r"gp_contacts: municipality 707 has 0 rows in 2024-10, 2024-11, 2024-12 \(median ",
+    ):
+        run_month(str(data), "2025-01", "teams.yaml", str(out))
+    assert not out.exists()
