@@ -49,6 +49,17 @@ def check_delivery(ctx: MonthContext, workers: int | None) -> list:
     return steps.delivery_findings(counts, ctx.as_of)
 
 
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def drift(ctx: MonthContext, models, scorings, workers: int | None) -> dict[str, float]:
+    """Each input's PSI against the model's training rows and the month's risk quantiles."""
+    from riskstrat.partitions import input_bin_counts_for_data_dir
+
+    counts = input_bin_counts_for_data_dir(
+        ctx.data_dir, ctx.extract_date, models, ctx.as_of, workers
+    )
+    return steps.drift_metrics(counts, models, scorings)
+
+
 @task(**PERSON_LEVEL)
 def read_teams(teams: str):
     from riskstrat.lists import load_teams
@@ -164,6 +175,7 @@ def monthly_flow(
     team_config = read_teams(teams)
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
+    drifted = drift(ctx, models, scorings, workers)  # reported and logged, never held
     persons, opt_outs, previous = read_persons(ctx, runs)
     list_files, list_summary, listed = make_lists(
         ctx, team_config, scorings, persons, opt_outs, previous
@@ -176,7 +188,11 @@ def monthly_flow(
     result = publish(runs, month, files, record)
     _, logged = log_month(
         month,
-        {**steps.month_aggregates(scorings, top_tiers), **steps.delivery_aggregates(delivery)},
+        {
+            **steps.month_aggregates(scorings, top_tiers),
+            **steps.delivery_aggregates(delivery),
+            **drifted,
+        },
         fairness,
         record,
         str(result.audit_sha256),

@@ -217,3 +217,26 @@ def delivery_counts_for_data_dir(
     fn = partial(delivery_counts, as_of=as_of)
     table = map_partitions(data_dir, extract_date, fn, workers=workers, columns=DELIVERY_COLUMNS)
     return add_counts([table])
+
+
+def input_bin_counts_for_data_dir(
+    data_dir: str | Path,
+    extract_date: date,
+    models: list[LoadedModel],
+    as_of: date,
+    workers: int | None = 1,
+) -> pd.DataFrame:
+    """Rows of each model's population per input and training bin (`monthly.drift`),
+    partition by partition: the month's input distributions, for drift."""
+    from riskstrat.features import candidates
+    from riskstrat.features.build import COLUMNS_READ
+    from riskstrat.monthly.drift import BIN_COLUMNS, input_bin_counts
+
+    persons = candidates([model.bundle.model_spec() for model in models], [as_of])
+    fn = partial(input_bin_counts, models=models, as_of=as_of)
+    table = map_partitions(
+        data_dir, extract_date, fn, workers=workers, columns=COLUMNS_READ, persons=persons
+    )
+    if table.empty:
+        return pd.DataFrame(columns=BIN_COLUMNS)
+    return table.groupby(["model", "feature", "bin"], as_index=False)["n"].sum()

@@ -146,6 +146,16 @@ def test_a_month_stopped_before_its_mlflow_log_is_logged_by_the_next_run(
     again = monthly.run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), "test")
     assert again["unchanged"] and again["logged"] and again["recovered"] == []
     assert len(finished_runs(MONTHLY_EXPERIMENT, key)) == 1
+    # the month's run carries the delivery check and per-input drift (aggregates)
+    from mlflow.tracking import MlflowClient
+
+    metrics = MlflowClient().get_run(finished_runs(MONTHLY_EXPERIMENT, key)[0]).data.metrics
+    assert metrics["delivery_failures"] == 0
+    for model in ("avoidable_admission", "trilateral_need"):
+        psis = {k: v for k, v in metrics.items() if k.startswith(f"{model}.psi.")}
+        assert len(psis) >= 5 and all(v >= 0 for v in psis.values()), model
+        assert metrics[f"{model}.no_distribution"] == 0
+        assert 0 < metrics[f"{model}.risk_p50"] <= metrics[f"{model}.risk_p99"] < 1
 
 
 def test_a_month_with_invalid_data_publishes_nothing(

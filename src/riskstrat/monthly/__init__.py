@@ -15,6 +15,7 @@ from riskstrat.monthly.delivery import (
     delivery_findings,
     hold_if_incomplete,
 )
+from riskstrat.monthly.drift import drift_metrics
 from riskstrat.monthly.fairness import month_fairness
 from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
 from riskstrat.monthly.lists import month_lists
@@ -39,6 +40,7 @@ __all__ = [
     "audit_record",
     "delivery_aggregates",
     "delivery_findings",
+    "drift_metrics",
     "hold_if_incomplete",
     "lists_withheld",
     "month_aggregates",
