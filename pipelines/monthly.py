@@ -1,4 +1,4 @@
-"""The monthly flow: validate → score each champion → lists → fairness audit → follow-up → publish.
+"""The monthly flow: validate → delivery check → score → lists → fairness audit → follow-up → publish.
 
     uv run riskstrat monthly --data DIR --month 2026-01          (or: python -m pipelines.monthly ...)
 
@@ -6,6 +6,9 @@ Each task is one library call; only the tasks that read or write files or the re
 retry, never on bad input. Person-level frames stay in memory (`PERSON_LEVEL`: no result
 persistence, no caching); the flow returns aggregates. A month whose lists are withheld
 ends Failed with the reason as its message (no exception: nothing went wrong in the code).
+A month whose extract looks incomplete (`riskstrat.monthly.delivery`: a table's or a
+municipality's latest months collapsed) is held before scoring: `MonthHeld` names the table,
+municipality and months, nothing is published, unless an override reason is given.
 
 The month's MLflow run is logged whenever MLflow has no finished run of that month tagged
 with the SHA-256 of the month's last audit line, also when the files are unchanged: a run
@@ -35,6 +38,26 @@ def validate(data_dir: str, month: str, revalidate: bool) -> MonthContext:
     from riskstrat.contract import validated
 
     return MonthContext.of(data_dir, month, validated(data_dir, revalidate=revalidate).extract_date)
+
+
+@task(**IO_RETRIES)
+def check_delivery(ctx: MonthContext, workers: int | None) -> list:
+    """The month's delivery failures (aggregates: counts of rows per table and municipality)."""
+    from riskstrat.partitions import delivery_counts_for_data_dir
+
+    counts = delivery_counts_for_data_dir(ctx.data_dir, ctx.extract_date, ctx.as_of, workers)
+    return steps.delivery_findings(counts, ctx.as_of)
+
+
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def drift(ctx: MonthContext, models, scorings, workers: int | None) -> dict[str, float]:
+    """Each input's PSI against the model's training rows and the month's risk quantiles."""
+    from riskstrat.partitions import input_bin_counts_for_data_dir
+
+    counts = input_bin_counts_for_data_dir(
+        ctx.data_dir, ctx.extract_date, models, ctx.as_of, workers
+    )
+    return steps.drift_metrics(counts, models, scorings)
 
 
 @task(**PERSON_LEVEL)
@@ -145,9 +168,14 @@ def monthly_flow(
     month = month or current_month()
     runs = RunsLayout(out)
     ctx = validate(data_dir, month, revalidate)
+    delivery = check_delivery(ctx, workers)
+    steps.hold_if_incomplete(delivery, month, override_reason)  # MonthHeld: nothing published
+    for finding in delivery:  # published anyway, by override
+        get_run_logger().warning("override: %s", finding.message)
     team_config = read_teams(teams)
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
+    drifted = drift(ctx, models, scorings, workers)  # reported and logged, never held
     persons, opt_outs, previous = read_persons(ctx, runs)
     list_files, list_summary, listed = make_lists(
         ctx, team_config, scorings, persons, opt_outs, previous
@@ -160,7 +188,11 @@ def monthly_flow(
     result = publish(runs, month, files, record)
     _, logged = log_month(
         month,
-        steps.month_aggregates(scorings, top_tiers),
+        {
+            **steps.month_aggregates(scorings, top_tiers),
+            **steps.delivery_aggregates(delivery),
+            **drifted,
+        },
         fairness,
         record,
         str(result.audit_sha256),
@@ -186,8 +218,8 @@ def run_month(
     revalidate: bool = False,
 ) -> dict:
     """Run the flow and return its summary; ListsWithheld (exit code 2) if lists were withheld,
-    the step's own error (e.g. a ContractError, exit code 2) if a step failed. An ephemeral
-    Prefect server it starts ends with this process (`pipelines.prefect_server`)."""
+    MonthHeld (exit code 2) if the extract looks incomplete, the step's own error (e.g. a
+    ContractError, exit code 2) if a step failed. An ephemeral Prefect server it starts ends with this process (`pipelines.prefect_server`)."""
     from pipelines.prefect_server import install
 
     install()

@@ -205,3 +205,38 @@ def overview_for_data_dir(
     fn = partial(person_flags, start=window[0], end=window[1])
     flags = map_partitions(data_dir, extract_date, fn, workers=workers, progress=progress)
     return overview_tables(flags, window)
+
+
+def delivery_counts_for_data_dir(
+    data_dir: str | Path, extract_date: date, as_of: date, workers: int | None = 1
+) -> pd.DataFrame:
+    """Rows per event table, municipality and month before `as_of` (`monthly.delivery`),
+    partition by partition; reads only person ids, municipalities and event dates."""
+    from riskstrat.monthly.delivery import DELIVERY_COLUMNS, add_counts, delivery_counts
+
+    fn = partial(delivery_counts, as_of=as_of)
+    table = map_partitions(data_dir, extract_date, fn, workers=workers, columns=DELIVERY_COLUMNS)
+    return add_counts([table])
+
+
+def input_bin_counts_for_data_dir(
+    data_dir: str | Path,
+    extract_date: date,
+    models: list[LoadedModel],
+    as_of: date,
+    workers: int | None = 1,
+) -> pd.DataFrame:
+    """Rows of each model's population per input and training bin (`monthly.drift`),
+    partition by partition: the month's input distributions, for drift."""
+    from riskstrat.features import candidates
+    from riskstrat.features.build import COLUMNS_READ
+    from riskstrat.monthly.drift import BIN_COLUMNS, input_bin_counts
+
+    persons = candidates([model.bundle.model_spec() for model in models], [as_of])
+    fn = partial(input_bin_counts, models=models, as_of=as_of)
+    table = map_partitions(
+        data_dir, extract_date, fn, workers=workers, columns=COLUMNS_READ, persons=persons
+    )
+    if table.empty:
+        return pd.DataFrame(columns=BIN_COLUMNS)
+    return table.groupby(["model", "feature", "bin"], as_index=False)["n"].sum()

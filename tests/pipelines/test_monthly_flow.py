@@ -146,6 +146,16 @@ def test_a_month_stopped_before_its_mlflow_log_is_logged_by_the_next_run(
     again = monthly.run_month(str(cluster_data), "2025-01", "teams.yaml", str(out), "test")
     assert again["unchanged"] and again["logged"] and again["recovered"] == []
     assert len(finished_runs(MONTHLY_EXPERIMENT, key)) == 1
+    # the month's run carries the delivery check and per-input drift (aggregates)
+    from mlflow.tracking import MlflowClient
+
+    metrics = MlflowClient().get_run(finished_runs(MONTHLY_EXPERIMENT, key)[0]).data.metrics
+    assert metrics["delivery_failures"] == 0
+    for model in ("avoidable_admission", "trilateral_need"):
+        psis = {k: v for k, v in metrics.items() if k.startswith(f"{model}.psi.")}
+        assert len(psis) >= 5 and all(v >= 0 for v in psis.values()), model
+        assert metrics[f"{model}.no_distribution"] == 0
+        assert 0 < metrics[f"{model}.risk_p50"] <= metrics[f"{model}.risk_p99"] < 1
 
 
 def test_a_month_with_invalid_data_publishes_nothing(
@@ -315,3 +325,39 @@ def test_score_command_writes_scores_and_manifest(
         )
         == 2
     )
+
+
+def test_a_month_whose_gp_contacts_stopped_arriving_is_held(
+    prefect_server, cluster_data: Path, tmp_path: Path
+) -> None:
+    """The last three months of GP contacts missing for one municipality: the month is held
+    before scoring with a message naming table, municipality and months; nothing is published.
+    The same extract complete passes the check."""
+    import shutil
+    from datetime import date
+
+    from pipelines.monthly import run_month
+
+    from riskstrat.monthly import MonthHeld, delivery_findings
+    from riskstrat.partitions import delivery_counts_for_data_dir
+
+    as_of = date(2025, 1, 1)
+    clean = delivery_counts_for_data_dir(cluster_data, date(2026, 1, 1), as_of)
+    assert delivery_findings(clean, as_of) == []
+
+    data = tmp_path / "data"
+    shutil.copytree(cluster_data, data)
+    persons = pd.read_parquet(data / "persons", columns=["person_id", "municipality_code"])
+    in_707 = set(persons.loc[persons["municipality_code"] == 707, "person_id"])
+    for part in sorted((data / "gp_contacts").glob("*.parquet")):
+        gp = pd.read_parquet(part)
+        when = pd.to_datetime(gp["contact_date"])
+        late = (when >= "2024-10-01") & (when < "2025-01-01") & gp["person_id"].isin(in_707)
+        gp[~late].to_parquet(part, index=False)
+    out = tmp_path / "runs"
+    with pytest.raises(
+        MonthHeld,
+        match=r"gp_contacts: municipality 707 has 0 rows in 2024-10, 2024-11, 2024-12 \(median ",
+    ):
+        run_month(str(data), "2025-01", "teams.yaml", str(out))
+    assert not out.exists()

@@ -1,12 +1,21 @@
 """One month of unattended scoring, as steps that the Prefect flow and the CLI wire together.
 
-validate → score each champion as of the month's first day (`partitions.score_data_dir`)
+validate → check the delivery (`delivery`: a month whose recent rows collapsed is held)
+→ score each champion as of the month's first day (`partitions.score_data_dir`)
 → target lists → fairness audit → follow-up of the scoring one horizon back → publish
 (`runs.RunsLayout`). Every step here takes frames and returns files (`{relative path:
 bytes}`) or aggregates; none knows where the runs folder is or talks to MLflow.
 """
 
 from riskstrat.monthly.context import MonthContext, month_as_of
+from riskstrat.monthly.delivery import (
+    DeliveryFinding,
+    MonthHeld,
+    delivery_aggregates,
+    delivery_findings,
+    hold_if_incomplete,
+)
+from riskstrat.monthly.drift import drift_metrics
 from riskstrat.monthly.fairness import month_fairness
 from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
 from riskstrat.monthly.lists import month_lists
@@ -23,10 +32,16 @@ from riskstrat.monthly.publication import (
 
 __all__ = [
     "MONTHLY_EXPERIMENT",
+    "DeliveryFinding",
     "FollowUpInput",
     "ListsWithheld",
     "MonthContext",
+    "MonthHeld",
     "audit_record",
+    "delivery_aggregates",
+    "delivery_findings",
+    "drift_metrics",
+    "hold_if_incomplete",
     "lists_withheld",
     "month_aggregates",
     "month_as_of",

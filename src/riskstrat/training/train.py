@@ -20,6 +20,7 @@ from riskstrat.errors import InputError
 from riskstrat.model.bundle import ModelBundle
 from riskstrat.model.calibration import Calibrator
 from riskstrat.model.coding import categorical_levels, is_categorical, model_matrix
+from riskstrat.model.inputs import distribution
 from riskstrat.model.segments import SegmentScheme
 from riskstrat.spec import AUDIT_ATTRIBUTES, ModelSpec
 from riskstrat.training import baselines as base
@@ -230,27 +231,31 @@ def _bundle(
 
 
 def input_summary(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, dict]:
-    """Per input its kind, dtype and three synthetic example values (quartiles; a mode)."""
+    """Per input its kind, dtype, three synthetic example values (quartiles; a mode) and its
+    distribution over the training rows (`riskstrat.model.inputs`: for drift, as PSI)."""
     summary: dict[str, dict] = {}
     for name in feature_names:
-        column = frame[name]
-        if is_categorical(column) or is_bool_dtype(column.dtype):
-            mode = column.mode(dropna=True)
-            value = mode.iloc[0] if len(mode) else ""
-            kind = "boolean" if is_bool_dtype(column.dtype) else "category"
-            value = bool(value) if kind == "boolean" else str(value)
-            summary[name] = {"kind": kind, "dtype": str(column.dtype), "values": [value] * 3}
-            continue
-        numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        finite = numbers[np.isfinite(numbers)]
-        quartiles = np.quantile(finite, [0.25, 0.5, 0.75]) if finite.size else np.zeros(3)
-        if is_integer_dtype(column.dtype):
-            integers = [int(round(q)) for q in quartiles]
-            summary[name] = {"kind": "integer", "dtype": str(column.dtype), "values": integers}
-        else:
-            floats = [float(q) for q in quartiles]
-            summary[name] = {"kind": "float", "dtype": str(column.dtype), "values": floats}
+        summary[name] = _example(frame[name])
+        summary[name]["distribution"] = distribution(frame[name])
     return summary
+
+
+def _example(column: pd.Series) -> dict:
+    """One input's kind, dtype and three synthetic example values."""
+    if is_categorical(column) or is_bool_dtype(column.dtype):
+        mode = column.mode(dropna=True)
+        value = mode.iloc[0] if len(mode) else ""
+        kind = "boolean" if is_bool_dtype(column.dtype) else "category"
+        value = bool(value) if kind == "boolean" else str(value)
+        return {"kind": kind, "dtype": str(column.dtype), "values": [value] * 3}
+    numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = numbers[np.isfinite(numbers)]
+    quartiles = np.quantile(finite, [0.25, 0.5, 0.75]) if finite.size else np.zeros(3)
+    if is_integer_dtype(column.dtype):
+        integers = [int(round(q)) for q in quartiles]
+        return {"kind": "integer", "dtype": str(column.dtype), "values": integers}
+    floats = [float(q) for q in quartiles]
+    return {"kind": "float", "dtype": str(column.dtype), "values": floats}
 
 
 def _baselines(spec, parts, x, y, features, levels) -> dict[str, np.ndarray]:
