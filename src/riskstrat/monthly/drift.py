@@ -16,9 +16,13 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.contract import Extract
-from riskstrat.features import build_features
 from riskstrat.model.inputs import bin_labels, psi
-from riskstrat.scoring.population import LoadedModel, ModelScoring, feature_key
+from riskstrat.scoring.population import (
+    LoadedModel,
+    ModelScoring,
+    feature_key,
+    features_by_setting,
+)
 
 BIN_COLUMNS = ["model", "feature", "bin", "n"]
 PSI_MODERATE = 0.10
@@ -28,14 +32,10 @@ PSI_LARGE = 0.25
 def input_bin_counts(extract: Extract, models: list[LoadedModel], as_of: date) -> pd.DataFrame:
     """Rows of each model's population at `as_of` per input and training bin (columns
     `BIN_COLUMNS`); inputs without a stored distribution are left out."""
-    built: dict[str, pd.DataFrame] = {}
+    built = features_by_setting(extract, models, as_of)
     parts = []
     for model in models:
-        spec = model.bundle.model_spec()
-        key = feature_key(spec)
-        if key not in built:
-            built[key] = build_features(extract, spec, [as_of], with_labels=False)
-        features = built[key]
+        features = built[feature_key(model.bundle.model_spec())]
         for name in model.bundle.feature_names:
             stored = model.bundle.input_summary.get(name, {}).get("distribution")
             if stored is None or name not in features:

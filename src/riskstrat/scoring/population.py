@@ -82,19 +82,28 @@ def rule_columns(spec: ModelSpec) -> set[str]:
     return check_expression(spec.fairness.need) | set(RULE_COLUMNS)
 
 
-def score_partition(extract, models: list[LoadedModel], as_of: date) -> pd.DataFrame:
-    """One partition of an extract scored by every model: `person_id`, `index_date`, the
-    columns audits and segments read, and `<model>::<score column>` per model (null where a
-    person is outside that model's population)."""
+def features_by_setting(extract, models: list[LoadedModel], as_of: date) -> dict[str, pd.DataFrame]:
+    """Each distinct feature setting's table (`feature_key`) of one partition at `as_of`:
+    models that agree on it share one build."""
     built: dict[str, pd.DataFrame] = {}
-    keep: set[str] = set(AUDIT_COLUMNS)
-    scored = []
     for model in models:
         spec = model.bundle.model_spec()
         key = feature_key(spec)
         if key not in built:
             built[key] = build_features(extract, spec, [as_of], with_labels=False)
-        features = built[key]
+    return built
+
+
+def score_partition(extract, models: list[LoadedModel], as_of: date) -> pd.DataFrame:
+    """One partition of an extract scored by every model: `person_id`, `index_date`, the
+    columns audits and segments read, and `<model>::<score column>` per model (null where a
+    person is outside that model's population)."""
+    built = features_by_setting(extract, models, as_of)
+    keep: set[str] = set(AUDIT_COLUMNS)
+    scored = []
+    for model in models:
+        spec = model.bundle.model_spec()
+        features = built[feature_key(spec)]
         keep |= set(model.bundle.segments.required_columns) | rule_columns(spec)
         scores = score_population(model.bundle, features, model.version).drop(
             columns=["index_date"]
