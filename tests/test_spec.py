@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from riskstrat.dates import add_months
 from riskstrat.spec import (
     LEARNER_PARAMS,
     LightGBMParams,
@@ -369,3 +370,27 @@ def test_a_key_given_twice_in_a_spec_is_rejected(tmp_path: Path) -> None:
     assert "the key 'horizon_months' is given twice" in _problems(
         tmp_path, text + "horizon_months: 3\n"
     )
+
+
+def test_index_dates_whose_lookback_reaches_before_the_history_are_named() -> None:
+    spec = load_spec("models/avoidable_admission.yaml")
+    dates = spec.resolve_dates(date(2026, 1, 1), history_start=date(2021, 1, 1))
+    longest = max(spec.features.windows_months)
+    expected = [
+        d
+        for d in [*dates.train, dates.validation, dates.test]
+        if add_months(d, -longest) < date(2021, 1, 1)
+    ]
+    assert dates.short_history == expected and expected  # the shipped specs' first dates
+    warning = dates.history_warning(spec, date(2021, 1, 1))
+    assert (
+        warning is not None
+        and expected[0].isoformat() in warning
+        and f"{longest} months" in warning
+    )
+
+
+def test_no_history_warning_without_a_known_history_start() -> None:
+    spec = load_spec("models/avoidable_admission.yaml")
+    dates = spec.resolve_dates(date(2026, 1, 1))
+    assert dates.short_history == [] and dates.history_warning(spec, None) is None

@@ -142,7 +142,15 @@ def feature_tables(
         train=table[on.isin([pd.Timestamp(d) for d in dates.train])].reset_index(drop=True),
         validation=table[on == pd.Timestamp(dates.validation)].reset_index(drop=True),
         test=table[on == pd.Timestamp(dates.test)].reset_index(drop=True),
-        description=f"{Path(data_dir).name} (extract date {extract_date})",
+        description=" ".join(
+            filter(
+                None,
+                [
+                    f"{Path(data_dir).name} (extract date {extract_date}).",
+                    dates.history_warning(spec, history),
+                ],
+            )
+        ).removesuffix("."),
     )
 
 
@@ -161,7 +169,7 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
     replicates, on the feature tables of `feature_tables`."""
     from riskstrat.training import train_model
 
-    return train_model(
+    result = train_model(
         spec,
         data.train,
         data.validation,
@@ -170,6 +178,9 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
         data_description=data.description or None,
         n_boot=n_boot,
     )
+    # counted with the run's metrics; the model card says which dates (data.description)
+    result.metrics["index_dates_short_history"] = float(len(data.dates.short_history))
+    return result
 
 
 def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:

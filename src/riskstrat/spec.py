@@ -628,16 +628,43 @@ class ModelSpec(_Strict):
                 f"spec {self.name}: index dates do not fit this extract "
                 f"(extract date {extract_date}):\n  - " + "\n  - ".join(problems)
             )
-        return ResolvedDates(train=train, validation=validation, test=test)
+        return ResolvedDates(
+            train=train,
+            validation=validation,
+            test=test,
+            short_history=self._short_history([*train, validation, test], history_start),
+        )
+
+    def _short_history(self, dates: list[date], history_start: date | None) -> list[date]:
+        """The index dates whose longest lookback window starts before the data's history:
+        their features count less past than the same person's would later (a warning, said
+        in the model card; the date itself is allowed)."""
+        if history_start is None:
+            return []
+        longest = max(self.features.windows_months)
+        return [d for d in dates if add_months(d, -longest) < history_start]
 
 
 class ResolvedDates(BaseModel):
     """A spec's index dates as dates for one extract (`ModelSpec.resolve_dates`): training
-    dates in order, then the validation and the test date."""
+    dates in order, then the validation and the test date, and those of them whose lookback
+    windows reach before the data's history (`short_history`)."""
 
     train: list[date]
     validation: date
     test: date
+    short_history: list[date] = []
+
+    def history_warning(self, spec: ModelSpec, history_start: date | None) -> str | None:
+        """The model card's sentence about index dates with too short a history, or None."""
+        if not self.short_history:
+            return None
+        when = ", ".join(d.isoformat() for d in self.short_history)
+        return (
+            f"Warning: {len(self.short_history)} index date(s) ({when}) have lookback windows of "
+            f"{max(spec.features.windows_months)} months that start before the data's history "
+            f"({history_start}): their features undercount the past."
+        )
 
 
 def resolve_date(text: str, extract_date: date) -> date:
