@@ -49,15 +49,10 @@ def check_delivery(ctx: MonthContext, workers: int | None) -> list:
     return steps.delivery_findings(counts, ctx.as_of)
 
 
-@task(**IO_RETRIES, **PERSON_LEVEL)
-def drift(ctx: MonthContext, models, scorings, workers: int | None) -> dict[str, float]:
+@task(**PERSON_LEVEL)
+def drift(models, scorings) -> dict[str, float]:
     """Each input's PSI against the model's training rows and the month's risk quantiles."""
-    from riskstrat.partitions import input_bin_counts_for_data_dir
-
-    counts = input_bin_counts_for_data_dir(
-        ctx.data_dir, ctx.extract_date, models, ctx.as_of, workers
-    )
-    return steps.drift_metrics(counts, models, scorings)
+    return steps.drift_metrics(models, scorings)
 
 
 @task(**PERSON_LEVEL)
@@ -78,7 +73,9 @@ def load_models(refs: list[str]):
 def score(ctx: MonthContext, models, workers: int | None):
     from riskstrat.partitions import score_data_dir
 
-    return score_data_dir(ctx.data_dir, ctx.extract_date, models, ctx.as_of, workers=workers)
+    return score_data_dir(
+        ctx.data_dir, ctx.extract_date, models, ctx.as_of, workers=workers, input_bins=True
+    )
 
 
 @task(**IO_RETRIES, **PERSON_LEVEL)
@@ -175,7 +172,7 @@ def monthly_flow(
     team_config = read_teams(teams)
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
-    drifted = drift(ctx, models, scorings, workers)  # reported and logged, never held
+    drifted = drift(models, scorings)  # reported and logged, never held
     persons, opt_outs, previous = read_persons(ctx, runs)
     list_files, list_summary, listed = make_lists(
         ctx, team_config, scorings, persons, opt_outs, previous

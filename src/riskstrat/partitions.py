@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -85,14 +85,15 @@ def partition_names(data_dir: str | Path, hash_buckets: int = 1) -> list[str | N
 def map_partitions(
     data_dir: str | Path,
     extract_date: date,
-    fn: Callable[[Extract], pd.DataFrame],
+    fn: Callable[[Extract], Any],
     workers: int | None = 1,
     progress: Progress | None = None,
     hash_buckets: int = 1,
     columns: dict[str, list[str]] | None = None,
     persons: PersonSelection | None = None,
-) -> pd.DataFrame:
-    """Apply `fn` to every person partition of `data_dir` and concatenate the results in order.
+) -> Any:
+    """Apply `fn` to every person partition of `data_dir` and concatenate the results in order
+    (a frame; a tuple of frames, each concatenated, if `fn` returns tuples).
 
     `hash_buckets` > 1 splits a layout that is not person-aligned into that many partitions
     by a hash of person_id: bounded memory at the price of reading each file once per bucket.
@@ -101,7 +102,7 @@ def map_partitions(
     parts = partition_names(data_dir, hash_buckets)
     workers = resolve_workers(workers)
     job = partial(run_partition, data_dir, extract_date, fn=fn, columns=columns, persons=persons)
-    results: list[pd.DataFrame] = []
+    results: list = []
     if workers <= 1 or len(parts) == 1:
         for i, part in enumerate(parts):
             results.append(job(part))
@@ -121,8 +122,16 @@ def map_partitions(
                 results.append(frame)
                 if progress:
                     progress(i + 1, len(parts))
-    results = [r for r in results if len(r)] or results[:1]
-    return pd.concat(results, ignore_index=True) if len(results) > 1 else results[0]
+    return _combine(results)
+
+
+def _combine(results: list) -> Any:
+    """The partitions' results in order as one frame; a function that returns a tuple of
+    frames per partition gets a tuple of frames, each concatenated."""
+    if results and isinstance(results[0], tuple):
+        return tuple(_combine([r[i] for r in results]) for i in range(len(results[0])))
+    kept = [r for r in results if len(r)] or results[:1]
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
 
 
 def features_for_data_dir(
@@ -162,8 +171,11 @@ def score_data_dir(
     as_of: date,
     workers: int | None = 1,
     progress: Progress | None = None,
+    input_bins: bool = False,
 ) -> dict[str, ModelScoring]:
-    """Everyone in each model's population at `as_of`, scored by that model.
+    """Everyone in each model's population at `as_of`, scored by that model (with
+    `input_bins`, also each scoring's rows per input and training bin, for drift, counted in
+    the same pass).
 
     Each person partition is read once and scored by every model in the same worker
     process (features built once per distinct feature setting), so scoring uses every core
@@ -177,8 +189,8 @@ def score_data_dir(
     for model in models:
         _ = model.bundle.tree_shap  # compiled once here; the workers receive it with the bundle
     persons = candidates([model.bundle.model_spec() for model in models], [as_of])
-    fn = partial(score_partition, models=models, as_of=as_of)
-    table = map_partitions(
+    fn = partial(score_partition, models=models, as_of=as_of, input_bins=input_bins)
+    result = map_partitions(
         data_dir,
         extract_date,
         fn,
@@ -187,7 +199,10 @@ def score_data_dir(
         columns=COLUMNS_READ,
         persons=persons,
     )
-    return split_by_model(table, models, as_of, extract_date)
+    if input_bins:
+        table, bins = result
+        return split_by_model(table, models, as_of, extract_date, bins)
+    return split_by_model(result, models, as_of, extract_date)
 
 
 def overview_for_data_dir(
@@ -217,26 +232,3 @@ def delivery_counts_for_data_dir(
     fn = partial(delivery_counts, as_of=as_of)
     table = map_partitions(data_dir, extract_date, fn, workers=workers, columns=DELIVERY_COLUMNS)
     return add_counts([table])
-
-
-def input_bin_counts_for_data_dir(
-    data_dir: str | Path,
-    extract_date: date,
-    models: list[LoadedModel],
-    as_of: date,
-    workers: int | None = 1,
-) -> pd.DataFrame:
-    """Rows of each model's population per input and training bin (`monthly.drift`),
-    partition by partition: the month's input distributions, for drift."""
-    from riskstrat.features import candidates
-    from riskstrat.features.build import COLUMNS_READ
-    from riskstrat.monthly.drift import BIN_COLUMNS, input_bin_counts
-
-    persons = candidates([model.bundle.model_spec() for model in models], [as_of])
-    fn = partial(input_bin_counts, models=models, as_of=as_of)
-    table = map_partitions(
-        data_dir, extract_date, fn, workers=workers, columns=COLUMNS_READ, persons=persons
-    )
-    if table.empty:
-        return pd.DataFrame(columns=BIN_COLUMNS)
-    return table.groupby(["model", "feature", "bin"], as_index=False)["n"].sum()

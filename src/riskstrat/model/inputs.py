@@ -57,3 +57,32 @@ def psi(expected: dict[str, float], counts: dict[str, float]) -> float:
     e = np.maximum([expected.get(k, 0.0) for k in labels], FLOOR)
     a = np.maximum([counts.get(k, 0.0) / total for k in labels], FLOOR)
     return float(np.sum((a - e) * np.log(a / e)))
+
+
+BIN_COLUMNS = ["model", "feature", "bin", "n"]
+
+
+def input_bin_counts(
+    features: pd.DataFrame, model_name: str, inputs: tuple[str, ...], input_summary: dict
+) -> pd.DataFrame:
+    """Rows of a feature table per model input and training bin (columns `BIN_COLUMNS`);
+    inputs without a stored distribution in `input_summary` are left out."""
+    parts = []
+    for name in inputs:
+        stored = input_summary.get(name, {}).get("distribution")
+        if stored is None or name not in features:
+            continue
+        counted = bin_labels(stored["edges"], features[name]).value_counts()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": model_name,
+                    "feature": name,
+                    "bin": counted.index.astype(str),
+                    "n": counted.to_numpy(dtype=np.int64),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=BIN_COLUMNS)
+    return pd.concat(parts, ignore_index=True)

@@ -4,24 +4,18 @@ the distribution of the month's risks.
 
 The training distribution is the one the bundle stores (`riskstrat.model.inputs`); a model
 trained before it was stored gets no PSI, and the month says so (`no_distribution`). The
-counts are made per partition (`input_bin_counts`, a pure function of an `Extract`): a
-second feature build besides scoring, aggregates only (rows per model, input and bin).
+month's counts (rows per model, input and bin; aggregates only) are made while scoring,
+from the same features (`partitions.score_data_dir(..., input_bins=True)`).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
-import pandas as pd
 
-from riskstrat.contract import Extract
-from riskstrat.model.inputs import bin_labels, psi
+from riskstrat.model.inputs import psi
 from riskstrat.scoring.population import (
     LoadedModel,
     ModelScoring,
-    feature_key,
-    features_by_setting,
 )
 
 BIN_COLUMNS = ["model", "feature", "bin", "n"]
@@ -29,45 +23,22 @@ PSI_MODERATE = 0.10
 PSI_LARGE = 0.25
 
 
-def input_bin_counts(extract: Extract, models: list[LoadedModel], as_of: date) -> pd.DataFrame:
-    """Rows of each model's population at `as_of` per input and training bin (columns
-    `BIN_COLUMNS`); inputs without a stored distribution are left out."""
-    built = features_by_setting(extract, models, as_of)
-    parts = []
-    for model in models:
-        features = built[feature_key(model.bundle.model_spec())]
-        for name in model.bundle.feature_names:
-            stored = model.bundle.input_summary.get(name, {}).get("distribution")
-            if stored is None or name not in features:
-                continue
-            counted = bin_labels(stored["edges"], features[name]).value_counts()
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "model": model.bundle.model_name,
-                        "feature": name,
-                        "bin": counted.index.astype(str),
-                        "n": counted.to_numpy(dtype=np.int64),
-                    }
-                )
-            )
-    if not parts:
-        return pd.DataFrame(columns=BIN_COLUMNS)
-    return pd.concat(parts, ignore_index=True)
-
-
-def drift_metrics(
-    counts: pd.DataFrame, models: list[LoadedModel], scorings: dict[str, ModelScoring]
-) -> dict[str, float]:
+def drift_metrics(models: list[LoadedModel], scorings: dict[str, ModelScoring]) -> dict[str, float]:
     """The month's drift for MLflow: `MODEL.psi.INPUT` per input with a stored training
     distribution, `MODEL.psi_max`, `MODEL.psi_inputs_large` (PSI above 0.25),
     `MODEL.no_distribution` (inputs without one), and the month's risk quantiles
-    (`MODEL.risk_p10` … `MODEL.risk_p99`) and mean."""
-    summed = counts.groupby(["model", "feature", "bin"])["n"].sum() if len(counts) else None
+    (`MODEL.risk_p10` … `MODEL.risk_p99`) and mean, from scorings made with `input_bins`."""
     metrics: dict[str, float] = {}
     for model in models:
         bundle = model.bundle
         name = bundle.model_name
+        scoring = scorings.get(name)
+        counts = scoring.input_bins if scoring is not None else None
+        summed = (
+            counts.groupby(["model", "feature", "bin"])["n"].sum()
+            if counts is not None and len(counts)
+            else None
+        )
         values = []
         missing = 0
         for feature in bundle.feature_names:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from riskstrat.features import AUDIT_COLUMNS, RULE_COLUMNS, build_features
 from riskstrat.model import ModelBundle
+from riskstrat.model.inputs import input_bin_counts
 from riskstrat.scoring.score import SCORE_COLUMNS, score_population
 from riskstrat.spec import ModelSpec, check_expression
 
@@ -42,6 +43,8 @@ class ModelScoring:
     scores: pd.DataFrame
     manifest: dict
     features: pd.DataFrame  # the scored population's audit and rule columns (not every input)
+    # rows of the scored population per input and training bin (drift), when asked for
+    input_bins: pd.DataFrame | None = None
 
     @property
     def spec(self) -> ModelSpec:
@@ -94,16 +97,27 @@ def features_by_setting(extract, models: list[LoadedModel], as_of: date) -> dict
     return built
 
 
-def score_partition(extract, models: list[LoadedModel], as_of: date) -> pd.DataFrame:
+def score_partition(
+    extract, models: list[LoadedModel], as_of: date, input_bins: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """One partition of an extract scored by every model: `person_id`, `index_date`, the
     columns audits and segments read, and `<model>::<score column>` per model (null where a
-    person is outside that model's population)."""
+    person is outside that model's population). With `input_bins`, also the rows per model
+    input and training bin of the same features (`model.inputs.input_bin_counts`, for drift)."""
     built = features_by_setting(extract, models, as_of)
     keep: set[str] = set(AUDIT_COLUMNS)
     scored = []
+    bins = []
     for model in models:
         spec = model.bundle.model_spec()
         features = built[feature_key(spec)]
+        if input_bins:
+            bundle = model.bundle
+            bins.append(
+                input_bin_counts(
+                    features, bundle.model_name, bundle.feature_names, bundle.input_summary
+                )
+            )
         keep |= set(model.bundle.segments.required_columns) | rule_columns(spec)
         scores = score_population(model.bundle, features, model.version).drop(
             columns=["index_date"]
@@ -116,14 +130,21 @@ def score_partition(extract, models: list[LoadedModel], as_of: date) -> pd.DataF
     everyone = everyone.drop_duplicates("person_id").set_index("person_id")
     for frame in scored:
         everyone = everyone.join(frame, how="left")
+    if input_bins:
+        return everyone.reset_index(), pd.concat(bins, ignore_index=True)
     return everyone.reset_index()
 
 
 def split_by_model(
-    table: pd.DataFrame, models: list[LoadedModel], as_of: date, extract_date: date
+    table: pd.DataFrame,
+    models: list[LoadedModel],
+    as_of: date,
+    extract_date: date,
+    bins: pd.DataFrame | None = None,
 ) -> dict[str, ModelScoring]:
     """The partitions' concatenated frame as one `ModelScoring` per model: its scores sorted
-    by risk (ties by person_id) and its population's audit columns."""
+    by risk (ties by person_id), its population's audit columns and, given the partitions'
+    `bins`, its rows per input and training bin summed over the partitions."""
     table = table.sort_values("person_id", kind="stable", ignore_index=True)
     out = {}
     for model in models:
@@ -138,5 +159,14 @@ def split_by_model(
         )
         features = mine[[c for c in table.columns if _SEPARATOR not in c]].reset_index(drop=True)
         manifest = scores_manifest(model, as_of, extract_date)
-        out[name] = ModelScoring(name, str(model.version), model.uri, scores, manifest, features)
+        mine_bins = None
+        if bins is not None:
+            mine_bins = (
+                bins[bins["model"] == name]
+                .groupby(["model", "feature", "bin"], as_index=False)["n"]
+                .sum()
+            )
+        out[name] = ModelScoring(
+            name, str(model.version), model.uri, scores, manifest, features, mine_bins
+        )
     return out
