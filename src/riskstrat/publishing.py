@@ -73,19 +73,9 @@ def _hidden(relative: PurePosixPath | Path) -> bool:
     return any(p.startswith(".") for p in relative.parts)
 
 
-def _current(folder: Path) -> dict[str, bytes]:
-    if not folder.is_dir():
-        return {}
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and relative.as_posix() != AUDIT and not _hidden(relative):
-            found[relative.as_posix()] = path.read_bytes()
-    return found
-
-
 def _outside(folder: Path, owned: tuple[str, ...]) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """The month's files outside the `owned` prefixes (audit.jsonl aside): (visible, hidden)."""
+    """The month's files outside the `owned` prefixes (audit.jsonl aside): (visible, hidden);
+    with no prefix owned, every file of the month."""
     visible: dict[str, bytes] = {}
     hidden: dict[str, bytes] = {}
     if not folder.is_dir():
@@ -267,7 +257,7 @@ def _publish(
     recovered: tuple[str, ...],
 ) -> PublishResult:
     previous = _audit_lines(folder / AUDIT)
-    if previous and folder.is_dir() and _current(folder) == files:
+    if previous and folder.is_dir() and _outside(folder, ())[0] == files:
         log.info("%s is unchanged (%d files already identical)", folder, len(files))
         return PublishResult(folder, True, sorted(files), None, _sha256(previous[-1]), recovered)
     record = {
