@@ -7,7 +7,7 @@ medication), the audit columns the fairness checks group by, and the label colum
 Features read only rows that start before D; labels only the window [D, D + H months).
 """
 
-from riskstrat.features.build import build_features, candidates
+from riskstrat.features.build import build_features, candidates, person_positions
 from riskstrat.features.columns import (
     AUDIT_COLUMNS,
     CONDITIONS,
@@ -23,6 +23,7 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "RULE_COLUMNS",
     "build_features",
+    "person_positions",
     "candidates",
     "feature_columns",
     "feature_groups",
