@@ -39,6 +39,7 @@ EDGES = (
     "promotion",
     "experiment",
     "synth",
+    "registers",
     "cli",
 )
 LAYER = {**dict.fromkeys(CORE, 0), **dict.fromkeys(STEPS, 1), **dict.fromkeys(EDGES, 2)}
