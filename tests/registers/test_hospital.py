@@ -173,7 +173,7 @@ def test_icd8_codes_are_kept_out_and_counted():
     assert result.table["action_diagnosis"].tolist() == ["DE105"]
     assert result.table["secondary_diagnoses"].tolist() == ["DE114"]
     assert count(result.changes, "ICD-8 code") == 2
-    assert count(result.changes, "ICD-8 contact") == 1
+    assert count(result.changes, "contact of ICD-8") == 1
 
 
 def test_the_2019_switch_counts_a_stay_once():

@@ -458,8 +458,9 @@ def _lpr2(
         else pd.Series(pd.NA, index=adm.index, dtype="string")
     )
     out["given_action"] = given
-    diagnoses = _lpr2_diagnoses(registers, problems, changes)
+    diagnoses, icd8_actions = _lpr2_diagnoses(registers, problems, changes)
     out = _attach_diagnoses(out, diagnoses, "lpr_diag", changes)
+    out["icd8_action"] = out["key"].isin(icd8_actions)
     return _lpr2_rows(out, changes)
 
 
@@ -502,13 +503,14 @@ def _lpr2_contact_type(
 
 def _lpr2_diagnoses(
     registers: Mapping[str, pd.DataFrame], problems: list[Problem], changes: list[Change]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Diagnosis rows kept (key, code, kind), and the keys whose action diagnosis is ICD-8."""
     frame = registers.get("lpr_diag")
     empty = pd.DataFrame({"key": [], "code": [], "kind": []}, dtype="string")
     if frame is None or not require_columns(
         frame, "lpr_diag", ["recnum", "c_diag", "c_diagtype"], problems
     ):
-        return empty
+        return empty, empty["key"]
     rows = pd.DataFrame(
         {
             "key": _text(frame["recnum"]),
@@ -523,7 +525,8 @@ def _lpr2_diagnoses(
         icd8,
         "ICD-8 code (before 1994, no D prefix): kept out of the ICD-10 code lists",
     )
-    return _typed_diagnoses(rows, ~icd8, "lpr_diag", changes)
+    icd8_actions = rows.loc[icd8 & (rows["kind"] == "A").fillna(False), "key"]
+    return _typed_diagnoses(rows, ~icd8, "lpr_diag", changes), icd8_actions
 
 
 def _icd8(codes: pd.Series) -> pd.Series:
@@ -533,12 +536,12 @@ def _icd8(codes: pd.Series) -> pd.Series:
 
 
 def _lpr2_rows(out: pd.DataFrame, changes: list[Change]) -> pd.DataFrame:
-    icd8_action = _icd8(out["action"].astype("string")) | (out["start_date"] < ICD10_FROM)
+    icd8_action = (out["icd8_action"] & out["action"].isna()) | (out["start_date"] < ICD10_FROM)
     _drop(
         changes,
         "lpr_adm",
         icd8_action,
-        "ICD-8 contact (before 1994): its action diagnosis is not ICD-10",
+        "contact of ICD-8 (before 1994, or its action diagnosis coded in ICD-8): no ICD-10 action diagnosis",
     )
     out = out[~icd8_action]
     nameless = out["action"].isna()
@@ -565,12 +568,15 @@ def _without_lpr3_overlap(
     """Contacts open at the 2019 switch were closed in LPR2 and reported again in LPR3: an
     LPR2 contact ending (or open) in 2019 or later is dropped when an LPR3 stay of the same
     person overlaps it or starts the day after it ends; the LPR3 stay is kept."""
-    late = lpr2["end_date"].isna() | (lpr2["end_date"] >= pd.Timestamp(2019, 1, 1))
+    ends = lpr2["end_date"].fillna(lpr2["start_date"].where(lpr2["contact_type"] != "inpatient"))
+    late = ends.isna() | (ends >= pd.Timestamp(2019, 1, 1))
     candidates = lpr2[late].reset_index()
     if not len(candidates):
         return lpr2
     pairs = candidates.merge(lpr3[["pnr", "start_date", "end_date"]], on="pnr", suffixes=("", "_3"))
-    two_end = pairs["end_date"].fillna(extract) + pd.Timedelta(days=1)
+    # a missing end means still admitted for an admission, the same day for any other contact
+    open_end = pairs["start_date"].where(pairs["contact_type"] != "inpatient", extract)
+    two_end = pairs["end_date"].fillna(open_end) + pd.Timedelta(days=1)
     three_end = pairs["end_date_3"].fillna(extract)
     overlap = (pairs["start_date_3"] <= two_end) & (three_end >= pairs["start_date"])
     twice = pd.Index(pairs.loc[overlap, "index"].unique())
