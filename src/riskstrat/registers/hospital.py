@@ -327,7 +327,8 @@ def _attach_diagnoses(
                 int(extra_a.sum()),
             )
         )
-    others = listed[listed["code"] != listed["action"].fillna("")].drop_duplicates(["key", "code"])
+    # a B row repeating the action diagnosis is kept as written (the generator writes such)
+    others = listed[(listed["kind"] == "B") | extra_a].drop_duplicates(["key", "code"])
     # joined text, not lists: pandas may store lists as Arrow lists that map() hands back
     # as arrays
     contacts["others"] = contacts["key"].map(
@@ -411,14 +412,18 @@ def _stay_rows(c: pd.DataFrame, name: str, changes: list[Change]) -> pd.DataFram
 
 
 def _stay_secondaries(c: pd.DataFrame, action: pd.Series) -> pd.Series:
-    """Every other diagnosis of the stay's contacts, once each, in contact order."""
-    own = c[["stay", "action"]].rename(columns={"action": "code"}).dropna()
+    """The stay's other diagnoses once each, contact by contact: the other contacts' action
+    diagnoses (unless the stay's own) and every contact's secondary diagnoses."""
+    own = c[["stay", "action"]].rename(columns={"action": "code"}).assign(order=c.index, pos=0)
+    own = own[own["code"].notna() & (own["code"] != own["stay"].map(action))]
     listed = c[["stay", "others"]].dropna()
-    listed = listed.assign(code=listed["others"].astype("string").str.split(";")).explode("code")[
-        ["stay", "code"]
-    ]
-    codes = pd.concat([own, listed]).dropna().drop_duplicates()
-    codes = codes[codes["code"] != codes["stay"].map(action)]
+    listed = listed.assign(
+        code=listed["others"].astype("string").str.split(";"), order=listed.index
+    )
+    listed = listed.explode("code")[["stay", "code", "order"]]
+    listed["pos"] = listed.groupby("order").cumcount() + 1
+    codes = pd.concat([own, listed]).dropna(subset=["code"])
+    codes = codes.sort_values(["order", "pos"], kind="stable").drop_duplicates(["stay", "code"])
     codes = codes[codes["stay"].isin(action.index)]
     return codes.groupby("stay", sort=False)["code"].agg(";".join).reindex(action.index)
 

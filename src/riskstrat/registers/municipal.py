@@ -41,8 +41,8 @@ DST_COVERAGE = (
     "DST: coverage is partial (not every municipality reported, private home care imputed "
     "for many; the registers end in 2017): persons of missing municipalities have no periods"
 )
-REGISTERS: tuple[str, ...] = ("municipal_services", "fsiii", *DST_TABLES)
-OPT_OUT_REGISTERS: tuple[str, ...] = ("opt_outs",)
+SERVICE_REGISTERS: tuple[str, ...] = ("municipal_services", "fsiii", *DST_TABLES)
+REGISTERS: tuple[str, ...] = (*SERVICE_REGISTERS, "opt_outs")
 
 
 @cache
@@ -59,7 +59,7 @@ def municipal_services(
     """Service periods keyed by `pnr` from the contract table, FSIII and DST's AE tables
     present; None when none is. End dates on or after `extract_date` are left to the
     contract reader (read as ongoing there)."""
-    present = [name for name in REGISTERS if name in registers]
+    present = [name for name in SERVICE_REGISTERS if name in registers]
     if not present:
         return None
     changes: list[Change] = []
