@@ -392,3 +392,60 @@ def test_synthetic_round_trip_differs_only_by_merged_stays(tiny_data):
         ]  # fmt: skip
         assert len(mine) >= 2
     assert 0 < linked < 0.01 * len(table)
+
+
+def test_typed_values_as_parquet_and_sas_readers_give_them():
+    """Floats for codes, datetime64 or date objects for dates, `datetime.time` for times."""
+    import datetime as dt
+
+    registers = {
+        "lpr_adm": pd.DataFrame(
+            {
+                "pnr": ["p1", "p1"],
+                "recnum": [1.0, 2.0],
+                "d_inddto": pd.to_datetime(["2015-03-01", "2016-04-01"]),
+                "d_uddto": [dt.date(2015, 3, 4), None],
+                "c_pattype": [0.0, 2.0],
+                "c_indm": [1.0, 1.0],
+                "c_sgh": [1301.0, float("nan")],
+            }
+        ),
+        "lpr_diag": pd.DataFrame(
+            {"recnum": [1.0, 2.0], "c_diag": ["DJ189", "DS525"], "c_diagtype": ["A", "A"]}
+        ),
+        "kontakter": pd.DataFrame(
+            {
+                "pnr": ["p1"],
+                "dw_ek_kontakt": [123456789012.0],
+                "dato_start": [dt.date(2021, 5, 1)],
+                "tidspunkt_start": [dt.time(22, 15)],
+                "dato_slut": pd.to_datetime(["2021-05-02"]),
+                "tidspunkt_slut": [dt.time(11, 0)],
+                "kontakttype": ["ALCA00"],
+                "prioritet": ["ATA1"],
+            }
+        ),
+        "diagnoser": pd.DataFrame(
+            {
+                "dw_ek_kontakt": [123456789012.0],
+                "diagnosekode": ["DJ441"],
+                "diagnosetype": ["A"],
+                "senere_afkraeftet": ["Nej"],
+            }
+        ),
+    }
+    result, problems = convert(registers)
+    assert not problems
+    t = result.table
+    assert t["contact_type"].tolist() == ["inpatient", "emergency", "inpatient"]
+    assert t["hospital_code"].tolist() == ["1301", None, None]
+    assert t["action_diagnosis"].tolist() == ["DJ189", "DS525", "DJ441"]
+    assert t["end_date"].iloc[0] == pd.Timestamp("2015-03-04") and pd.isna(t["end_date"].iloc[1])
+
+
+def test_a_fractional_code_is_a_problem_not_an_exception():
+    registers = lpr2([("p1", "r1", "2015-01-01", "2015-01-01", "2", "1")], [("r1", "DJ189", "A")])
+    registers["lpr_adm"]["c_pattype"] = [2.5]
+    problems: list[Problem] = []
+    hospital_contacts(registers, EXTRACT, problems)
+    assert [(p.column, p.rule) for p in problems] == [("c_pattype", "patient type must be 0-5")]

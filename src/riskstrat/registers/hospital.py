@@ -22,6 +22,7 @@ from riskstrat.registers.common import (
     Change,
     Converted,
     Problem,
+    code_text,
     example_rows,
     parse_dates,
     require_columns,
@@ -139,12 +140,8 @@ def _empty() -> pd.DataFrame:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Register codes as trimmed upper-case text (`1.0` from a float column read as `1`);
-    empty is missing."""
-    if pd.api.types.is_float_dtype(values):
-        values = values.astype("Int64")
-    text = values.astype("string").str.strip().str.upper()
-    return text.mask(text == "")
+    """Register codes as trimmed upper-case text; empty is missing."""
+    return code_text(values).str.upper()
 
 
 # ------------------------------------------------------------------------------ LPR3
