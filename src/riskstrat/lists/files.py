@@ -36,7 +36,16 @@ def restore_formula(value: str) -> str:
     return value
 
 
-TEXT_COLUMNS = ["person_id", "sex", "gp_clinic_id", "tier", "segment", "reasons"]
+TEXT_COLUMNS = [
+    "person_id",
+    "sex",
+    "gp_clinic_id",
+    "tier",
+    "segment",
+    "reasons",
+    "last_status",
+    "last_status_month",
+]
 
 
 def target_list_csv(list_frame: pd.DataFrame) -> bytes:
