@@ -6,6 +6,10 @@ where a month's files are.
     RUNS/YYYY-MM/fairness/            report.html, report.md, groups.json
     RUNS/YYYY-MM/follow-up/<model>/   report.html, report.md, groups.json
     RUNS/YYYY-MM/audit.jsonl          one line per publication
+    RUNS/feedback/                    teams' answers on their lists (`riskstrat.feedback_store`)
+
+A team saves its filled-in list as `lists/<team>/feedback.xlsx` (or `.csv`) in the month's
+folder; a new publication of the month carries that file over (it is the team's, not ours).
 
 The CLI and the Prefect flows both go through `RunsLayout`; library steps return files as
 `{relative path: bytes}` (paths relative to the month folder) and never see this layout.
@@ -41,6 +45,7 @@ SCORES, LISTS, FAIRNESS, FOLLOW_UP, AUDIT = (
     "follow-up",
     "audit.jsonl",
 )
+FEEDBACK_FILES = ("feedback.xlsx", "feedback.csv")  # what a team saves beside its list
 
 
 @dataclass(frozen=True)
@@ -119,9 +124,21 @@ class RunsLayout:
         """
         folder = self.month(month)
         refuse_inside_month(self.root)
+        files = {**self.saved_feedback(month), **files}
         return publish_month(
             folder, files, {**record, "month": month}, owned=owned, lock_timeout=self.lock_timeout
         )
+
+    def saved_feedback(self, month: str) -> dict[str, bytes]:
+        """The feedback files teams saved in the month's list folders (paths relative to
+        the month), which a new publication of the month keeps."""
+        self.recover(month)
+        return {
+            f"{LISTS}/{path.parent.name}/{path.name}": path.read_bytes()
+            for name in FEEDBACK_FILES
+            for path in sorted(self.lists(month).glob(f"*/{name}"))
+            if path.is_file()
+        }
 
 
 def follow_up_inputs(

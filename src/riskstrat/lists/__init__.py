@@ -14,6 +14,7 @@ from riskstrat.lists.build import (
     eligible_by_rules,
     in_catchment,
 )
+from riskstrat.lists.compose import compose_lists, list_files
 from riskstrat.lists.exclusions import RULES, FeedbackHistory, feedback_exclusions, last_status
 from riskstrat.lists.feedback import (
     FEEDBACK_COLUMNS,
@@ -23,7 +24,6 @@ from riskstrat.lists.feedback import (
     check_feedback,
     read_feedback,
 )
-from riskstrat.lists.compose import compose_lists, list_files
 from riskstrat.lists.files import list_manifest, target_list_csv
 from riskstrat.lists.phrases import phrase, reasons_text
 from riskstrat.lists.teams import (

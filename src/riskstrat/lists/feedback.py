@@ -186,14 +186,17 @@ def check_feedback(
     the message say when the persons are another team's."""
     problems = _file_of(found, team, month)
     rows = found.rows
-    ranks = dict(zip(published["person_id"].astype(str), published["rank"].astype(int), strict=True))
+    ranks = dict(
+        zip(published["person_id"].astype(str), published["rank"].astype(int), strict=True)
+    )
     by_rank = {r: p for p, r in ranks.items()}
     ids = rows["person_id"].map(lambda v: None if v is None else str(v).strip())
     rank = rows["rank"].map(_as_int)
     on_list = ids.isin(ranks.keys())
+    elsewhere = ids.isin({str(p) for f in (other_lists or {}).values() for p in f["person_id"]})
     rank_of_id = ids.map(ranks)
     moved = on_list & (rank != rank_of_id)
-    renamed = ~on_list & rank.isin(by_rank.keys())
+    renamed = ~on_list & ~elsewhere & rank.isin(by_rank.keys())
     stranger = ~on_list & ~renamed
     problems += _problem(
         stranger,
@@ -213,8 +216,11 @@ def check_feedback(
     problems += _problem(
         unknown,
         rows,
-        "have an unknown status; use one of: " + ", ".join(STATUSES) + " (or their labels: "
-        + ", ".join(STATUS_LABELS["da"][s] for s in STATUSES) + ")",
+        "have an unknown status; use one of: "
+        + ", ".join(STATUSES)
+        + " (or their labels: "
+        + ", ".join(STATUS_LABELS["da"][s] for s in STATUSES)
+        + ")",
     )
     dates, bad_date = _dates(rows["status_date"])
     first = parse_month(month)
@@ -236,7 +242,11 @@ def check_feedback(
             "person_id": ids[keep].astype(str),
             "rank": rank[keep].astype("int64"),
             "status": statuses[keep].astype(str),
-            "status_date": dates[keep].map(lambda d: None if d is None else d.isoformat()),
+            "status_date": pd.Series(
+                [None if d is None else d.isoformat() for d in dates[keep]],
+                index=dates[keep].index,
+                dtype=object,
+            ),
         },
         columns=FEEDBACK_COLUMNS,
     ).reset_index(drop=True)
@@ -301,7 +311,7 @@ def _dates(typed: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _as_date(value: object) -> date | None:
     """A typed date: an Excel date, `YYYY-MM-DD`, or Danish `DD-MM-YYYY` / `DD.MM.YYYY`."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, datetime):
         return value.date()

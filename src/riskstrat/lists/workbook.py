@@ -79,9 +79,9 @@ EXPLAIN = {
         "da (ingen tilbagemelding = listen kom ikke tilbage med en status for borgeren; det "
         "er ikke det samme som ikke kontaktet).",
         "last_status_month": "Måneden for den liste, sidste status hører til.",
-        "status": "Udfyldes af teamet: vælg fra listen (" + ", ".join(
-            STATUS_LABELS["da"][s] for s in STATUSES
-        ) + ").",
+        "status": "Udfyldes af teamet: vælg fra listen ("
+        + ", ".join(STATUS_LABELS["da"][s] for s in STATUSES)
+        + ").",
         "status_date": "Udfyldes af teamet: datoen for statussen (ÅÅÅÅ-MM-DD, i listens måned).",
         "note": "Fri tekst til teamet selv. Den læses aldrig af programmet og slettes ved "
         "indlæsning.",
@@ -105,9 +105,9 @@ EXPLAIN = {
         "(no feedback = the list came back without a status for the citizen, which is not the "
         "same as not contacted).",
         "last_status_month": "The month of the list that last status belongs to.",
-        "status": "Filled in by the team: pick from the drop-down (" + ", ".join(
-            STATUS_LABELS["en"][s] for s in STATUSES
-        ) + ").",
+        "status": "Filled in by the team: pick from the drop-down ("
+        + ", ".join(STATUS_LABELS["en"][s] for s in STATUSES)
+        + ").",
         "status_date": "Filled in by the team: the date of the status (YYYY-MM-DD, within "
         "the list's month).",
         "note": "Free text for the team itself. Never read by the software, dropped at import.",
