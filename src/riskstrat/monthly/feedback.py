@@ -94,7 +94,9 @@ def _suppressed(
     """Each team's shown figures (None where hidden); shares as fractions."""
     if cells.empty:
         return {}
-    hidden = hidden_in_table(cells, figures, row_sums=row_sums, min_cell=min_cell)
+    # no total over the teams is published anywhere: an empty block, so no margin is taken
+    # as known (the default block would treat the teams' sums as published elsewhere)
+    hidden = hidden_in_table(cells, figures, row_sums=row_sums, blocks=[[]], min_cell=min_cell)
     shown: dict[str, dict[str, float | None]] = {}
     for team in cells.index:
         row: dict[str, float | None] = {}
