@@ -200,3 +200,20 @@ def test_without_history_the_list_is_as_before() -> None:
     frame, left_out = compose_target_list(t, scores, persons, NO_OPT_OUTS, date(2026, 1, 1))
     assert left_out.empty and len(frame) == t.capacity
     assert frame["last_status"].isna().all()
+
+
+def test_the_teams_file_takes_feedback_rules_and_refuses_typos(tmp_path) -> None:
+    from riskstrat.lists import TeamsError, load_teams
+
+    shipped = {t.name: t.feedback for t in load_teams("teams.yaml").teams}
+    assert shipped["randers-trilateral-outreach"] == FeedbackRules(cooldown_months=2)
+    assert shipped["randers-geriatric-team"] == FeedbackRules()
+    path = tmp_path / "teams.yaml"
+    path.write_text(
+        "teams:\n  - {name: a, model: m@champion, catchment: {municipalities: [730]}, "
+        "capacity: 5, feedback: {cooldown_month: 2, declined_months: -1}}\n"
+    )
+    with pytest.raises(TeamsError) as caught:
+        load_teams(path)
+    assert "feedback.cooldown_month: unknown key" in str(caught.value)
+    assert "feedback.declined_months" in str(caught.value)
