@@ -135,13 +135,15 @@ def _answer(folder: Path, typed: list[str]) -> dict[str, str]:
     wb = openpyxl.load_workbook(folder / "target_list.xlsx")
     sheet = wb.worksheets[0]
     where = {c.value: c.column for c in sheet[1]}
+    day, note = where.get("Dato", where.get("Date")), where.get("Note (læses ikke)")
+    person = where.get("Person-id", where.get("Person id"))
     answers = {}
     for row in range(2, min(sheet.max_row, len(typed) * 3) + 1):
         status = typed[(row - 2) % len(typed)]
         sheet.cell(row, where["Status"]).value = status
-        sheet.cell(row, where["Dato"]).value = datetime.datetime(2025, 1, 15)
-        sheet.cell(row, where["Note (læses ikke)"]).value = "Ole Olsen, ring til datteren"
-        answers[str(sheet.cell(row, where["Person-id"]).value)] = status
+        sheet.cell(row, day).value = datetime.datetime(2025, 1, 15)
+        sheet.cell(row, note or where["Note (never read)"]).value = "Ole Olsen, ring til datteren"
+        answers[str(sheet.cell(row, person).value)] = status
     wb.save(folder / "feedback.xlsx")
     return answers
 
