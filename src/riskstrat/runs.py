@@ -124,21 +124,14 @@ class RunsLayout:
         """
         folder = self.month(month)
         refuse_inside_month(self.root)
-        files = {**self.saved_feedback(month), **files}
         return publish_month(
-            folder, files, {**record, "month": month}, owned=owned, lock_timeout=self.lock_timeout
+            folder,
+            files,
+            {**record, "month": month},
+            owned=owned,
+            lock_timeout=self.lock_timeout,
+            keep=tuple(f"{LISTS}/*/{name}" for name in FEEDBACK_FILES),
         )
-
-    def saved_feedback(self, month: str) -> dict[str, bytes]:
-        """The feedback files teams saved in the month's list folders (paths relative to
-        the month), which a new publication of the month keeps."""
-        self.recover(month)
-        return {
-            f"{LISTS}/{path.parent.name}/{path.name}": path.read_bytes()
-            for name in FEEDBACK_FILES
-            for path in sorted(self.lists(month).glob(f"*/{name}"))
-            if path.is_file()
-        }
 
 
 def follow_up_inputs(
