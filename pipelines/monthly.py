@@ -195,11 +195,11 @@ def monthly_flow(
     for finding in delivery:  # published anyway, by override
         get_run_logger().warning("override: %s", finding.message)
     team_config = read_teams(teams)
+    histories = gather_feedback(runs, ctx, team_config)  # a bad feedback file: nothing published
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
     drifted = drift(models, scorings)  # reported and logged, never held
     persons, opt_outs, previous = read_persons(ctx, runs)
-    histories = gather_feedback(runs, ctx, team_config)  # a bad feedback file: nothing published
     list_files, list_summary, listed, left_out = make_lists(
         ctx, team_config, scorings, persons, opt_outs, previous, histories
     )

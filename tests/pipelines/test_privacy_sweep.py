@@ -161,6 +161,12 @@ def test_feedback_months_keep_person_ids_in_the_lists_and_the_feedback_store(
     january = _run_valid_month(cluster_data, out, "2025-01", env)
     assert january.returncode == 0, january.stderr
     lists = sorted(p for p in (out / "2025-01" / "lists").iterdir())
+    _answer(lists[0], ["kontakted"])  # a misspelt status: the month is refused
+    refused = _run_valid_month(cluster_data, out, "2025-02", env)
+    assert refused.returncode == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert f"{lists[0].name}/feedback.xlsx" in said and "have an unknown status" in said
+    assert not (out / "2025-02").exists() and not (out / "feedback").exists()
     answered = {f.name: _answer(f, FEEDBACK_TYPED) for f in lists[:-1]}  # the last: no answer
     february = _run_valid_month(cluster_data, out, "2025-02", env)
     assert february.returncode == 0, february.stderr
@@ -205,7 +211,7 @@ def test_feedback_months_keep_person_ids_in_the_lists_and_the_feedback_store(
         and "feedback" not in p.relative_to(out).parts[:1]  # RUNS/feedback/: person-level
     }
     assert any(p.endswith("report.md") for p in stores) and any("mlflow.db" in p for p in stores)
-    terminal = january.stdout + january.stderr + february.stdout + february.stderr
+    terminal = "".join(r.stdout + r.stderr for r in (january, refused, february))
     for where, text in {"terminal": terminal, **stores}.items():
         found = [pid for pid in ids if pid in text]
         assert not found, (where, found[:3])
