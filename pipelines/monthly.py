@@ -1,4 +1,4 @@
-"""The monthly flow: validate → delivery check → score → feedback → lists → fairness audit → follow-up → publish.
+"""The monthly flow: validate → delivery check → feedback → score → lists → fairness audit → follow-up → publish.
 
     uv run riskstrat monthly --data DIR --month 2026-01          (or: python -m pipelines.monthly ...)
 
