@@ -86,7 +86,7 @@ def full(data: str, month: str, teams: str, workers: int) -> dict:
     scored = time.perf_counter() - clock
     persons = read_table(data, "persons", ctx.extract_date)
     opt_outs = read_table(data, "opt_outs", ctx.extract_date)
-    files, summary, _ = month_lists(ctx, team_config, scorings, persons, opt_outs, {})
+    files, summary, *_ = month_lists(ctx, team_config, scorings, persons, opt_outs, {})
     wall = time.perf_counter() - clock
     return {
         "seconds": round(wall, 1),

@@ -155,8 +155,9 @@ def demo(
 ) -> None:
     """The main job on embedded defaults, end to end (synthetic Randers-profile population).
 
-    synthesise → validate → train and register both models → promote → monthly flow for two
-    months (2025-01 and 2026-01, so the second follows up the first) → population overview.
+    synthesise → validate → train and register both models → promote → monthly flow for
+    2025-01, 2025-12 and 2026-01 (2026-01 follows up 2025-01, and leaves out the persons the
+    teams handled on their 2025-12 lists: synthetic feedback) → population overview.
     MLflow: MLFLOW_TRACKING_URI or ./mlruns; Prefect: local ephemeral server.
     """
     from pipelines.demo import run_demo

@@ -15,7 +15,20 @@ from rich.text import Text
 
 from riskstrat.errors import InputError
 
-DEMO_MONTHS = ("2025-01", "2026-01")  # the second month follows up the first (12-month horizon)
+# 2026-01 follows up 2025-01 (12-month horizon) and follows 2025-12, whose lists the teams
+# answer (synthetic feedback), so its lists leave out December's handled persons
+DEMO_MONTHS = ("2025-01", "2025-12", "2026-01")
+ANSWERED_MONTH = "2025-12"
+# what the synthetic teams answer (an assumption of the demo, not a calibrated figure)
+DEMO_STATUSES = {
+    "contacted": 0.40,
+    "enrolled": 0.12,
+    "declined": 0.10,
+    "not_reachable": 0.15,
+    "already_known": 0.12,
+    "not_relevant": 0.06,
+    "died_or_moved": 0.05,
+}
 SPECS = ("models/avoidable_admission.yaml", "models/trilateral_need.yaml")
 
 
@@ -28,8 +41,9 @@ def _spec_path(name: str) -> Path:
 
 
 def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: Console) -> dict:
-    """Synthesise, validate, train, promote, run two months and write the population
-    overview; prints each step and where its result is. Returns the models' versions."""
+    """Synthesise, validate, train, promote, run the demo's months (the teams answer the
+    lists of ANSWERED_MONTH with synthetic feedback) and write the population overview;
+    prints each step and where its result is. Returns the models' versions."""
     from pipelines.monthly import run_month
     from riskstrat.contract import validated
     from riskstrat.experiment import run_experiment
@@ -106,6 +120,15 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
             f"monthly flow {month}: {rows} persons on {len(summary['teams'])} team lists, fairness "
             f"audit {audit}{extra}: {summary['folder']}"
         )
+        if month == ANSWERED_MONTH:
+            answered = answer_lists(runs / month / "lists", seed)
+            step.say(
+                f"teams answered their {month} lists (synthetic feedback, saved as "
+                f"lists/<team>/feedback.xlsx): {sum(answered.values())} statuses from "
+                f"{sum(n > 0 for n in answered.values())} of {len(answered)} teams"
+            )
+        elif ANSWERED_MONTH in DEMO_MONTHS and month > ANSWERED_MONTH:
+            step.say(f"{month} lists again: {_listed_again(runs, ANSWERED_MONTH, month)}")
     overview = overview_for_data_dir(data, report.extract_date, workers=workers)
     files = render(overview, "Population overview — synthetic Randers cluster", f"{data}")
     (out / "population.html").write_bytes(files["report.html"])
@@ -114,6 +137,7 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     uri = tracking_uri()
     console.print(Text.assemble("\n", ("Where to look", "bold")))
     console.print(f"  target lists       {runs}/{DEMO_MONTHS[-1]}/lists/<team>/target_list.xlsx")
+    console.print(f"  feedback           {runs}/{DEMO_MONTHS[-1]}/feedback/report.md")
     console.print(f"  fairness audit     {runs}/{DEMO_MONTHS[-1]}/fairness/report.html")
     console.print(f"  follow-up          {runs}/{DEMO_MONTHS[-1]}/follow-up/<model>/report.html")
     console.print(f"  population view    {out / 'population.html'}")
@@ -128,6 +152,58 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     )
     console.print(f"done in {time.perf_counter() - clock:.0f} s")
     return {"out": str(out), "models": {k: v.version for k, v in trained.items()}}
+
+
+def answer_lists(lists: Path, seed: int) -> dict[str, int]:
+    """Synthetic feedback: every team but the last fills in its workbook as a person would
+    (Danish or English labels, a date in the month, a note) for about 85 % of its list and
+    saves it as `feedback.xlsx` beside it; the last team does not answer ("no feedback").
+    Returns statuses given per team."""
+    import datetime
+
+    import numpy as np
+    import openpyxl
+
+    from riskstrat.lists.feedback import FILL_HEADERS, STATUS_LABELS
+
+    rng = np.random.default_rng(seed)
+    given = {}
+    folders = sorted(p for p in lists.iterdir() if p.is_dir())
+    for k, folder in enumerate(folders):
+        given[folder.name] = 0
+        if k == len(folders) - 1:
+            continue
+        wb = openpyxl.load_workbook(folder / "target_list.xlsx")
+        sheet = wb.worksheets[0]
+        language = "da" if sheet.title == "Liste" else "en"
+        where = {c.value: c.column for c in sheet[1]}
+        fill = {key: where[name] for key, name in FILL_HEADERS[language].items()}
+        codes = list(DEMO_STATUSES)
+        for row in range(2, sheet.max_row + 1):
+            if rng.random() > 0.85:
+                continue
+            code = str(rng.choice(codes, p=list(DEMO_STATUSES.values())))
+            day = datetime.datetime(2025, 12, int(rng.integers(1, 32)))
+            sheet.cell(row, fill["status"]).value = STATUS_LABELS[language][code]
+            sheet.cell(row, fill["status_date"]).value = day
+            sheet.cell(row, fill["note"]).value = "demo note"
+            given[folder.name] += 1
+        wb.save(folder / "feedback.xlsx")
+    return given
+
+
+def _listed_again(runs: Path, earlier: str, later: str) -> str:
+    """Per team, how many of the earlier month's list are on the later one (counts only)."""
+    from riskstrat.publishing import read_list
+
+    parts = []
+    for folder in sorted((runs / later / "lists").iterdir()):
+        before, after = read_list(runs / earlier / "lists" / folder.name), read_list(folder)
+        if before is None or after is None:
+            continue
+        again = int(after["person_id"].isin(set(before["person_id"])).sum())
+        parts.append(f"{folder.name} {again} of {len(after)}")
+    return f"persons also on the {earlier} list: " + ", ".join(parts)
 
 
 class _Steps:

@@ -1,4 +1,4 @@
-"""The monthly flow: validate → delivery check → score → lists → fairness audit → follow-up → publish.
+"""The monthly flow: validate → delivery check → feedback → score → lists → fairness audit → follow-up → publish.
 
     uv run riskstrat monthly --data DIR --month 2026-01          (or: python -m pipelines.monthly ...)
 
@@ -87,9 +87,34 @@ def read_persons(ctx: MonthContext, runs: RunsLayout):
     return persons, opt_outs, runs.previous_lists(ctx.month)
 
 
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def gather_feedback(runs: RunsLayout, ctx: MonthContext, teams):
+    """Import the feedback files teams saved beside their earlier lists, then each team's
+    earlier lists and answers (person-level, for the feedback rules)."""
+    from datetime import date
+
+    from riskstrat.feedback_store import histories, import_dropped
+
+    for done in import_dropped(runs, ctx.month, teams.teams, date.today()):
+        if not done.unchanged:
+            get_run_logger().info(
+                "feedback of %s on %s stored (%d statuses)", done.team, done.month, done.statuses
+            )
+    return histories(runs, ctx.month, teams.teams)
+
+
 @task(**PERSON_LEVEL)
-def make_lists(ctx: MonthContext, teams, scorings, persons, opt_outs, previous):
-    return steps.month_lists(ctx, teams, scorings, persons, opt_outs, previous)
+def make_lists(ctx: MonthContext, teams, scorings, persons, opt_outs, previous, histories):
+    return steps.month_lists(ctx, teams, scorings, persons, opt_outs, previous, histories)
+
+
+@task(**PERSON_LEVEL)
+def monitor_feedback(ctx: MonthContext, teams, scorings, histories, left_out):
+    """The feedback report's files and MLflow counts (aggregates, suppressed)."""
+    from riskstrat.disclosure import min_cell_of
+
+    min_cell = max(min_cell_of(s.spec) for s in scorings.values())
+    return steps.month_feedback(ctx.month, teams, histories, left_out, min_cell)
 
 
 @task(**PERSON_LEVEL)
@@ -170,17 +195,24 @@ def monthly_flow(
     for finding in delivery:  # published anyway, by override
         get_run_logger().warning("override: %s", finding.message)
     team_config = read_teams(teams)
+    histories = gather_feedback(runs, ctx, team_config)  # a bad feedback file: nothing published
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
     drifted = drift(models, scorings)  # reported and logged, never held
     persons, opt_outs, previous = read_persons(ctx, runs)
-    list_files, list_summary, listed = make_lists(
-        ctx, team_config, scorings, persons, opt_outs, previous
+    list_files, list_summary, listed, left_out = make_lists(
+        ctx, team_config, scorings, persons, opt_outs, previous, histories
+    )
+    feedback_files, feedback_metrics = monitor_feedback(
+        ctx, team_config, scorings, histories, left_out
     )
     fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
     withheld = steps.lists_withheld(fairness, override_reason)
-    files = steps.month_files(scorings, fairness_files, follow_files, list_files, withheld)
+    files = {
+        **steps.month_files(scorings, fairness_files, follow_files, list_files, withheld),
+        **feedback_files,
+    }
     record = steps.audit_record(ctx, scorings, list_summary, fairness, override_reason)
     result = publish(runs, month, files, record)
     _, logged = log_month(
@@ -189,6 +221,7 @@ def monthly_flow(
             **steps.month_aggregates(scorings, top_tiers),
             **steps.delivery_aggregates(delivery),
             **drifted,
+            **feedback_metrics,
         },
         fairness,
         record,

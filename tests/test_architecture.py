@@ -41,6 +41,7 @@ EDGES = (
     "synth",
     "registers",
     "cli",
+    "feedback_store",
 )
 LAYER = {**dict.fromkeys(CORE, 0), **dict.fromkeys(STEPS, 1), **dict.fromkeys(EDGES, 2)}
 

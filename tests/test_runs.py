@@ -3,9 +3,11 @@ only what it owns; last month's list gives `new_this_month`."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from riskstrat import publishing as publish_module
@@ -139,9 +141,8 @@ def test_new_this_month_comes_from_last_months_published_list(tmp_path: Path) ->
     assert runs.previous_lists("2025-12") == {}
     assert "nobody" not in previous
     january, _ = month_files("2026-01", previous=previous, capacity=30)
-    lines = january["t1/target_list.csv"].decode().splitlines()[1:]
-    new = [line.rsplit(",", 1)[1] for line in lines]
-    assert new == ["False"] * 25 + ["True"] * 5
+    new = pd.read_csv(io.BytesIO(january["t1/target_list.csv"]))["new_this_month"]
+    assert new.tolist() == [False] * 25 + [True] * 5
 
 
 def test_a_command_replaces_only_the_files_it_owns(tmp_path: Path) -> None:

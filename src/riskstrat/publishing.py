@@ -230,10 +230,12 @@ def publish_month(
     audit_record: dict,
     owned: tuple[str, ...] | None = None,
     lock_timeout: float | None = None,
+    keep: tuple[str, ...] = (),
 ) -> PublishResult:
     """Publish `files` (relative path -> bytes) as the content of month folder `folder`
     (only the `owned` prefixes of it, if given) plus its audit.jsonl; see the module
-    docstring. `audit_record` (month, teams with row counts, model versions, data extract
+    docstring. Files of the month matching a `keep` pattern (relative glob, e.g. a file a
+    team saved beside its list) are carried over unless `files` holds them. `audit_record` (month, teams with row counts, model versions, data extract
     date; never person ids) is written with who published, when (UTC) and the sha256 of
     every file."""
     folder = Path(folder)
@@ -243,6 +245,13 @@ def publish_month(
         for note in recovered:
             log.info("%s", note)  # the caller shows `recovered` (a command prints it)
         hidden: dict[str, bytes] = {}
+        kept = {
+            path.relative_to(folder).as_posix(): path.read_bytes()
+            for pattern in keep
+            for path in sorted(folder.glob(pattern))
+            if path.is_file()
+        }
+        files = {**kept, **files}
         if owned is not None:
             visible, hidden = _outside(folder, owned)
             files = {**visible, **files}

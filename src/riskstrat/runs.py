@@ -6,6 +6,10 @@ where a month's files are.
     RUNS/YYYY-MM/fairness/            report.html, report.md, groups.json
     RUNS/YYYY-MM/follow-up/<model>/   report.html, report.md, groups.json
     RUNS/YYYY-MM/audit.jsonl          one line per publication
+    RUNS/feedback/                    teams' answers on their lists (`riskstrat.feedback_store`)
+
+A team saves its filled-in list as `lists/<team>/feedback.xlsx` (or `.csv`) in the month's
+folder; a new publication of the month carries that file over (it is the team's, not ours).
 
 The CLI and the Prefect flows both go through `RunsLayout`; library steps return files as
 `{relative path: bytes}` (paths relative to the month folder) and never see this layout.
@@ -41,6 +45,7 @@ SCORES, LISTS, FAIRNESS, FOLLOW_UP, AUDIT = (
     "follow-up",
     "audit.jsonl",
 )
+FEEDBACK_FILES = ("feedback.xlsx", "feedback.csv")  # what a team saves beside its list
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,12 @@ class RunsLayout:
         folder = self.month(month)
         refuse_inside_month(self.root)
         return publish_month(
-            folder, files, {**record, "month": month}, owned=owned, lock_timeout=self.lock_timeout
+            folder,
+            files,
+            {**record, "month": month},
+            owned=owned,
+            lock_timeout=self.lock_timeout,
+            keep=tuple(f"{LISTS}/*/{name}" for name in FEEDBACK_FILES),
         )
 
 

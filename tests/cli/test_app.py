@@ -17,6 +17,7 @@ PURPOSES = {
     "score": "Score everyone in the model's population at index date D",
     "demo": "The main job on embedded defaults, end to end",
     "lists": "Target lists per team, within catchment and capacity, opt-outs excluded",
+    "feedback": "Store a team's statuses on its list of a month",
     "fairness": "Fairness audit of one scoring",
     "follow-up": "Realised performance of an earlier scoring",
     "monthly": "The monthly Prefect flow",

@@ -77,6 +77,11 @@ def test_the_workbook_reads_in_danish_with_a_frozen_header_and_percentages() -> 
         "Segment",
         "Begrundelser",
         "Ny denne måned",
+        "Sidste status",
+        "Sidste status fra",
+        "Status",
+        "Dato",
+        "Note (læses ikke)",
     ]
     assert sheet.max_row == len(frame) + 1
     assert sheet["G2"].value == frame["risk"].iloc[0]

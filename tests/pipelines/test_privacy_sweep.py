@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.contract.planted import CPRS, IDS, leaks, planted_tables, write
+from tests.pipelines.test_monthly_flow import champions  # noqa: F401 (the module's fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,3 +117,122 @@ def test_monthly_on_an_invalid_extract_leaks_no_planted_value_anywhere(
     assert not leaks(terminal), "terminal and log lines"
     for path, text in stores.items():
         assert not leaks(text), path
+
+
+# --- two months with the teams' feedback: person ids stay in the lists and RUNS/feedback ---
+
+FEEDBACK_TYPED = ["takket nej", "allerede kendt", "kontaktet", "indskrevet", "ikke truffet"]
+PERSON_LEVEL_FILES = ("target_list.xlsx", "target_list.csv", "feedback.xlsx", "scores.parquet")
+
+
+def _answer(folder: Path, typed: list[str]) -> dict[str, str]:
+    """The team fills in its list as a person in Excel would (Danish statuses, a date, a note
+    with a name) and saves it as feedback.xlsx beside it; returns person id -> status typed."""
+    import datetime
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(folder / "target_list.xlsx")
+    sheet = wb.worksheets[0]
+    where = {c.value: c.column for c in sheet[1]}
+    day, note = where.get("Dato", where.get("Date")), where.get("Note (læses ikke)")
+    person = where.get("Person-id", where.get("Person id"))
+    answers = {}
+    for row in range(2, min(sheet.max_row, len(typed) * 3) + 1):
+        status = typed[(row - 2) % len(typed)]
+        sheet.cell(row, where["Status"]).value = status
+        sheet.cell(row, day).value = datetime.datetime(2025, 1, 15)
+        sheet.cell(row, note or where["Note (never read)"]).value = "Ole Olsen, ring til datteren"
+        answers[str(sheet.cell(row, person).value)] = status
+    wb.save(folder / "feedback.xlsx")
+    return answers
+
+
+@pytest.mark.usefixtures("champions")
+def test_feedback_months_keep_person_ids_in_the_lists_and_the_feedback_store(
+    prefect_server, cluster_data: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from riskstrat.tracking import finished_runs, run_metrics
+
+    out = tmp_path / "runs"
+    env = {"MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"]}
+    january = _run_valid_month(cluster_data, out, "2025-01", env)
+    assert january.returncode == 0, january.stderr
+    lists = sorted(p for p in (out / "2025-01" / "lists").iterdir())
+    _answer(lists[0], ["kontakted"])  # a misspelt status: the month is refused
+    refused = _run_valid_month(cluster_data, out, "2025-02", env)
+    assert refused.returncode == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert f"{lists[0].name}/feedback.xlsx" in said and "have an unknown status" in said
+    assert not (out / "2025-02").exists() and not (out / "feedback").exists()
+    answered = {f.name: _answer(f, FEEDBACK_TYPED) for f in lists[:-1]}  # the last: no answer
+    february = _run_valid_month(cluster_data, out, "2025-02", env)
+    assert february.returncode == 0, february.stderr
+
+    for folder in lists:
+        before = pd.read_csv(folder / "target_list.csv", dtype=str)
+        after = pd.read_csv(out / "2025-02" / "lists" / folder.name / "target_list.csv", dtype=str)
+        again = after[after["person_id"].isin(before["person_id"])]
+        typed = answered.get(folder.name, {})
+        # declined and known persons are not listed again; the others only in a higher tier
+        assert not set(again["person_id"]) & {
+            p for p, s in typed.items() if s in ("takket nej", "allerede kendt", "indskrevet")
+        }
+        tiers = ["very_high", "high", "elevated", "low"]
+        was = before.set_index("person_id")["tier"]
+        for pid, tier in zip(again["person_id"], again["tier"], strict=True):
+            assert tiers.index(tier) < tiers.index(was[pid]), folder.name
+        shown = again.set_index("person_id")["last_status"]
+        assert (shown == "no_feedback").all() if not typed else shown.notna().all()
+    report = (out / "2025-02" / "feedback" / "report.md").read_text()
+    assert "| team | listed | with a status |" in report
+    (run_id,) = finished_runs("riskstrat-monthly", {"month": "2025-02"})
+    metrics = run_metrics(run_id)
+    answered_team = next(iter(answered))
+    assert metrics[f"feedback.{answered_team}.listed"] > 0
+    assert any(k.startswith(f"feedback.{answered_team}.left_out") for k in metrics)
+
+    ids = set()
+    for csv in out.glob("*/lists/*/target_list.csv"):
+        ids |= set(pd.read_csv(csv, dtype=str)["person_id"])
+    assert len(ids) > 100
+    stores = _read_everything(
+        Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).parent,
+        Path(os.environ["PREFECT_HOME"]),
+        _prefect_database(),
+    )
+    stores |= {
+        str(p): p.read_bytes().decode("utf-8", errors="replace")
+        for p in out.rglob("*")
+        if p.is_file()
+        and p.name not in PERSON_LEVEL_FILES
+        and "feedback" not in p.relative_to(out).parts[:1]  # RUNS/feedback/: person-level
+    }
+    assert any(p.endswith("report.md") for p in stores) and any("mlflow.db" in p for p in stores)
+    terminal = "".join(r.stdout + r.stderr for r in (january, refused, february))
+    for where, text in {"terminal": terminal, **stores}.items():
+        found = [pid for pid in ids if pid in text]
+        assert not found, (where, found[:3])
+        assert "Ole Olsen" not in text and "datteren" not in text, where
+
+
+def _run_valid_month(
+    data: Path, out: Path, month: str, env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    from prefect.settings import PREFECT_API_URL
+
+    env = {
+        **os.environ,
+        **env,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "PREFECT_LOGGING_TO_API_LEVEL": "DEBUG",
+        "COLUMNS": "200",
+    }
+    command = [sys.executable, "-m", "pipelines.cli", "monthly", "--data", str(data)]
+    command += ["--month", month, "--out", str(out), "--override-reason", "test"]
+    return subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+    )

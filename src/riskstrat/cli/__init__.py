@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat.cli import data, models, outputs
+from riskstrat.cli import data, feedback, models, outputs
 from riskstrat.cli.common import console, err_console, styled
 from riskstrat.errors import InputError
 from riskstrat.redact import mask_cpr
@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (data, models, outputs):
+for module in (data, models, outputs, feedback):
     module.register(app)
 
 

@@ -47,12 +47,16 @@ def lists(
 ) -> None:
     """Target lists per team, within catchment and capacity, opt-outs excluded.
 
+    The teams' answers on earlier lists (RUNS/feedback/, and feedback.xlsx files saved in
+    the list folders, imported first) leave persons out by the rules in the teams file.
+
     Writes OUT/MONTH/lists/<team>/target_list.xlsx, target_list.csv, manifest.json and a
     line in OUT/MONTH/audit.jsonl (the layout of `riskstrat monthly`); the month's other
     files are left as they are. Re-running the same month on the same inputs changes no file.
     """
     from riskstrat.contract.reader import read_table
     from riskstrat.dates import parse_month
+    from riskstrat.feedback_store import histories, import_dropped
     from riskstrat.lists import check_teams_fit, list_files, load_teams
     from riskstrat.runs import LISTS, RunsLayout
 
@@ -65,6 +69,8 @@ def lists(
     opt_outs = read_table(data, "opt_outs", report.extract_date)
     check_teams_fit(team_config, scorings, persons)
     _check_versions(team_config, scorings)
+    # the teams' answers on earlier lists, as the monthly flow reads them (feedback rules)
+    import_dropped(runs, month, team_config.teams, date.today())
     files, summary, _ = list_files(
         team_config,
         scorings,
@@ -74,6 +80,7 @@ def lists(
         as_of,
         runs.previous_lists(month),
         prefix=f"{LISTS}/",
+        histories=histories(runs, month, team_config.teams),
     )
     record = {
         "data_extract_date": report.extract_date.isoformat(),

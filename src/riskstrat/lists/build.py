@@ -14,6 +14,7 @@ import pandas as pd
 from riskstrat.dates import age_on
 from riskstrat.disclosure import log_count
 from riskstrat.errors import InputError
+from riskstrat.lists.exclusions import FeedbackHistory, feedback_exclusions, last_status
 from riskstrat.lists.phrases import reasons_text
 from riskstrat.lists.teams import Team
 
@@ -31,6 +32,8 @@ LIST_COLUMNS = [
     "segment",
     "reasons",
     "new_this_month",
+    "last_status",
+    "last_status_month",
 ]
 REASONS = ["reason_1", "reason_2", "reason_3"]
 PERSON_COLUMNS = [
@@ -65,19 +68,73 @@ def build_target_list(
     opt_outs: pd.DataFrame | None,
     as_of: date,
     previous: pd.DataFrame | Iterable[str] | None = None,
+    history: FeedbackHistory | None = None,
 ) -> pd.DataFrame:
-    """The team's list for the month starting `as_of`: at most `capacity` persons.
+    """The team's list for the month starting `as_of` (`compose_target_list` without the
+    persons its feedback rules left out)."""
+    return compose_target_list(team, scores, persons, opt_outs, as_of, previous, history)[0]
+
+
+def compose_target_list(
+    team: Team,
+    scores: pd.DataFrame,
+    persons: pd.DataFrame,
+    opt_outs: pd.DataFrame | None,
+    as_of: date,
+    previous: pd.DataFrame | Iterable[str] | None = None,
+    history: FeedbackHistory | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the team's list for the month starting `as_of`: at most `capacity` persons, the
+    eligible persons its feedback rules left out: `person_id`, `rule`).
 
     `scores` is one model's scoring (scores.parquet's columns), `persons` the data's persons
     table (current municipality and GP clinic, deaths, emigrations), `opt_outs` the optional
-    opt-out table, `previous` last month's list of this team (a frame with `person_id`, or ids).
+    opt-out table, `previous` last month's list of this team (a frame with `person_id`, or
+    ids), `history` the team's earlier lists and answers (None: none).
     Never lists a person outside the catchment, anyone in the opt-out table (whatever the
     date: the table holds the persons known to have declined), or anyone with a recorded
     death or emigration date. Eligibility is checked on age in completed years at `as_of`,
     segment and tier. Ranked by the full-resolution risk (highest first; calibration keeps
-    the model's score order inside its steps), exact ties by person_id. Returns the
-    columns LIST_COLUMNS, `reasons` as phrases in the team's language.
+    the model's score order inside its steps), exact ties by person_id; the feedback rules
+    (`riskstrat.lists.exclusions`) then leave persons out and the list fills its capacity
+    from the next ones. Returns the columns LIST_COLUMNS, `reasons` as phrases in the
+    team's language, `last_status` / `last_status_month` for persons on an earlier list.
     """
+    frame, gone, declined = _ranked_candidates(team, scores, persons, opt_outs, as_of)
+    eligible = len(frame)
+    history = history or FeedbackHistory()
+    month = as_of.strftime("%Y-%m")
+    left_out = feedback_exclusions(frame, history, month, team.feedback, _tier_order(scores))
+    frame = frame[~frame["person_id"].astype(str).isin(set(left_out["person_id"]))]
+    frame = frame.head(team.capacity).reset_index(drop=True)
+    # logs hold aggregates only, and small counts of persons are not shown even there ("<5")
+    counts = [
+        log_count(n)
+        for n in (len(gone), int((gone | declined).sum()), eligible, len(left_out), len(frame))
+    ]
+    log.info(
+        "team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
+        "%s left out by feedback rules, %s listed (capacity %d)",
+        team.name,
+        *counts,
+        team.capacity,
+    )
+    listed = _list_frame(frame, team, _ids(previous))
+    earlier = last_status(listed["person_id"], history, month)
+    listed["last_status"] = earlier["last_status"].to_numpy()
+    listed["last_status_month"] = earlier["last_status_month"].to_numpy()
+    return listed[LIST_COLUMNS], left_out
+
+
+def _ranked_candidates(
+    team: Team,
+    scores: pd.DataFrame,
+    persons: pd.DataFrame,
+    opt_outs: pd.DataFrame | None,
+    as_of: date,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """(everyone the team may list, best first; who in the catchment died or emigrated;
+    who opted out)."""
     _check_columns(scores, ["person_id", "risk", "tier", "segment", *REASONS], "scores")
     _check_columns(persons, PERSON_COLUMNS, "persons")
     if "model_name" in scores.columns and len(scores):
@@ -98,19 +155,16 @@ def build_target_list(
     )
     frame["age"] = age_on(frame["birth_date"], as_of) if len(frame) else pd.Series(dtype="int64")
     frame = frame[_eligible(team, frame)]
-    eligible = len(frame)
     frame = frame.sort_values(["risk", "person_id"], ascending=[False, True], kind="mergesort")
-    frame = frame.head(team.capacity).reset_index(drop=True)
-    # logs hold aggregates only, and small counts of persons are not shown even there ("<5")
-    counts = [log_count(n) for n in (len(gone), int((gone | declined).sum()), eligible, len(frame))]
-    log.info(
-        "team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
-        "%s listed (capacity %d)",
-        team.name,
-        *counts,
-        team.capacity,
-    )
-    return _list_frame(frame, team, _ids(previous))
+    return frame, gone, declined
+
+
+def _tier_order(scores: pd.DataFrame) -> list[str]:
+    """The scoring's tiers from the highest: tiers are bands of risk, so by their top risk."""
+    if not len(scores):
+        return []
+    tops = scores.groupby("tier", observed=True)["risk"].max().sort_values(ascending=False)
+    return [str(t) for t in tops.index]
 
 
 def _list_frame(frame: pd.DataFrame, team: Team, previous: set[str]) -> pd.DataFrame:
@@ -129,7 +183,7 @@ def _list_frame(frame: pd.DataFrame, team: Team, previous: set[str]) -> pd.DataF
             "reasons": pd.Series([reasons_text(row, team.language) for row in codes], dtype="str"),
             "new_this_month": ~frame["person_id"].astype("str").isin(previous),
         }
-    )[LIST_COLUMNS]
+    )
 
 
 def eligible_by_rules(team: Team, frame: pd.DataFrame) -> pd.Series:

@@ -8,7 +8,8 @@ from datetime import date
 import pandas as pd
 
 from riskstrat.errors import InputError
-from riskstrat.lists.build import build_target_list
+from riskstrat.lists.build import compose_target_list
+from riskstrat.lists.exclusions import FeedbackHistory
 from riskstrat.lists.files import list_manifest, target_list_csv
 from riskstrat.lists.teams import Teams, check_teams_fit
 from riskstrat.lists.workbook import target_list_xlsx
@@ -23,21 +24,43 @@ def list_files(
     as_of: date,
     previous: Mapping[str, pd.DataFrame | None],
     prefix: str = "",
+    histories: Mapping[str, FeedbackHistory] | None = None,
 ) -> tuple[dict[str, bytes], dict, dict[str, list[str]]]:
-    """(files, summary, listed) of a month's lists.
+    """(files, summary, listed) of a month's lists (`compose_lists` without who was left out)."""
+    composed = compose_lists(
+        teams, scorings, persons, opt_outs, month, as_of, previous, prefix, histories
+    )
+    return composed[0], composed[1], composed[2]
+
+
+def compose_lists(
+    teams: Teams,
+    scorings: dict[str, tuple[pd.DataFrame, dict]],
+    persons: pd.DataFrame,
+    opt_outs: pd.DataFrame | None,
+    month: str,
+    as_of: date,
+    previous: Mapping[str, pd.DataFrame | None],
+    prefix: str = "",
+    histories: Mapping[str, FeedbackHistory] | None = None,
+) -> tuple[dict[str, bytes], dict, dict[str, list[str]], dict[str, pd.DataFrame]]:
+    """(files, summary, listed, left out) of a month's lists.
 
     `scorings` maps a model name to (scores, scores manifest); each team takes the scoring
     of its model. `previous` maps a team to last month's list (for `new_this_month`; absent
     or None if there was none). Files are `<prefix><team>/target_list.xlsx`,
     `target_list.csv` and `manifest.json`; the summary gives each team's rows, new persons
     and model version (counts only, for the audit line and the console); `listed` gives
-    each team's listed person ids in rank order (person-level: never logged). TeamsError
-    first if the teams do not fit the scorings and persons (`check_teams_fit`).
+    each team's listed person ids in rank order (person-level: never logged); `left out`
+    each team's eligible persons its feedback rules kept off the list (`person_id`, `rule`;
+    person-level). `histories` maps a team to its earlier lists and answers (absent: none).
+    TeamsError first if the teams do not fit the scorings and persons (`check_teams_fit`).
     """
     check_teams_fit(teams, scorings, persons)
     files: dict[str, bytes] = {}
     summary: dict = {}
     listed: dict[str, list[str]] = {}
+    left_out: dict[str, pd.DataFrame] = {}
     for team in teams.teams:
         if team.model_name not in scorings:
             raise InputError(
@@ -46,7 +69,9 @@ def list_files(
             )
         scores, manifest = scorings[team.model_name]
         earlier = previous.get(team.name)
-        frame = build_target_list(team, scores, persons, opt_outs, as_of, earlier)
+        frame, left_out[team.name] = compose_target_list(
+            team, scores, persons, opt_outs, as_of, earlier, (histories or {}).get(team.name)
+        )
         model = {
             "model_uri": manifest.get("model_uri"),
             "model_version": manifest.get("model_version"),
@@ -75,4 +100,4 @@ def list_files(
             "model_version": model["model_version"],
         }
         listed[team.name] = frame["person_id"].astype(str).tolist()
-    return files, summary, listed
+    return files, summary, listed, left_out

@@ -36,7 +36,16 @@ def restore_formula(value: str) -> str:
     return value
 
 
-TEXT_COLUMNS = ["person_id", "sex", "gp_clinic_id", "tier", "segment", "reasons"]
+TEXT_COLUMNS = [
+    "person_id",
+    "sex",
+    "gp_clinic_id",
+    "tier",
+    "segment",
+    "reasons",
+    "last_status",
+    "last_status_month",
+]
 
 
 def target_list_csv(list_frame: pd.DataFrame) -> bytes:
@@ -88,7 +97,7 @@ def list_manifest(
     data_extract_date: str | None,
 ) -> bytes:
     """A list's manifest.json: team, month, model (reference, URI, version), data extract
-    date, rows, capacity, the team's rules and the sha256 of the CSV and the workbook.
+    date, rows, capacity, the team's rules (eligibility, feedback) and the sha256 of the CSV and the workbook.
     JSON with sorted keys; no person ids."""
     manifest = {
         "team": team.name,
@@ -104,6 +113,7 @@ def list_manifest(
         "language": team.language,
         "catchment": team.catchment.model_dump(),
         "eligibility": team.eligibility.model_dump(),
+        "feedback": team.feedback.model_dump(),
         "sha256": {
             "target_list.csv": hashlib.sha256(csv).hexdigest(),
             "target_list.xlsx": hashlib.sha256(xlsx).hexdigest(),

@@ -133,9 +133,27 @@ class Eligibility(_Strict):
         return self
 
 
+class FeedbackRules(_Strict):
+    """What the team's answers do to its next lists (`riskstrat.lists.exclusions`), in
+    months: not listed again for `cooldown_months` after being listed (unless in a higher
+    tier), `already_known` / `enrolled` left out for `known_months`, `declined` treated
+    like an opt-out for `declined_months`. 0 turns a rule off."""
+
+    cooldown_months: int = Field(3, ge=0, le=120)
+    known_months: int = Field(12, ge=0, le=120)
+    declined_months: int = Field(12, ge=0, le=120)
+
+    @property
+    def history_months(self) -> int:
+        """How many earlier months of lists and answers the rules (and a re-listed
+        person's last status) look at."""
+        return max(self.cooldown_months, self.known_months, self.declined_months, 12)
+
+
 class Team(_Strict):
     """One team: `name` (folder-safe), `model` ('model_name@alias'), catchment, capacity
-    (persons a month), eligibility and the language of its list ('da' or 'en')."""
+    (persons a month), eligibility, the language of its list ('da' or 'en') and the rules
+    its feedback sets for its next lists (`feedback`, defaults in FeedbackRules)."""
 
     name: str
     model: str
@@ -143,6 +161,7 @@ class Team(_Strict):
     capacity: int = Field(ge=1, le=100_000)
     eligibility: Eligibility = Eligibility()
     language: Literal["da", "en"] = "da"
+    feedback: FeedbackRules = FeedbackRules()
 
     @field_validator("name")
     @classmethod

@@ -18,9 +18,11 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from riskstrat.dates import parse_month
+from riskstrat.lists.feedback import FILL_HEADERS, STATUS_LABELS, STATUSES
 from riskstrat.lists.phrases import label
 from riskstrat.lists.teams import Team
 from riskstrat.reference import municipalities
@@ -38,6 +40,8 @@ HEADERS = {
         "segment": "Segment",
         "reasons": "Begrundelser",
         "new_this_month": "Ny denne måned",
+        "last_status": "Sidste status",
+        "last_status_month": "Sidste status fra",
     },
     "en": {
         "rank": "Rank",
@@ -51,6 +55,8 @@ HEADERS = {
         "segment": "Segment",
         "reasons": "Reasons",
         "new_this_month": "New this month",
+        "last_status": "Last status",
+        "last_status_month": "Last status from",
     },
 }
 EXPLAIN = {
@@ -69,6 +75,16 @@ EXPLAIN = {
         "segment": "Behovssegment efter modellens regler (fx plejebolig, hjemmepleje, flere kroniske sygdomme).",
         "reasons": "De op til tre forhold, der øgede borgerens risiko mest.",
         "new_this_month": "Ja, hvis borgeren ikke stod på teamets liste sidste måned.",
+        "last_status": "Hvis borgeren har stået på en tidligere liste: den status, teamet gav "
+        "da (ingen tilbagemelding = listen kom ikke tilbage med en status for borgeren; det "
+        "er ikke det samme som ikke kontaktet).",
+        "last_status_month": "Måneden for den liste, sidste status hører til.",
+        "status": "Udfyldes af teamet: vælg fra listen ("
+        + ", ".join(STATUS_LABELS["da"][s] for s in STATUSES)
+        + ").",
+        "status_date": "Udfyldes af teamet: datoen for statussen (ÅÅÅÅ-MM-DD, i listens måned).",
+        "note": "Fri tekst til teamet selv. Den læses aldrig af programmet og slettes ved "
+        "indlæsning.",
     },
     "en": {
         "rank": "Position by the model's full-resolution score (1 = highest); rows showing the "
@@ -85,6 +101,16 @@ EXPLAIN = {
         "segment": "Needs segment from the model's rules (e.g. nursing home, home care, multimorbid).",
         "reasons": "Up to three factors that raised the citizen's risk most.",
         "new_this_month": "Yes if the citizen was not on the team's list last month.",
+        "last_status": "If the citizen was on an earlier list: the status the team gave then "
+        "(no feedback = the list came back without a status for the citizen, which is not the "
+        "same as not contacted).",
+        "last_status_month": "The month of the list that last status belongs to.",
+        "status": "Filled in by the team: pick from the drop-down ("
+        + ", ".join(STATUS_LABELS["en"][s] for s in STATUSES)
+        + ").",
+        "status_date": "Filled in by the team: the date of the status (YYYY-MM-DD, within "
+        "the list's month).",
+        "note": "Free text for the team itself. Never read by the software, dropped at import.",
     },
 }
 FACTS = {
@@ -131,6 +157,39 @@ WIDTHS = {
     "segment": 26,
     "reasons": 90,
     "new_this_month": 16,
+    "last_status": 20,
+    "last_status_month": 12,
+    "status": 22,
+    "status_date": 12,
+    "note": 40,
+}
+HOW_TO_FILL = {
+    "da": [
+        "Sådan giver I listen tilbage",
+        "1. Skriv eller vælg en status i kolonnen Status for hver borger, I har arbejdet med; "
+        "lad den stå tom, hvis I ikke har.",
+        "2. Skriv datoen for statussen i kolonnen Dato (i listens måned, ikke i fremtiden).",
+        "3. Note er kun til jer selv: den læses aldrig og slettes ved indlæsning. Skriv ikke "
+        "navne i Status eller Dato.",
+        "4. Ret ikke Rang eller Person-id. I må sortere og slette rækker.",
+        "5. Gem filen som feedback.xlsx i listens mappe (eller indlæs den med riskstrat "
+        "feedback). Næste måneds liste bruger svarene: afslag og kendte borgere udelades en "
+        "tid, og alle på listen holder pause nogle måneder, medmindre deres risiko stiger.",
+    ],
+    "en": [
+        "How to give the list back",
+        "1. Type or pick a status in the Status column for each citizen you worked on; leave "
+        "it empty if you did not.",
+        "2. Type the date of the status in the Date column (within the list's month, not in "
+        "the future).",
+        "3. Note is for yourselves: it is never read and is dropped at import. Do not write "
+        "names in Status or Date.",
+        "4. Do not change Rank or Person id. You may sort and delete rows.",
+        "5. Save the file as feedback.xlsx in the list's folder (or import it with riskstrat "
+        "feedback). Next month's list uses the answers: declined and already known citizens "
+        "are left out for a while, and everyone listed pauses for some months unless their "
+        "risk rises.",
+    ],
 }
 YES_NO = {"da": ("Ja", "Nej"), "en": ("Yes", "No")}
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -181,8 +240,9 @@ def target_list_xlsx(
 
 
 def _fill_list(ws: Worksheet, frame: pd.DataFrame, language: str) -> None:
-    headers = HEADERS[language]
-    columns = list(frame.columns)
+    headers = {**HEADERS[language], **FILL_HEADERS[language]}
+    columns = list(frame.columns) + list(FILL_HEADERS[language])
+    frame = frame.assign(**dict.fromkeys(FILL_HEADERS[language]))
     ws.title = "Liste" if language == "da" else "List"
     ws.append([headers.get(c, c) for c in columns])
     for cell in ws[1]:
@@ -203,8 +263,22 @@ def _fill_list(ws: Worksheet, frame: pd.DataFrame, language: str) -> None:
                 cell.number_format = risk_number_format(cell.value)
             elif column == "reasons":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+            elif column == "status_date":
+                cell.number_format = "yyyy-mm-dd"
+    _status_drop_down(ws, columns.index("status") + 1, len(frame), language)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+
+
+def _status_drop_down(ws: Worksheet, column: int, rows: int, language: str) -> None:
+    """A drop-down of the statuses in the team's language on the status column (typing is
+    allowed too: the import reads codes and labels in either language, any case)."""
+    letter = get_column_letter(column)
+    names = ",".join(STATUS_LABELS[language][s] for s in STATUSES)
+    choice = DataValidation(type="list", formula1=f'"{names}"', allow_blank=True)
+    choice.showErrorMessage = False  # a code or an English label typed by hand is fine too
+    choice.add(f"{letter}2:{letter}{max(rows + 1, 2)}")
+    ws.add_data_validation(choice)
 
 
 def risk_number_format(risk: float | None) -> str:
@@ -238,6 +312,8 @@ def _cell(column: str, value: Any, language: str, names: dict, yes: str, no: str
         return label("segments", value, language)
     if column == "sex":
         return label("sex", value, language)
+    if column == "last_status":
+        return STATUS_LABELS[language].get(value, value)
     if column == "municipality_code":
         return f"{int(value)} {names.get(int(value), '')}".strip()
     return value.item() if hasattr(value, "item") else value
@@ -254,8 +330,13 @@ def _fill_about(ws: Worksheet, frame: pd.DataFrame, language: str, facts: dict) 
         ]
     )
     bold = [ws.max_row]
-    for column in frame.columns:
-        ws.append([HEADERS[language].get(column, column), EXPLAIN[language].get(column, "")])
+    headers = {**HEADERS[language], **FILL_HEADERS[language]}
+    for column in [*frame.columns, *FILL_HEADERS[language]]:
+        ws.append([headers.get(column, column), EXPLAIN[language].get(column, "")])
+    ws.append([])
+    for line in HOW_TO_FILL[language]:
+        ws.append([line])
+    bold.append(ws.max_row - len(HOW_TO_FILL[language]) + 1)
     ws.append([])
     ws.append(["Om listen" if language == "da" else "About this list"])
     bold.append(ws.max_row)

@@ -2,7 +2,8 @@
 
 validate → check the delivery (`delivery`: a month whose recent rows collapsed is held)
 → score each champion as of the month's first day (`partitions.score_data_dir`)
-→ target lists → fairness audit → follow-up of the scoring one horizon back → publish
+→ target lists (with the teams' feedback rules) → feedback monitoring → fairness audit
+→ follow-up of the scoring one horizon back → publish
 (`runs.RunsLayout`). Every step here takes frames and returns files (`{relative path:
 bytes}`) or aggregates; none knows where the runs folder is or talks to MLflow.
 """
@@ -17,6 +18,7 @@ from riskstrat.monthly.delivery import (
 )
 from riskstrat.monthly.drift import drift_metrics
 from riskstrat.monthly.fairness import month_fairness
+from riskstrat.monthly.feedback import month_feedback
 from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
 from riskstrat.monthly.lists import month_lists
 from riskstrat.monthly.publication import (
@@ -46,6 +48,7 @@ __all__ = [
     "month_aggregates",
     "month_as_of",
     "month_fairness",
+    "month_feedback",
     "month_files",
     "month_follow_up",
     "month_lists",
