@@ -184,13 +184,25 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
 
 
 def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:
-    """The fairness audit of a trained model on its test date (aggregates only): calibration
-    and discrimination by group, with the top tiers as the selection."""
+    """The fairness audit of a trained model on its test date (aggregates only), by group:
+    O/E, AUROC against the AUROC its case mix allows, and equal opportunity at capacity (the
+    share of the group's events that lists of `capacity_for_metrics` persons per
+    municipality capture, against the share its risks expect)."""
     from riskstrat.fairness import audit_outcomes
+    from riskstrat.fairness.groups import capacity_lists
 
     scores = result.test_scores
-    selected = (scores["tier"] != spec.segments.lowest_tier).to_numpy()
-    audit = audit_outcomes(scores, spec.fairness, risk="risk", outcome="y", selected=selected)
+    listed = capacity_lists(
+        scores, spec.capacity_for_metrics, risk="risk", catchment="municipality_code"
+    )
+    audit = audit_outcomes(
+        scores,
+        spec.fairness,
+        risk="risk",
+        outcome="y",
+        selected=listed,
+        equal_opportunity_on={"all"},
+    )
     return audit.summary()
 
 

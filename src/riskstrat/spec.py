@@ -505,6 +505,9 @@ class Tolerances(_Strict):
 
     oe: tuple[float, float] = (0.8, 1.25)
     selection_to_need: tuple[float, float] = (0.8, 1.25)
+    # equal opportunity at capacity: the share of a group's events a list of the team's size
+    # captures, over the share the model's own risks expect for the group's case mix
+    equal_opportunity: tuple[float, float] = (0.8, 1.25)
     # the tolerated shortfall of a group's AUROC below the AUROC expected for its case mix
     # (model-based concordance, riskstrat.fairness.audit); it once meant the drop below the
     # overall AUROC, which flagged sound models in groups defined by a predictor (age bands)
@@ -513,7 +516,7 @@ class Tolerances(_Strict):
     # the smallest count shown besides zero, in every aggregate (riskstrat.disclosure)
     min_cell: int = Field(5, ge=1)
 
-    @field_validator("oe", "selection_to_need")
+    @field_validator("oe", "selection_to_need", "equal_opportunity")
     @classmethod
     def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
         low, high = value

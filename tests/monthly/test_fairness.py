@@ -41,9 +41,9 @@ def test_ids_with_a_comma_or_a_quote_are_counted_as_selected(monkeypatch) -> Non
     seen: dict[str, int] = {}
     real = month_audit.audit_selection
 
-    def counting(frame: pd.DataFrame, fairness, *, selected: str, need: str):
+    def counting(frame: pd.DataFrame, fairness, *, selected: str, need: str, **kw):
         seen[str(len(seen))] = int(frame[selected].sum())
-        return real(frame, fairness, selected=selected, need=need)
+        return real(frame, fairness, selected=selected, need=need, **kw)
 
     monkeypatch.setattr(month_audit, "audit_selection", counting)
     ctx = MonthContext("data", "2026-01", AS_OF, date(2026, 1, 1))
