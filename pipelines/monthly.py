@@ -199,9 +199,7 @@ def monthly_flow(
         ctx, team_config, scorings, persons, opt_outs, previous
     )
     recent = recent_populations(ctx, models, workers)
-    fairness_files, fairness, top_tiers = audit(
-        ctx, team_config, scorings, listed, persons, recent
-    )
+    fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons, recent)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
     withheld = steps.lists_withheld(fairness, override_reason)
     files = steps.month_files(scorings, fairness_files, follow_files, list_files, withheld)

@@ -45,6 +45,8 @@ class ExperimentData:
     validation: pd.DataFrame
     test: pd.DataFrame
     description: str = ""  # the data in words, for the model card: "DIR (extract date D)"
+    # the registered model's training dates (spec `refit`; None when it is not refitted)
+    refit_train: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def feature_tables(
     history = manifest.history_start if manifest else None
     extract_date = report.extract_date
     dates = spec.resolve_dates(extract_date, history)
-    every = [*dates.train, dates.validation, dates.test]
+    every = sorted({*dates.train, dates.validation, dates.test, *dates.refit_train})
     table = features_for_data_dir(
         data_dir, extract_date, spec, every, workers=workers, progress=progress
     )
@@ -142,6 +144,11 @@ def feature_tables(
         train=table[on.isin([pd.Timestamp(d) for d in dates.train])].reset_index(drop=True),
         validation=table[on == pd.Timestamp(dates.validation)].reset_index(drop=True),
         test=table[on == pd.Timestamp(dates.test)].reset_index(drop=True),
+        refit_train=(
+            table[on.isin([pd.Timestamp(d) for d in dates.refit_train])].reset_index(drop=True)
+            if dates.refit_train
+            else None
+        ),
         description=" ".join(
             filter(
                 None,
@@ -166,7 +173,8 @@ def experiment_data(
 
 def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingResult:
     """Baselines, LightGBM, calibration, segments and test metrics with `n_boot` bootstrap
-    replicates, on the feature tables of `feature_tables`."""
+    replicates, on the feature tables of `feature_tables`; then (spec `refit`) the model that
+    is registered, refitted on the most recent fully observed dates."""
     from riskstrat.training import train_model
 
     result = train_model(
@@ -177,6 +185,7 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
         feature_columns(spec),
         data_description=data.description or None,
         n_boot=n_boot,
+        refit_train=data.refit_train,
     )
     # counted with the run's metrics; the model card says which dates (data.description)
     result.metrics["index_dates_short_history"] = float(len(data.dates.short_history))

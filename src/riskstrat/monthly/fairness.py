@@ -45,7 +45,9 @@ def recent_need(bundle: ModelBundle, labelled: pd.DataFrame) -> pd.DataFrame:
     label, null where not observed)."""
     frame = labelled.copy()
     frame["risk"] = bundle.predict_risk(frame)
-    frame["selected"] = bundle.segments.tier(frame["risk"].to_numpy()) != bundle.segments.lowest_tier
+    frame["selected"] = (
+        bundle.segments.tier(frame["risk"].to_numpy()) != bundle.segments.lowest_tier
+    )
     frame["outcome"] = frame[bundle.label_column].astype(float)
     return frame
 
