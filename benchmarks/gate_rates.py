@@ -30,8 +30,8 @@ double after training: the recent-window and follow-up draws); `predictor_missin
 planted municipality's acute admissions are missing, read as 0, in the model's inputs at
 every stage, so the model under-estimates its persons). A run "flags" when any of the three
 audits flags a group. A flagged group *is* the planted one when its persons are all in the
-planted municipality or include all of it (its rurality group when that holds only it, its
-intersections); any other flag is a wrong one.
+planted municipality or include all of it (its rurality group, its intersections); any
+other flag, "overall" included, is a wrong one.
 """
 
 from __future__ import annotations
@@ -136,12 +136,14 @@ def one_run(base: pd.DataFrame, fairness: Fairness, capacity: int, scenario: str
 
 
 def planted_related(base: pd.DataFrame, fairness: Fairness) -> set[tuple[str, str]]:
-    """(attribute, group)s whose persons are all in the planted municipality or include all
-    of it."""
+    """(attribute, group)s, other than everyone, whose persons are all in the planted
+    municipality or include all of it."""
     labels = grouping(base, fairness).labels
     inside = (base["municipality_code"].astype(str) == PLANTED).to_numpy()
     related = set()
     for attribute, values in labels.items():
+        if attribute == "overall":
+            continue
         for group in pd.unique(values):
             members = (values == group).to_numpy()
             if not (members & ~inside).any() or not (inside & ~members).any():
@@ -150,27 +152,28 @@ def planted_related(base: pd.DataFrame, fairness: Fairness) -> set[tuple[str, st
 
 
 def population(data: Path | None, persons: int) -> pd.DataFrame:
-    """The synthetic population's persons 65+ as of 2025-01-01 (features and attributes)."""
+    """The synthetic population's persons 65+ as of 2025-01-01 (features and attributes),
+    from the Randers profile scaled to `persons` (generated into `data` unless it is there)."""
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.synth import generate
 
     spec = load_spec("models/avoidable_admission.yaml")
-    if data is None:
-        data = Path(f"/tmp/riskstrat-gate-rates-{persons}")
-        if not (data / "manifest.json").exists():
-            generate("randers", seed=1, out_dir=data, persons=persons)
+    data = data or Path(f"/tmp/riskstrat-gate-rates-{persons}")
+    if not (data / "manifest.json").exists():
+        generate("randers", seed=1, out_dir=data, persons=persons)
     return features_for_data_dir(
         data, date(2026, 1, 1), spec, [date(2025, 1, 1)], with_labels=False, workers=1
     )
 
 
-def rates(base: pd.DataFrame, seeds: int, scenario: str) -> dict[str, float]:
+def rates(base: pd.DataFrame, seeds: int | range, scenario: str) -> dict[str, float]:
     """Over `seeds` runs of a scenario: runs with any flag, with a flag on the planted group,
     with a wrong flag, and with flags on the planted group only."""
     spec = load_spec("models/avoidable_admission.yaml")
     related = planted_related(base, spec.fairness)
     counts = {"any": 0, "planted": 0, "wrong": 0, "only_planted": 0}
-    for seed in range(seeds):
+    runs = range(seeds) if isinstance(seeds, int) else seeds
+    for seed in runs:
         run = one_run(base, spec.fairness, spec.capacity_for_metrics, scenario, 1000 + seed)
         groups = {(a, g) for _, _, a, g in run.flags}
         hit, wrong = bool(groups & related), bool(groups - related)
@@ -178,7 +181,7 @@ def rates(base: pd.DataFrame, seeds: int, scenario: str) -> dict[str, float]:
         counts["planted"] += hit
         counts["wrong"] += wrong
         counts["only_planted"] += hit and not wrong
-    return {k: v / seeds for k, v in counts.items()}
+    return {k: v / len(runs) for k, v in counts.items()}
 
 
 def main() -> None:

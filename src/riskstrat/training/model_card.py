@@ -112,7 +112,7 @@ def _header(spec: ModelSpec, bundle: ModelBundle) -> str:
         f"model's {bundle.best_iteration} boosting rounds, calibrated on "
         f"{bundle.index_dates['refit_calibration']}"
         if refit
-        else f"{bundle.best_iteration} boosting rounds (early stopping on the validation date)"
+        else f"with {bundle.best_iteration} boosting rounds (early stopping on the validation date)"
     )
     lines.append(
         f"- Spec fingerprint: `{bundle.spec_fingerprint}`\n"
