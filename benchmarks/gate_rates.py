@@ -1,6 +1,6 @@
 """False-flag and detection rates of the fairness gates, by simulation.
 
-    uv run python benchmarks/gate_rates.py [--persons 120000] [--seeds 20] [--data DIR]
+    uv run python benchmarks/gate_rates.py [--persons 228000] [--seeds 20] [--data DIR]
 
 What runs. The project's own synthetic population (`riskstrat synth --profile randers
 --persons N`, seed 1) is built once, and its features as of 2025-01-01 (the avoidable-
@@ -186,7 +186,7 @@ def rates(base: pd.DataFrame, seeds: int | range, scenario: str) -> dict[str, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=120_000)
+    parser.add_argument("--persons", type=int, default=228_000)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--data", type=Path)
     args = parser.parse_args()

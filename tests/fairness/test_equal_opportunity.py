@@ -76,7 +76,9 @@ def test_a_group_whose_ranking_is_lost_is_flagged_on_equal_opportunity() -> None
     shuffled[broken] = np.random.default_rng(0).permutation(shuffled[broken])
     audit, _ = _eo_audit(frame.assign(risk=shuffled), capacity=1200)
     flags = audit.rows[audit.rows["flagged"]]
-    assert {("municipality_code", "701")} <= set(zip(flags["attribute"], flags["group"]))
+    assert {("municipality_code", "701")} <= set(
+        zip(flags["attribute"], flags["group"], strict=True)
+    )
     assert "equal_opportunity" in set(flags["flag_on"].str.split(";").explode())
     assert set(flags["attribute"]) <= {"municipality_code"}
 
@@ -86,9 +88,7 @@ def test_selection_against_the_models_own_label_flags_only_a_changed_group() -> 
     for seed in range(10):
         frame = population(N, seed=200 + seed)
         frame["selected"] = (frame["risk"] >= frame["risk"].quantile(0.8)).astype(int)
-        quiet += audit_need_met(
-            frame, FAIR, risk="risk", outcome="y", selected="selected"
-        ).passed
+        quiet += audit_need_met(frame, FAIR, risk="risk", outcome="y", selected="selected").passed
     assert quiet >= 9
     frame = population(N, seed=300)
     odds = frame["risk"] / (1 - frame["risk"]) * np.where(frame["municipality_code"] == 702, 2, 1)
@@ -96,7 +96,9 @@ def test_selection_against_the_models_own_label_flags_only_a_changed_group() -> 
     frame["selected"] = (frame["risk"] >= frame["risk"].quantile(0.8)).astype(int)
     audit = audit_need_met(frame, FAIR, risk="risk", outcome="y", selected="selected")
     flags = audit.rows[audit.rows["flagged"]]
-    assert set(zip(flags["attribute"], flags["group"])) == {("municipality_code", "702")}
+    assert set(zip(flags["attribute"], flags["group"], strict=True)) == {
+        ("municipality_code", "702")
+    }
     assert set(flags["flag_on"]) == {"oe"} and set(audit.tests["metric"]) == {"oe"}
 
 

@@ -74,9 +74,9 @@ def test_a_pure_top_bin_gives_bounded_risks_in_every_list_and_report() -> None:
     assert risk.max() < 0.99 and risk.min() > 0.0001
     csv = pd.read_csv(io.BytesIO(target_list_csv(listed)))
     assert csv["risk"].max() < 0.99 and csv["risk"].min() > 0.0001
-    sheet = openpyxl.load_workbook(
-        io.BytesIO(target_list_xlsx(listed, team, "1", "2024-07"))
-    )["List"]
+    sheet = openpyxl.load_workbook(io.BytesIO(target_list_xlsx(listed, team, "1", "2024-07")))[
+        "List"
+    ]
     formats = {c.number_format for (c,) in sheet.iter_rows(min_row=2, min_col=7, max_col=7)}
     assert formats <= {"0%", "0.0%", '"≥98.5%"', '"<0.1%"'}
     # the model card's and tables' risks (percentages and cut-points) stay inside the bounds
