@@ -131,7 +131,7 @@ def _top_step(bundle: ModelBundle) -> str:
     low, high = calibrator.interval(top)
     return (
         f"; highest risk {calibrator.predict(top)[0]:.1%} (95 % interval {low[0]:.1%}-"
-        f"{high[0]:.1%}; its validation step: {calibrator.events[-1]:.0f} events among "
+        f"{high[0]:.1%}; its calibration step: {calibrator.events[-1]:.0f} events among "
         f"{calibrator.n[-1]:.0f} persons); the rank follows the model's full-resolution score"
     )
 
