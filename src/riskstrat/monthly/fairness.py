@@ -87,8 +87,8 @@ def month_fairness(
             )
         frame["selected"] = frame["tier"] != scoring.spec.segments.lowest_tier
         frame["need"] = evaluate_rule(fairness.need, frame).astype(bool)
-        top_tiers[name] = audits[f"{name}: top tiers against the proxy need (information)"] = (
-            audit_selection(frame, fairness, selected="selected", need="need", judged=False)
+        top_tiers[name] = audits[f"{name}: top tiers"] = audit_selection(
+            frame, fairness, selected="selected", need="need", judged=False
         )
         for team in teams.teams:
             if team.model_name != name:
@@ -99,7 +99,7 @@ def month_fairness(
             inside = inside.assign(
                 selected=inside["person_id"].isin(set(listed.get(team.name, [])))
             )
-            audits[f"team {team.name} against the proxy need (information)"] = audit_selection(
+            audits[f"team {team.name}"] = audit_selection(
                 inside, fairness, selected="selected", need="need", judged=False
             )
     context = {
