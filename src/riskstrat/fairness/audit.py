@@ -25,7 +25,16 @@ when the printed 95% interval lies wholly outside the band):
   The expectation is treated as fixed given the risks (its own sampling error, of order
   1/n, is left out; the DeLong error of the observed AUROC dominates). The gap to the
   subset's overall AUROC is kept as information (`auroc_vs_overall`), not judged;
-- selection-to-need (every group): normal on the log ratio, against `selection_to_need`.
+- equal opportunity at capacity (groups with events, on the subsets asked for): the share
+  of the group's events its selection captured over the share its own risks expect (Σ risk
+  of its selected / Σ risk of all its persons), exact binomial given its events, against
+  `equal_opportunity` (`stats.captured_share_test`); like the AUROC, judged against what
+  the group's case mix allows, since a group of high risks has more of its events on any
+  list even for the exact true model;
+- selection-to-need (every group): normal on the log ratio, against `selection_to_need`
+  (or reported only, `judged=False`, when need is a proxy that differs from the target);
+- `audit_need_met`, the monthly gate: O/E among the selected and the not-selected of a past
+  population whose outcomes (the model's own label) are known.
 
 The p-values of all tests of an audit (or of a whole report, `judge_jointly`) are
 Holm-corrected together; a group is flagged when a Holm-adjusted p-value is below
@@ -44,6 +53,7 @@ from scipy import stats
 from riskstrat.errors import InputError
 from riskstrat.fairness import stats as st
 from riskstrat.fairness.groups import binary, grouping, point_metrics, require_columns
+from riskstrat.fairness.reasons import reasons
 from riskstrat.fairness.suppression import AuditCells, audit_cells, hidden_figures, shown_cells
 from riskstrat.spec import Fairness, Tolerances
 
@@ -86,7 +96,6 @@ EXTRA = [
     "p_holm",
 ]
 MIN_AUROC_CLASS = 10  # persons with and without the event before a group's AUROC is tested
-SUPPRESSED = "figures suppressed (small-cell protection)"
 
 
 @dataclass
@@ -133,7 +142,7 @@ class GroupAudit:
         for figure in hidden.columns[:-1]:
             out[figure] = out[figure].astype(object).where(~hidden[figure], None)
         out["suppressed"] = hidden["any"]
-        out["reason"] = _reasons(out, self.tolerances)
+        out["reason"] = reasons(out, self.tolerances)
         return out[FIELDS + EXTRA]
 
     def published_cells(self) -> tuple[AuditCells, set[int]]:
@@ -511,63 +520,5 @@ def _flag(rows: pd.DataFrame, tests: pd.DataFrame, tol: Tolerances) -> pd.DataFr
     on = significant.groupby("row")["metric"].agg(";".join).reindex(rows.index)
     rows["flagged"] = on.notna()
     rows["flag_on"] = on.fillna("")
-    rows["reason"] = _reasons(rows, tol)
+    rows["reason"] = reasons(rows, tol)
     return rows
-
-
-def _reasons(rows: pd.DataFrame, tol: Tolerances) -> list[str]:
-    """Why each row is flagged, in words, from the figures the table shows (so a suppressed
-    row's reason shows no figure)."""
-    overall = rows[rows["attribute"] == "overall"].set_index("subset")["auroc"]
-    out = []
-    for r in rows.itertuples():
-        parts = [_reason(m, r, tol, overall.get(r.subset)) for m in r.flag_on.split(";") if m]
-        if parts and _known(r.p_holm):
-            parts[-1] += f"; Holm-adjusted p = {r.p_holm:.2g}"
-        out.append("; ".join(parts) if parts else SUPPRESSED if r.suppressed else "")
-    return out
-
-
-def _known(*values) -> bool:
-    return all(v is not None and not pd.isna(v) for v in values)
-
-
-def _reason(metric: str, r, tol: Tolerances, overall_auc) -> str:
-    if metric == "oe":
-        band = f"outside the band {tol.oe[0]}–{tol.oe[1]}"
-        if not _known(r.oe_ratio, r.oe_ci_low, r.oe_ci_high):
-            return f"observed/expected {band} ({SUPPRESSED})"
-        side = "more" if r.oe_ratio > tol.oe[1] else "fewer"
-        return (
-            f"{side} events than predicted: O/E {r.oe_ratio:.2f} "
-            f"(95% CI {r.oe_ci_low:.2f}–{r.oe_ci_high:.2f}) {band}"
-        )
-    if metric == "equal_opportunity":
-        band = f"outside the band {tol.equal_opportunity[0]}–{tol.equal_opportunity[1]}"
-        if not _known(r.eo_ratio, r.eo_ci_low, r.eo_ci_high, r.tpr_expected):
-            return f"share of events captured by the list {band} ({SUPPRESSED})"
-        side = "fewer" if r.eo_ratio < 1 else "more"
-        return (
-            f"the list captured {side} of this group's events than its risks expect: "
-            f"{r.eo_ratio:.2f} times the expected share {r.tpr_expected:.3f} "
-            f"(95% CI {r.eo_ci_low:.2f}–{r.eo_ci_high:.2f}) {band}"
-        )
-    if metric == "auroc":
-        expected = "the AUROC expected for this group's case mix"
-        if not _known(r.auroc, r.auroc_ci_high, r.auroc_expected):
-            return f"AUROC more than {tol.auroc_max_drop} below {expected} ({SUPPRESSED})"
-        overall = f"; overall {overall_auc:.3f}, for information" if _known(overall_auc) else ""
-        return (
-            f"AUROC {r.auroc:.3f} (95% CI up to {r.auroc_ci_high:.3f}) more than "
-            f"{tol.auroc_max_drop} below {r.auroc_expected:.3f}, {expected} "
-            f"(model-based concordance){overall}"
-        )
-    band = f"outside the band {tol.selection_to_need[0]}–{tol.selection_to_need[1]}"
-    if not _known(r.stn_ci_low, r.stn_ci_high):
-        return f"selection-to-need ratio {band} ({SUPPRESSED})"
-    side = "under" if r.stn_ci_high < 1 else "over"
-    ratio = f"{r.selection_to_need:.2f}" if _known(r.selection_to_need) else "n/a"
-    return (
-        f"{side}-selected against need: ratio {ratio} (95% CI {r.stn_ci_low:.2f}–"
-        f"{r.stn_ci_high:.2f}) {band}"
-    )
