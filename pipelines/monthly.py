@@ -96,10 +96,12 @@ def make_lists(ctx: MonthContext, teams, scorings, persons, opt_outs, previous):
 def recent_populations(ctx: MonthContext, models, workers: int | None):
     """Each model's population one horizon before the month, with its label now observed,
     scored by the model (the fairness gate's need; features built once per setting)."""
+    import pandas as pd
+
     from riskstrat.partitions import features_for_data_dir
     from riskstrat.scoring.population import feature_key
 
-    built: dict[tuple, object] = {}
+    built: dict[tuple, pd.DataFrame] = {}
     frames = {}
     for model in models:
         spec = model.bundle.model_spec()
@@ -109,7 +111,8 @@ def recent_populations(ctx: MonthContext, models, workers: int | None):
             built[key] = features_for_data_dir(
                 ctx.data_dir, ctx.extract_date, spec, [since], with_labels=True, workers=workers
             )
-        frames[model.bundle.model_name] = steps.recent_need(model.bundle, built[key])
+        if len(built[key]):  # else the report names the model as not audited against it
+            frames[model.bundle.model_name] = steps.recent_need(model.bundle, built[key])
     return frames
 
 
