@@ -254,11 +254,30 @@ def compare_with_champion(result: TrainingResult, champion: Champion | None) -> 
                 for k, v in metrics.items()
                 if k.startswith("test_") and "gain_over" not in k
             }
-            return ChampionComparison(compared, {"champion_version_compared": champion.version})
+            tags = {"champion_version_compared": champion.version}
+            if _saw_outcomes_of(champion.bundle, result.bundle.index_dates["test"]):
+                # a champion calibrated on this test date (or later) has seen its outcomes, so
+                # it is compared with an advantage; the challenger's registered refit, which
+                # has seen them as well, is evaluated beside it for the reviewer
+                mine = numeric_metrics(result.evaluate_on(result.bundle))
+                compared.update(
+                    {f"registered_{k}": mine[k] for k in ("test_auroc", "test_brier") if k in mine}
+                )
+                tags["champion_saw_test_outcomes"] = "true"
+            return ChampionComparison(compared, tags)
     why = f"champion v{champion.version}: {error}"[:5000]
     return ChampionComparison(
         {}, {"champion_version_compared": "none", "champion_comparison_error": why}
     )
+
+
+def _saw_outcomes_of(bundle: ModelBundle, test_date: str) -> bool:
+    """Whether a bundle was calibrated on `test_date` or later (a refit of the same or a
+    later extract): its calibration has seen that date's outcomes."""
+    calibrated_on = bundle.index_dates.get("refit_calibration") or bundle.index_dates.get(
+        "validation"
+    )
+    return calibrated_on is not None and str(calibrated_on) >= str(test_date)
 
 
 # --- 6. log and register -------------------------------------------------------------------

@@ -143,3 +143,18 @@ def test_every_team_list_holds_95_percent_of_the_best_lists_expected_events() ->
     ratios = _lists_against_the_best(result.bundle)
     print("registered (refit):", ratios, "evaluated:", _lists_against_the_best(evaluated.bundle))
     assert min(ratios.values()) >= 0.95, ratios
+
+
+def test_a_champion_that_saw_the_test_outcomes_is_compared_beside_the_challengers_refit() -> None:
+    from riskstrat.experiment import Champion, compare_with_champion
+
+    result, evaluated, _ = refitted()
+    # the registered refit was calibrated on the test date: as a champion it has seen it
+    saw = compare_with_champion(result, Champion("1", result.bundle))
+    assert saw.tags == {"champion_version_compared": "1", "champion_saw_test_outcomes": "true"}
+    assert saw.metrics["registered_test_auroc"] == pytest.approx(saw.metrics["champion_test_auroc"])
+    # the evaluated model was calibrated on the validation date: compared as before
+    fair = compare_with_champion(result, Champion("1", evaluated.bundle))
+    assert fair.tags == {"champion_version_compared": "1"}
+    assert "registered_test_auroc" not in fair.metrics
+    assert fair.metrics["champion_test_auroc"] == pytest.approx(result.metrics["test_auroc"])
