@@ -12,6 +12,7 @@ training flow (`pipelines/train.py`) both call, in this order:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -290,12 +291,15 @@ def log_and_register(
     audit: dict,
     comparison: ChampionComparison,
 ) -> TrainingRecord:
-    """One MLflow run with the result, audit and champion comparison; the model registered
-    as a new version of `spec.name` with alias `challenger`."""
+    """One MLflow run with the result, audit and champion comparison (the model card gains a
+    section on what each fairness gate checks and what the training audit found); the model
+    registered as a new version of `spec.name` with alias `challenger`."""
+    from riskstrat.fairness.report import gates_markdown
     from riskstrat.tracking import log_training
 
+    card = result.model_card.rstrip("\n") + "\n\n" + gates_markdown(spec.fairness.tolerances, audit)
     return log_training(
-        result,
+        dataclasses.replace(result, model_card=card + "\n"),
         spec,
         data_fingerprint=data_fingerprint(report),
         extract_date=report.extract_date,

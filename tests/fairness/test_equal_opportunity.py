@@ -110,3 +110,14 @@ def test_a_proxy_selection_audit_is_information_only() -> None:
     assert audit.passed and len(audit.tests) == 0
     rows = audit.rows.set_index(["attribute", "group"])
     assert rows.loc[("age_band", "85+"), "stn_ci_low"] > 1.25  # far off, yet not flagged
+
+
+def test_the_model_cards_fairness_section_says_what_each_gate_checks() -> None:
+    from riskstrat.fairness.report import gates_markdown
+    from riskstrat.spec import Tolerances
+
+    summary = _eo_audit(population(N, seed=2))[0].summary()
+    text = gates_markdown(Tolerances(), summary)
+    for rule in ("observed/expected", "case mix", "equal opportunity at capacity", "monthly"):
+        assert rule in text
+    assert f"{summary['tests']} tests" in text and "no group flagged" in text

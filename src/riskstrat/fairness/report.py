@@ -13,6 +13,7 @@ import json
 import math
 
 from riskstrat.fairness.audit import MIN_AUROC_CLASS, GroupAudit
+from riskstrat.spec import Tolerances
 
 HIDDEN = "·"
 COLUMNS = {
@@ -131,6 +132,39 @@ def rule_text(audit: GroupAudit) -> str:
         f"suppressed ({HIDDEN}), with further cells suppressed wherever a hidden cell could be "
         f"recovered by subtraction from a total."
     )
+
+
+def gates_markdown(t: Tolerances, audit: dict | None = None) -> str:
+    """What each fairness gate checks, in words, and (given a training audit's summary) what
+    it found: the model card's fairness section."""
+    lines = [
+        "## Fairness gates",
+        "",
+        "- **At training (the promotion gate, test date) and in each follow-up**, by group: "
+        f"observed/expected events (exact Poisson, band {t.oe[0]}–{t.oe[1]}); the AUROC "
+        "against the AUROC the group's own case mix allows (model-based concordance, van "
+        f"Klaveren et al. 2016; a shortfall of more than {t.auroc_max_drop}); equal "
+        "opportunity at capacity: the share of the group's events that lists of a team's "
+        "size capture, against the share its own risks expect (exact binomial, band "
+        f"{t.equal_opportunity[0]}–{t.equal_opportunity[1]}; at training lists of "
+        "`capacity_for_metrics` persons per municipality, in a follow-up the month's lists).",
+        "- **At monthly publication** (lists are withheld on a flag): the model's selection "
+        "rule applied to its population one horizon before the month, against its own label "
+        "now observed: observed/expected among the selected and among the not-selected of "
+        "each group. The proxy need rule (`fairness.need`) is reported, never judged.",
+        f"- A flag needs the group's interval wholly outside its band after a Holm correction "
+        f"over the audit's tests (family-wise α = {t.alpha}); the measured false-flag and "
+        "detection rates are in the README (`benchmarks/gate_rates.py`).",
+    ]
+    if audit is not None:
+        flags = audit.get("flags") or []
+        lines += [
+            "",
+            f"Training audit on the test date: {audit.get('tests', 0)} tests, "
+            + ("no group flagged." if not flags else f"{len(flags)} flag(s):"),
+            *[f"- {f['attribute']} = {f['group']}: {f['reason']}" for f in flags],
+        ]
+    return "\n".join(lines)
 
 
 def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> dict[str, bytes]:
