@@ -202,8 +202,10 @@ def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:
     from riskstrat.fairness.groups import capacity_lists
 
     scores = result.test_scores
+    # each municipality a team's catchment (everyone one catchment without municipalities)
+    catchments = scores[["risk"]].assign(catchment=scores.get("municipality_code", "all"))
     listed = capacity_lists(
-        scores, spec.capacity_for_metrics, risk="risk", catchment="municipality_code"
+        catchments, spec.capacity_for_metrics, risk="risk", catchment="catchment"
     )
     audit = audit_outcomes(
         scores,
