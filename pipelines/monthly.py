@@ -117,10 +117,34 @@ def monitor_feedback(ctx: MonthContext, teams, scorings, histories, left_out):
     return steps.month_feedback(ctx.month, teams, histories, left_out, min_cell)
 
 
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def recent_populations(ctx: MonthContext, models, workers: int | None):
+    """Each model's population one horizon before the month, with its label now observed,
+    scored by the model (the fairness gate's need; features built once per setting)."""
+    import pandas as pd
+
+    from riskstrat.partitions import features_for_data_dir
+    from riskstrat.scoring.population import feature_key
+
+    built: dict[tuple, pd.DataFrame] = {}
+    frames = {}
+    for model in models:
+        spec = model.bundle.model_spec()
+        since = steps.recent_window(ctx.as_of, spec.horizon_months)
+        key = (feature_key(spec), spec.horizon_months, since)
+        if key not in built:
+            built[key] = features_for_data_dir(
+                ctx.data_dir, ctx.extract_date, spec, [since], with_labels=True, workers=workers
+            )
+        if len(built[key]):  # else the report names the model as not audited against it
+            frames[model.bundle.model_name] = steps.recent_need(model.bundle, built[key])
+    return frames
+
+
 @task(**PERSON_LEVEL)
-def audit(ctx: MonthContext, teams, scorings, listed, persons):
+def audit(ctx: MonthContext, teams, scorings, listed, persons, recent):
     return steps.month_fairness(
-        ctx, teams, scorings, listed, persons[["person_id", "gp_clinic_id"]]
+        ctx, teams, scorings, listed, persons[["person_id", "gp_clinic_id"]], recent
     )
 
 
@@ -206,7 +230,8 @@ def monthly_flow(
     feedback_files, feedback_metrics = monitor_feedback(
         ctx, team_config, scorings, histories, left_out
     )
-    fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons)
+    recent = recent_populations(ctx, models, workers)
+    fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons, recent)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
     withheld = steps.lists_withheld(fairness, override_reason)
     files = {

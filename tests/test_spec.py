@@ -378,7 +378,7 @@ def test_index_dates_whose_lookback_reaches_before_the_history_are_named() -> No
     longest = max(spec.features.windows_months)
     expected = [
         d
-        for d in [*dates.train, dates.validation, dates.test]
+        for d in sorted({*dates.train, dates.validation, dates.test, *dates.refit_train})
         if add_months(d, -longest) < date(2021, 1, 1)
     ]
     assert dates.short_history == expected and expected  # the shipped specs' first dates
@@ -394,3 +394,13 @@ def test_no_history_warning_without_a_known_history_start() -> None:
     spec = load_spec("models/avoidable_admission.yaml")
     dates = spec.resolve_dates(date(2026, 1, 1))
     assert dates.short_history == [] and dates.history_warning(spec, None) is None
+
+
+def test_the_refit_dates_are_the_training_dates_one_validation_to_test_gap_later() -> None:
+    spec = load_spec("models/avoidable_admission.yaml")
+    dates = spec.resolve_dates(date(2026, 1, 1))
+    assert dates.refit_train == [add_months(d, 12) for d in dates.train]
+    # the refit's last label window ends on the test date, where it is calibrated
+    assert add_months(dates.refit_train[-1], spec.horizon_months) == dates.test
+    off = spec.model_copy(update={"refit": False})
+    assert off.resolve_dates(date(2026, 1, 1)).refit_train == []

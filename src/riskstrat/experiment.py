@@ -12,6 +12,7 @@ training flow (`pipelines/train.py`) both call, in this order:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class ExperimentData:
     validation: pd.DataFrame
     test: pd.DataFrame
     description: str = ""  # the data in words, for the model card: "DIR (extract date D)"
+    # the registered model's training dates (spec `refit`; None when it is not refitted)
+    refit_train: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def feature_tables(
     history = manifest.history_start if manifest else None
     extract_date = report.extract_date
     dates = spec.resolve_dates(extract_date, history)
-    every = [*dates.train, dates.validation, dates.test]
+    every = sorted({*dates.train, dates.validation, dates.test, *dates.refit_train})
     table = features_for_data_dir(
         data_dir, extract_date, spec, every, workers=workers, progress=progress
     )
@@ -142,6 +145,11 @@ def feature_tables(
         train=table[on.isin([pd.Timestamp(d) for d in dates.train])].reset_index(drop=True),
         validation=table[on == pd.Timestamp(dates.validation)].reset_index(drop=True),
         test=table[on == pd.Timestamp(dates.test)].reset_index(drop=True),
+        refit_train=(
+            table[on.isin([pd.Timestamp(d) for d in dates.refit_train])].reset_index(drop=True)
+            if dates.refit_train
+            else None
+        ),
         description=" ".join(
             filter(
                 None,
@@ -166,7 +174,8 @@ def experiment_data(
 
 def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingResult:
     """Baselines, LightGBM, calibration, segments and test metrics with `n_boot` bootstrap
-    replicates, on the feature tables of `feature_tables`."""
+    replicates, on the feature tables of `feature_tables`; then (spec `refit`) the model that
+    is registered, refitted on the most recent fully observed dates."""
     from riskstrat.training import train_model
 
     result = train_model(
@@ -177,6 +186,7 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
         feature_columns(spec),
         data_description=data.description or None,
         n_boot=n_boot,
+        refit_train=data.refit_train,
     )
     # counted with the run's metrics; the model card says which dates (data.description)
     result.metrics["index_dates_short_history"] = float(len(data.dates.short_history))
@@ -184,13 +194,27 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
 
 
 def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:
-    """The fairness audit of a trained model on its test date (aggregates only): calibration
-    and discrimination by group, with the top tiers as the selection."""
+    """The fairness audit of a trained model on its test date (aggregates only), by group:
+    O/E, AUROC against the AUROC its case mix allows, and equal opportunity at capacity (the
+    share of the group's events that lists of `capacity_for_metrics` persons per
+    municipality capture, against the share its risks expect)."""
     from riskstrat.fairness import audit_outcomes
+    from riskstrat.fairness.groups import capacity_lists
 
     scores = result.test_scores
-    selected = (scores["tier"] != spec.segments.lowest_tier).to_numpy()
-    audit = audit_outcomes(scores, spec.fairness, risk="risk", outcome="y", selected=selected)
+    # each municipality a team's catchment (everyone one catchment without municipalities)
+    catchments = scores[["risk"]].assign(catchment=scores.get("municipality_code", "all"))
+    listed = capacity_lists(
+        catchments, spec.capacity_for_metrics, risk="risk", catchment="catchment"
+    )
+    audit = audit_outcomes(
+        scores,
+        spec.fairness,
+        risk="risk",
+        outcome="y",
+        selected=listed,
+        equal_opportunity_on={"all"},
+    )
     return audit.summary()
 
 
@@ -233,11 +257,30 @@ def compare_with_champion(result: TrainingResult, champion: Champion | None) -> 
                 for k, v in metrics.items()
                 if k.startswith("test_") and "gain_over" not in k
             }
-            return ChampionComparison(compared, {"champion_version_compared": champion.version})
+            tags = {"champion_version_compared": champion.version}
+            if _saw_outcomes_of(champion.bundle, result.bundle.index_dates["test"]):
+                # a champion calibrated on this test date (or later) has seen its outcomes, so
+                # it is compared with an advantage; the challenger's registered refit, which
+                # has seen them as well, is evaluated beside it for the reviewer
+                mine = numeric_metrics(result.evaluate_on(result.bundle))
+                compared.update(
+                    {f"registered_{k}": mine[k] for k in ("test_auroc", "test_brier") if k in mine}
+                )
+                tags["champion_saw_test_outcomes"] = "true"
+            return ChampionComparison(compared, tags)
     why = f"champion v{champion.version}: {error}"[:5000]
     return ChampionComparison(
         {}, {"champion_version_compared": "none", "champion_comparison_error": why}
     )
+
+
+def _saw_outcomes_of(bundle: ModelBundle, test_date: str) -> bool:
+    """Whether a bundle was calibrated on `test_date` or later (a refit of the same or a
+    later extract): its calibration has seen that date's outcomes."""
+    calibrated_on = bundle.index_dates.get("refit_calibration") or bundle.index_dates.get(
+        "validation"
+    )
+    return calibrated_on is not None and str(calibrated_on) >= str(test_date)
 
 
 # --- 6. log and register -------------------------------------------------------------------
@@ -250,12 +293,15 @@ def log_and_register(
     audit: dict,
     comparison: ChampionComparison,
 ) -> TrainingRecord:
-    """One MLflow run with the result, audit and champion comparison; the model registered
-    as a new version of `spec.name` with alias `challenger`."""
+    """One MLflow run with the result, audit and champion comparison (the model card gains a
+    section on what each fairness gate checks and what the training audit found); the model
+    registered as a new version of `spec.name` with alias `challenger`."""
+    from riskstrat.fairness.report import gates_markdown
     from riskstrat.tracking import log_training
 
+    card = result.model_card.rstrip("\n") + "\n\n" + gates_markdown(spec.fairness.tolerances, audit)
     return log_training(
-        result,
+        dataclasses.replace(result, model_card=card + "\n"),
         spec,
         data_fingerprint=data_fingerprint(report),
         extract_date=report.extract_date,

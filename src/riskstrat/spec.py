@@ -505,6 +505,9 @@ class Tolerances(_Strict):
 
     oe: tuple[float, float] = (0.8, 1.25)
     selection_to_need: tuple[float, float] = (0.8, 1.25)
+    # equal opportunity at capacity: the share of a group's events a list of the team's size
+    # captures, over the share the model's own risks expect for the group's case mix
+    equal_opportunity: tuple[float, float] = (0.8, 1.25)
     # the tolerated shortfall of a group's AUROC below the AUROC expected for its case mix
     # (model-based concordance, riskstrat.fairness.audit); it once meant the drop below the
     # overall AUROC, which flagged sound models in groups defined by a predictor (age bands)
@@ -513,7 +516,7 @@ class Tolerances(_Strict):
     # the smallest count shown besides zero, in every aggregate (riskstrat.disclosure)
     min_cell: int = Field(5, ge=1)
 
-    @field_validator("oe", "selection_to_need")
+    @field_validator("oe", "selection_to_need", "equal_opportunity")
     @classmethod
     def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
         low, high = value
@@ -585,6 +588,9 @@ class ModelSpec(_Strict):
     fairness: Fairness = Fairness()
     promotion: Promotion = Promotion()
     capacity_for_metrics: int = Field(40, ge=1)  # a team's monthly capacity, for precision@capacity
+    # after evaluation, refit the registered model on the most recent fully observed dates
+    # (same parameters and rounds), calibrated on the test date it did not see
+    refit: bool = True
     seed: int = 42
 
     @property
@@ -628,11 +634,15 @@ class ModelSpec(_Strict):
                 f"spec {self.name}: index dates do not fit this extract "
                 f"(extract date {extract_date}):\n  - " + "\n  - ".join(problems)
             )
+        gap = (test.year - validation.year) * 12 + test.month - validation.month
+        refit = [add_months(d, gap) for d in train] if self.refit else []
+        every = sorted({*train, validation, test, *refit})
         return ResolvedDates(
             train=train,
             validation=validation,
             test=test,
-            short_history=self._short_history([*train, validation, test], history_start),
+            short_history=self._short_history(every, history_start),
+            refit_train=refit,
         )
 
     def _short_history(self, dates: list[date], history_start: date | None) -> list[date]:
@@ -654,6 +664,10 @@ class ResolvedDates(BaseModel):
     validation: date
     test: date
     short_history: list[date] = []
+    # the registered model's training dates: the training dates moved forward by the gap
+    # from validation to test, so its last label window ends on the test date, where it is
+    # calibrated (empty when the spec says `refit: false`)
+    refit_train: list[date] = []
 
     def history_warning(self, spec: ModelSpec, history_start: date | None) -> str | None:
         """The model card's sentence about index dates with too short a history, or None."""

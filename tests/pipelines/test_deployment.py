@@ -40,12 +40,14 @@ RUN_TIMEOUT_S = 240
 @pytest.fixture(scope="module")
 def tight_champions(tmp_path_factory, tiny_data: Path) -> Path:
     """Both models trained (small) on the tiny data and promoted, in a module's own MLflow store,
-    with the fairness tolerance for selection against need tightened to [0.99, 1.01].
+    with the fairness tolerances tightened: observed/expected within [0.99, 1.01], judged at
+    a family-wise level of 0.99 (a 1 % interval), so that any deviation flags.
 
-    The tolerances travel with each registered model's spec, so the monthly audit flags
-    groups whose selection-to-need ratio is outside [0.99, 1.01] (on this data, 3 flags in
-    2024-01); a month with flags and no override reason has its lists withheld. With the
-    spec's own tolerances ([0.8, 1.25]) the tiny data raises no flag in 2024-01 or 2025-01.
+    The tolerances travel with each registered model's spec, so the monthly gate (O/E of the
+    selected and the not-selected by group over the most recent fully observed window)
+    flags groups whose O/E is off; a month with flags and no override
+    reason has its lists withheld. With the spec's own tolerances ([0.8, 1.25]) the tiny
+    data raises no flag in 2024-01 or 2025-01.
     """
     from riskstrat.experiment import run_experiment
     from riskstrat.promotion import promote
@@ -60,7 +62,8 @@ def tight_champions(tmp_path_factory, tiny_data: Path) -> Path:
                 ROOT / spec_file,
                 [
                     "learner.params.n_estimators=40",
-                    "fairness.tolerances.selection_to_need=[0.99,1.01]",
+                    "fairness.tolerances.oe=[0.99,1.01]",
+                    "fairness.tolerances.alpha=0.99",
                 ],
             )
             outcome = run_experiment(spec, tiny_data, n_boot=10)

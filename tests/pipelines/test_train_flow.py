@@ -30,6 +30,9 @@ def test_train_flow_registers_a_challenger(
     assert 0.6 < out["metrics"]["test_auroc"] < 0.95
     bundle, info = load_bundle("trilateral_need@challenger")
     assert info.version == "1" and bundle.label == "new_trilateral"
+    # the registered model is the refit, calibrated on the evaluated model's test date
+    assert bundle.index_dates["refit_calibration"] == bundle.index_dates["test"]
+    assert bundle.index_dates["refit_train"][-1] == bundle.index_dates["validation"]
 
 
 def test_train_and_promote_commands(mlflow_store, cluster_data: Path, capsys) -> None:

@@ -11,6 +11,7 @@ figures only. The flag rule is in `riskstrat.fairness.audit`, suppression in
 from riskstrat.fairness.audit import (
     FIELDS,
     GroupAudit,
+    audit_need_met,
     audit_outcomes,
     audit_selection,
     follow_up,
@@ -22,6 +23,7 @@ from riskstrat.fairness.stats import holm
 __all__ = [
     "FIELDS",
     "GroupAudit",
+    "audit_need_met",
     "audit_outcomes",
     "audit_selection",
     "follow_up",

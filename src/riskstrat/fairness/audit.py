@@ -25,7 +25,16 @@ when the printed 95% interval lies wholly outside the band):
   The expectation is treated as fixed given the risks (its own sampling error, of order
   1/n, is left out; the DeLong error of the observed AUROC dominates). The gap to the
   subset's overall AUROC is kept as information (`auroc_vs_overall`), not judged;
-- selection-to-need (every group): normal on the log ratio, against `selection_to_need`.
+- equal opportunity at capacity (groups with events, on the subsets asked for): the share
+  of the group's events its selection captured over the share its own risks expect (Σ risk
+  of its selected / Σ risk of all its persons), exact binomial given its events, against
+  `equal_opportunity` (`stats.captured_share_test`); like the AUROC, judged against what
+  the group's case mix allows, since a group of high risks has more of its events on any
+  list even for the exact true model;
+- selection-to-need (every group): normal on the log ratio, against `selection_to_need`
+  (or reported only, `judged=False`, when need is a proxy that differs from the target);
+- `audit_need_met`, the monthly gate: O/E among the selected and the not-selected of a past
+  population whose outcomes (the model's own label) are known.
 
 The p-values of all tests of an audit (or of a whole report, `judge_jointly`) are
 Holm-corrected together; a group is flagged when a Holm-adjusted p-value is below
@@ -34,6 +43,7 @@ Holm-corrected together; a group is flagged when a Holm-adjusted p-value is belo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -43,6 +53,7 @@ from scipy import stats
 from riskstrat.errors import InputError
 from riskstrat.fairness import stats as st
 from riskstrat.fairness.groups import binary, grouping, point_metrics, require_columns
+from riskstrat.fairness.reasons import reasons
 from riskstrat.fairness.suppression import AuditCells, audit_cells, hidden_figures, shown_cells
 from riskstrat.spec import Fairness, Tolerances
 
@@ -76,12 +87,15 @@ EXTRA = [
     "auroc_expected",
     "auroc_shortfall_p",
     "auroc_vs_overall",
+    "tpr_expected",
+    "eo_ratio",
+    "eo_ci_low",
+    "eo_ci_high",
     "flag_on",
     "p_value",
     "p_holm",
 ]
 MIN_AUROC_CLASS = 10  # persons with and without the event before a group's AUROC is tested
-SUPPRESSED = "figures suppressed (small-cell protection)"
 
 
 @dataclass
@@ -128,7 +142,7 @@ class GroupAudit:
         for figure in hidden.columns[:-1]:
             out[figure] = out[figure].astype(object).where(~hidden[figure], None)
         out["suppressed"] = hidden["any"]
-        out["reason"] = _reasons(out, self.tolerances)
+        out["reason"] = reasons(out, self.tolerances)
         return out[FIELDS + EXTRA]
 
     def published_cells(self) -> tuple[AuditCells, set[int]]:
@@ -189,6 +203,9 @@ def audit_outcomes(
     selected: str | pd.Series | np.ndarray | None = None,
     subsets: dict[str, np.ndarray] | None = None,
     flag_subsets: set[str] | None = None,
+    judge_auroc: bool = True,
+    equal_opportunity_on: Collection[str] = (),
+    kind: str = "outcomes",
 ) -> GroupAudit:
     """Calibration and discrimination by group once outcomes are known.
 
@@ -196,7 +213,10 @@ def audit_outcomes(
     and the realised `outcome` (0/1; missing = not known, left out). `selected` (a column or a
     boolean array) marks who was selected, for the selection rate and the true-positive rate.
     `subsets` maps names to boolean masks that are disjoint, plus optionally "all" for their
-    union (see `follow_up`); flags are judged on `flag_subsets` only (default: all)."""
+    union (see `follow_up`); O/E (and, with `judge_auroc`, AUROC) flags are judged on
+    `flag_subsets` only (default: all). Equal opportunity at capacity (the share of the
+    group's events that the selection captured, against the share its risks expect) is
+    judged on the subsets named in `equal_opportunity_on`, whatever `flag_subsets` says."""
     require_columns(frame, [risk, outcome] + ([selected] if isinstance(selected, str) else []))
     y = binary(frame[outcome], outcome, allow_missing=True)
     r = pd.to_numeric(frame[risk], errors="coerce").to_numpy(dtype=float)
@@ -219,49 +239,85 @@ def audit_outcomes(
             continue
         y_in, r_in, overall_auc = y[idx], r[idx], np.nan
         s_in = np.zeros(len(idx)) if s is None else s[idx]
+        judged = flag_subsets is None or subset in flag_subsets
         for attribute, labels in groups.labels.items():
             points = point_metrics(labels.iloc[idx], y_in, s_in)
             for group, members in _members(labels.iloc[idx]):
-                yg, rg, row = y_in[members], r_in[members], points.loc[group]
-                events, expected = int(row["positives"]), float(rg.sum())
-                low, high = st.poisson_ratio_ci(events, expected, tol.alpha)
-                auc, se = st.auroc_delong(yg, rg)
-                if attribute == "overall":
-                    overall_auc = auc
-                judged = attribute != "overall" and min(events, len(yg) - events) >= MIN_AUROC_CLASS
-                expected_auc, shortfall_p = _auroc_expectation(auc, se, rg, judged, tol)
-                z = stats.norm.ppf(1 - tol.alpha / 2)
-                i = len(rows)
-                rows.append(
-                    {
-                        "subset": subset,
-                        "attribute": attribute,
-                        "group": group,
-                        "n": int(row["n"]),
-                        "events": events,
-                        "expected": expected,
-                        "oe_ratio": events / expected if expected > 0 else np.nan,
-                        "oe_ci_low": low,
-                        "oe_ci_high": high,
-                        "auroc": auc,
-                        "auroc_ci_low": max(0.0, auc - z * se),
-                        "auroc_ci_high": min(1.0, auc + z * se),
-                        "calibration_slope": st.calibration_slope(yg, rg),
-                        "auroc_expected": expected_auc,
-                        "auroc_shortfall_p": shortfall_p,
-                        "auroc_vs_overall": np.nan if attribute == "overall" else auc - overall_auc,
-                        "selection_rate": np.nan if s is None else row["selection_rate"],
-                        "tpr": np.nan if s is None else row["tpr"],
-                        "selected": np.nan if s is None else int(row["selected"]),
-                        "selected_events": np.nan if s is None else int(row["selected_positives"]),
-                    }
+                row = _outcome_row(
+                    y_in[members], r_in[members], s_in[members], points.loc[group], tol
                 )
-                if flag_subsets is not None and subset not in flag_subsets:
-                    continue
-                tests.append((i, subset, "oe", st.oe_p_value(events, expected, tol.oe)))
-                if judged:
-                    tests.append((i, subset, "auroc", shortfall_p))
-    return _audit(rows, tests, tol, "outcomes", groups, partition)
+                row.update(subset=subset, attribute=attribute, group=group)
+                if s is None:
+                    for name in ("selection_rate", "tpr", "selected", "selected_events"):
+                        row[name] = np.nan
+                if attribute == "overall":
+                    overall_auc = row["auroc"]
+                    row["auroc_shortfall_p"] = np.nan
+                else:
+                    row["auroc_vs_overall"] = row["auroc"] - overall_auc
+                judge = {
+                    "oe": judged,
+                    "auroc": judged and judge_auroc and attribute != "overall",
+                    "equal_opportunity": s is not None
+                    and subset in equal_opportunity_on
+                    and attribute != "overall",
+                }
+                tests += _outcome_tests(len(rows), subset, row, judge)
+                rows.append(row)
+    return _audit(rows, tests, tol, kind, groups, partition)
+
+
+def _outcome_tests(i: int, subset: str, row: dict, judge: dict[str, bool]) -> list[tuple]:
+    """The tests of one group's row that `judge` asks for and its figures allow."""
+    tests = []
+    if judge["oe"]:
+        tests.append((i, subset, "oe", row["_oe_p"]))
+    if judge["auroc"] and row["_auroc_judged"]:
+        tests.append((i, subset, "auroc", row["auroc_shortfall_p"]))
+    if judge["equal_opportunity"] and np.isfinite(row["eo_ratio"]):
+        tests.append((i, subset, "equal_opportunity", row["_eo_p"]))
+    return tests
+
+
+def _outcome_row(yg: np.ndarray, rg: np.ndarray, sg: np.ndarray, point, tol: Tolerances) -> dict:
+    """One group's outcome figures (and, as `_`-prefixed keys, its p-values before Holm)."""
+    events, expected = int(point["positives"]), float(rg.sum())
+    low, high = st.poisson_ratio_ci(events, expected, tol.alpha)
+    auc, se = st.auroc_delong(yg, rg)
+    judged = min(events, len(yg) - events) >= MIN_AUROC_CLASS
+    expected_auc, shortfall_p = _auroc_expectation(auc, se, rg, judged, tol)
+    z = stats.norm.ppf(1 - tol.alpha / 2)
+    captured = int(point["selected_positives"])
+    share = float(rg[sg > 0].sum() / expected) if expected > 0 else np.nan
+    eo, eo_low, eo_high, eo_p = st.captured_share_test(
+        captured, events, share, tol.equal_opportunity, tol.alpha
+    )
+    return {
+        "n": int(point["n"]),
+        "events": events,
+        "expected": expected,
+        "oe_ratio": events / expected if expected > 0 else np.nan,
+        "oe_ci_low": low,
+        "oe_ci_high": high,
+        "auroc": auc,
+        "auroc_ci_low": max(0.0, auc - z * se),
+        "auroc_ci_high": min(1.0, auc + z * se),
+        "calibration_slope": st.calibration_slope(yg, rg),
+        "auroc_expected": expected_auc,
+        "auroc_shortfall_p": shortfall_p,
+        "auroc_vs_overall": np.nan,
+        "selection_rate": point["selection_rate"],
+        "tpr": point["tpr"],
+        "selected": int(point["selected"]),
+        "selected_events": captured,
+        "tpr_expected": share,
+        "eo_ratio": eo,
+        "eo_ci_low": eo_low,
+        "eo_ci_high": eo_high,
+        "_oe_p": st.oe_p_value(events, expected, tol.oe),
+        "_auroc_judged": judged,
+        "_eo_p": eo_p,
+    }
 
 
 def _auroc_expectation(
@@ -285,6 +341,7 @@ def audit_selection(
     selected: str,
     need: str,
     subsets: dict[str, np.ndarray] | None = None,
+    judged: bool = True,
 ) -> GroupAudit:
     """Selection against need by group, before outcomes are known.
 
@@ -292,7 +349,10 @@ def audit_selection(
     the top tiers) and `need` (0/1, from events observed before the index date, e.g. an acute
     admission in the past 12 months). Per group: the selection rate, the need rate, and the
     selection-to-need ratio = (the group's share of the selected) / (its share of the persons
-    in need), 1 when the group is selected in proportion to its need."""
+    in need), 1 when the group is selected in proportion to its need. With `judged` False the
+    figures and intervals are reported for information only: nothing is tested or flagged
+    (for a need rule that differs from the model's target, e.g. by age, and so flags sound
+    models)."""
     require_columns(frame, [selected, need])
     s, nd = binary(frame[selected], selected), binary(frame[need], need)
     groups = grouping(frame, fairness)
@@ -331,11 +391,40 @@ def audit_selection(
                         "stn_ci_high": high,
                     }
                 )
-                if attribute != "overall":
+                if judged and attribute != "overall":
                     tests.append(
                         (i, subset, "selection_to_need", st.normal_band_p_value(centre, se, band))
                     )
     return _audit(rows, tests, tol, "selection", groups, partition)
+
+
+def audit_need_met(
+    frame: pd.DataFrame, fairness: Fairness, *, risk: str, outcome: str, selected: str
+) -> GroupAudit:
+    """Selection against need in the target's own currency: the model's selection rule
+    applied to a past population whose outcomes are now known (the most recent fully
+    observed window), by group, the selected and the not-selected apart.
+
+    Need is the model's own label, so a sound model is judged by what it predicts: a group
+    whose not-selected persons had more events than their risks said (O/E above the band)
+    had need the selection missed; a group whose selected persons had fewer (O/E below the
+    band) was selected beyond its need. Only O/E is tested (exact Poisson, Holm over both
+    subsets): under a correct model, each has its stated false-flag rate whatever the
+    group's case mix. `selected` is a 0/1 column."""
+    require_columns(frame, [selected])
+    chosen = binary(frame[selected], selected).astype(bool)
+    subsets = {"selected": chosen, "not_selected": ~chosen, "all": np.ones(len(frame), bool)}
+    return audit_outcomes(
+        frame,
+        fairness,
+        risk=risk,
+        outcome=outcome,
+        selected=chosen,
+        subsets=subsets,
+        flag_subsets={"selected", "not_selected"},
+        judge_auroc=False,
+        kind="need",
+    )
 
 
 def follow_up(
@@ -361,6 +450,7 @@ def follow_up(
         selected=is_listed,
         subsets=subsets,
         flag_subsets={"not_listed"},
+        equal_opportunity_on={"all"},
     )
 
 
@@ -430,53 +520,5 @@ def _flag(rows: pd.DataFrame, tests: pd.DataFrame, tol: Tolerances) -> pd.DataFr
     on = significant.groupby("row")["metric"].agg(";".join).reindex(rows.index)
     rows["flagged"] = on.notna()
     rows["flag_on"] = on.fillna("")
-    rows["reason"] = _reasons(rows, tol)
+    rows["reason"] = reasons(rows, tol)
     return rows
-
-
-def _reasons(rows: pd.DataFrame, tol: Tolerances) -> list[str]:
-    """Why each row is flagged, in words, from the figures the table shows (so a suppressed
-    row's reason shows no figure)."""
-    overall = rows[rows["attribute"] == "overall"].set_index("subset")["auroc"]
-    out = []
-    for r in rows.itertuples():
-        parts = [_reason(m, r, tol, overall.get(r.subset)) for m in r.flag_on.split(";") if m]
-        if parts and _known(r.p_holm):
-            parts[-1] += f"; Holm-adjusted p = {r.p_holm:.2g}"
-        out.append("; ".join(parts) if parts else SUPPRESSED if r.suppressed else "")
-    return out
-
-
-def _known(*values) -> bool:
-    return all(v is not None and not pd.isna(v) for v in values)
-
-
-def _reason(metric: str, r, tol: Tolerances, overall_auc) -> str:
-    if metric == "oe":
-        band = f"outside the band {tol.oe[0]}–{tol.oe[1]}"
-        if not _known(r.oe_ratio, r.oe_ci_low, r.oe_ci_high):
-            return f"observed/expected {band} ({SUPPRESSED})"
-        side = "more" if r.oe_ratio > tol.oe[1] else "fewer"
-        return (
-            f"{side} events than predicted: O/E {r.oe_ratio:.2f} "
-            f"(95% CI {r.oe_ci_low:.2f}–{r.oe_ci_high:.2f}) {band}"
-        )
-    if metric == "auroc":
-        expected = "the AUROC expected for this group's case mix"
-        if not _known(r.auroc, r.auroc_ci_high, r.auroc_expected):
-            return f"AUROC more than {tol.auroc_max_drop} below {expected} ({SUPPRESSED})"
-        overall = f"; overall {overall_auc:.3f}, for information" if _known(overall_auc) else ""
-        return (
-            f"AUROC {r.auroc:.3f} (95% CI up to {r.auroc_ci_high:.3f}) more than "
-            f"{tol.auroc_max_drop} below {r.auroc_expected:.3f}, {expected} "
-            f"(model-based concordance){overall}"
-        )
-    band = f"outside the band {tol.selection_to_need[0]}–{tol.selection_to_need[1]}"
-    if not _known(r.stn_ci_low, r.stn_ci_high):
-        return f"selection-to-need ratio {band} ({SUPPRESSED})"
-    side = "under" if r.stn_ci_high < 1 else "over"
-    ratio = f"{r.selection_to_need:.2f}" if _known(r.selection_to_need) else "n/a"
-    return (
-        f"{side}-selected against need: ratio {ratio} (95% CI {r.stn_ci_low:.2f}–"
-        f"{r.stn_ci_high:.2f}) {band}"
-    )

@@ -135,3 +135,17 @@ def binary(values: pd.Series | np.ndarray, name: str, *, allow_missing: bool = F
             f"{int(bad.sum())} value(s) are not"
         )
     return array
+
+
+def capacity_lists(frame: pd.DataFrame, capacity: int, *, risk: str, catchment: str) -> np.ndarray:
+    """Who a team of `capacity` persons in each catchment would list: the `capacity` highest
+    risks of each value of `catchment` (e.g. each municipality), ties by position; a boolean
+    mask. The selection behind equal opportunity at capacity when no team's list exists (at
+    training)."""
+    require_columns(frame, [risk, catchment])
+    rank = (
+        pd.Series(frame[risk].to_numpy(dtype=float))
+        .groupby(frame[catchment].astype(str).to_numpy())
+        .rank(ascending=False, method="first")
+    )
+    return (rank <= capacity).to_numpy()

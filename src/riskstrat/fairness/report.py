@@ -13,6 +13,7 @@ import json
 import math
 
 from riskstrat.fairness.audit import MIN_AUROC_CLASS, GroupAudit
+from riskstrat.spec import Tolerances
 
 HIDDEN = "·"
 COLUMNS = {
@@ -45,6 +46,25 @@ COLUMNS = {
         "auroc_vs_overall",
         "selection_rate",
         "tpr",
+        "tpr_expected",
+        "eo_ratio",
+        "eo_ci_low",
+        "eo_ci_high",
+        "flagged",
+        "reason",
+    ],
+    "need": [
+        "group",
+        "n",
+        "events",
+        "expected",
+        "oe_ratio",
+        "oe_ci_low",
+        "oe_ci_high",
+        "selected",
+        "selection_rate",
+        "tpr",
+        "tpr_expected",
         "flagged",
         "reason",
     ],
@@ -54,10 +74,28 @@ COLUMNS = {
 def rule_text(audit: GroupAudit) -> str:
     """The flag and suppression rules of an audit, in words, for the report."""
     t = audit.tolerances
+    if audit.kind == "selection" and not len(audit.tests):
+        return (
+            "For information only, never flagged: the need rule is a proxy that differs from "
+            "the model's target (for example by age), so its selection-to-need ratios (share "
+            "of the selected / share of those in need, with 95% intervals) differ from 1 even "
+            "for a correct model. The gate is the audit against the model's own label. "
+            f"Counts of 1–{t.min_cell - 1} persons, and every figure that would reveal one, are "
+            f"suppressed ({HIDDEN})."
+        )
     if audit.kind == "selection":
         tests = (
             f"selection-to-need ratio (share of the selected / share of those in need) "
             f"outside {t.selection_to_need[0]}–{t.selection_to_need[1]}, normal test on the log ratio"
+        )
+    elif audit.kind == "need":
+        tests = (
+            f"need measured by the model's own label over the most recent fully observed window, "
+            f"on the population of that time, selected by the model's rule: among the selected "
+            f"and among the not-selected of each group, observed/expected events outside "
+            f"{t.oe[0]}–{t.oe[1]} (exact Poisson). Not-selected persons with more events than "
+            f"their risks said are need the selection missed; selected persons with fewer were "
+            f"selected beyond their need"
         )
     else:
         tests = (
@@ -71,6 +109,14 @@ def rule_text(audit: GroupAudit) -> str:
             f"spread of risk and so a lower AUROC even for a correct model; its gap to the "
             f"overall AUROC (auroc vs overall) is shown for information and not judged"
         )
+        if "equal_opportunity" in set(audit.tests["metric"]):
+            tests += (
+                f"; or equal opportunity at capacity: the share of the group's events that the "
+                f"list captured (tpr) over the share its own risks expect (tpr expected: the "
+                f"risk of its listed persons over the risk of all its persons), outside "
+                f"{t.equal_opportunity[0]}–{t.equal_opportunity[1]} (exact binomial given the "
+                f"group's events)"
+            )
     judged = sorted(set(audit.tests["subset"])) if len(audit.tests) else []
     where = (
         f" Flags are judged on: {', '.join(s.replace('_', ' ') for s in judged)}."
@@ -86,6 +132,39 @@ def rule_text(audit: GroupAudit) -> str:
         f"suppressed ({HIDDEN}), with further cells suppressed wherever a hidden cell could be "
         f"recovered by subtraction from a total."
     )
+
+
+def gates_markdown(t: Tolerances, audit: dict | None = None) -> str:
+    """What each fairness gate checks, in words, and (given a training audit's summary) what
+    it found: the model card's fairness section."""
+    lines = [
+        "## Fairness gates",
+        "",
+        "- **At training (the promotion gate, test date) and in each follow-up**, by group: "
+        f"observed/expected events (exact Poisson, band {t.oe[0]}–{t.oe[1]}); the AUROC "
+        "against the AUROC the group's own case mix allows (model-based concordance, van "
+        f"Klaveren et al. 2016; a shortfall of more than {t.auroc_max_drop}); equal "
+        "opportunity at capacity: the share of the group's events that lists of a team's "
+        "size capture, against the share its own risks expect (exact binomial, band "
+        f"{t.equal_opportunity[0]}–{t.equal_opportunity[1]}; at training lists of "
+        "`capacity_for_metrics` persons per municipality, in a follow-up the month's lists).",
+        "- **At monthly publication** (lists are withheld on a flag): the model's selection "
+        "rule applied to its population one horizon before the month, against its own label "
+        "now observed: observed/expected among the selected and among the not-selected of "
+        "each group. The proxy need rule (`fairness.need`) is reported, never judged.",
+        f"- A flag needs the group's interval wholly outside its band after a Holm correction "
+        f"over the audit's tests (family-wise α = {t.alpha}); the measured false-flag and "
+        "detection rates are in the README (`benchmarks/gate_rates.py`).",
+    ]
+    if audit is not None:
+        flags = audit.get("flags") or []
+        lines += [
+            "",
+            f"Training audit on the test date: {audit.get('tests', 0)} tests, "
+            + ("no group flagged." if not flags else f"{len(flags)} flag(s):"),
+            *[f"- {f['attribute']} = {f['group']}: {f['reason']}" for f in flags],
+        ]
+    return "\n".join(lines)
 
 
 def render_report(audits: dict[str, GroupAudit], title: str, context: dict) -> dict[str, bytes]:
@@ -181,6 +260,10 @@ def _md_table(rows: list[dict], columns: list[str]) -> str:
 
 def _charts(rows: list[dict], audit: GroupAudit) -> str:
     t = audit.tolerances
+    if audit.kind == "need":
+        return _interval_chart(
+            rows, ("oe_ratio", "oe_ci_low", "oe_ci_high"), "observed / expected", band=t.oe
+        )
     if audit.kind == "selection":
         return _interval_chart(
             rows,

@@ -125,6 +125,36 @@ def share_ratio(
     return ratio, float(np.exp(centre - z * se)), float(np.exp(centre + z * se)), centre, se
 
 
+def captured_share_test(
+    captured: int, events: int, expected_share: float, band: tuple[float, float], alpha: float
+) -> tuple[float, float, float, float]:
+    """Equal opportunity at capacity: a group's share of its events that the list captured
+    (its true-positive rate) against the share the model's own risks expect for it.
+
+    Given the group's `events`, the `captured` count is binomial with the expected share
+    (Σ risk of its listed persons / Σ risk of all its persons: the share a correct model's
+    list captures of the group's case mix), taking events as independent Poisson counts on
+    and off the list. Returns (observed/expected share, exact Clopper-Pearson interval of
+    that ratio, p-value that the true ratio lies outside `band`: twice the exact one-sided
+    binomial tail against the nearest band edge; 1 inside the band). NaNs and p = 1 when
+    there is nothing to judge (no events, or an expected share of 0 or 1)."""
+    if events <= 0 or not 0 < expected_share < 1:
+        return np.nan, np.nan, np.nan, 1.0
+    ratio = captured / events / expected_share
+    low = stats.beta.ppf(alpha / 2, captured, events - captured + 1) if captured > 0 else 0.0
+    high = (
+        stats.beta.ppf(1 - alpha / 2, captured + 1, events - captured) if captured < events else 1.0
+    )
+    if ratio < band[0]:
+        one_sided = stats.binom.cdf(captured, events, band[0] * expected_share)
+    elif ratio > band[1] and band[1] * expected_share < 1:
+        one_sided = stats.binom.sf(captured - 1, events, band[1] * expected_share)
+    else:
+        one_sided = 0.5
+    p = 1.0 if band[0] <= ratio <= band[1] else float(min(1.0, 2 * one_sided))
+    return float(ratio), float(low / expected_share), float(high / expected_share), p
+
+
 def calibration_slope(y: np.ndarray, risk: np.ndarray) -> float:
     """Slope of a logistic regression of the outcome on logit(risk): 1 when the spread of the
     risks is right, below 1 when they are too extreme. NaN without both outcomes, or when the

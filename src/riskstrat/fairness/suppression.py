@@ -52,6 +52,10 @@ REVEALS = {
     "selection_rate": ("selected", "n"),
     "need_rate": ("needy", "n"),
     "tpr": ("selected_events", "events"),
+    "tpr_expected": ("selected", "n"),  # from the risks of the selected and of the group
+    "eo_ratio": ("selected_events", "events", "selected", "n"),
+    "eo_ci_low": ("selected_events", "events", "selected", "n"),
+    "eo_ci_high": ("selected_events", "events", "selected", "n"),
     "selection_to_need": ("selected", "needy"),
     "stn_ci_low": ("selected", "needy"),
     "stn_ci_high": ("selected", "needy"),

@@ -283,14 +283,14 @@ def _status_drop_down(ws: Worksheet, column: int, rows: int, language: str) -> N
 
 def risk_number_format(risk: float | None) -> str:
     """The sheet's number format for one risk, with the precision the data support: a whole
-    percent from 10 %, one decimal below, and never "100 %" nor "0 %" (a risk that would
-    round to either reads "≥99 %" or "<0.1 %"; calibration bounds new models' risks to
-    0.05-98.5 %, so only an older model's risks reach those). The cell keeps the full risk;
-    the rank was decided by the model's full-resolution score."""
+    percent from 10 %, one decimal below, and never 99 % or more nor "0 %" (calibration
+    bounds new models' risks to 0.05-98.5 %; a risk at that ceiling, or an older model's
+    above it, reads "≥98.5%", one below 0.05 % "<0.1%"). The cell keeps the full risk; the
+    rank was decided by the model's full-resolution score."""
     if risk is None or risk != risk:
         return "0.0%"
-    if risk >= 0.99:
-        return '"≥99%"'
+    if risk >= 0.985:
+        return '"≥98.5%"'
     if risk >= 0.1:
         return "0%"
     if risk >= 0.00051:  # rounds to at least 0.1 %

@@ -17,7 +17,7 @@ from riskstrat.monthly.delivery import (
     hold_if_incomplete,
 )
 from riskstrat.monthly.drift import drift_metrics
-from riskstrat.monthly.fairness import month_fairness
+from riskstrat.monthly.fairness import month_fairness, recent_need, recent_window
 from riskstrat.monthly.feedback import month_feedback
 from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
 from riskstrat.monthly.lists import month_lists
@@ -53,5 +53,7 @@ __all__ = [
     "month_follow_up",
     "month_lists",
     "month_summary",
+    "recent_need",
+    "recent_window",
     "withheld_message",
 ]

@@ -100,3 +100,27 @@ def fit_lightgbm(
         }
     )
     return FittedLearner(booster=kept, best_iteration=int(best), learning_curve=curve)
+
+
+def refit_lightgbm(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    feature_names: list[str],
+    categorical: list[str],
+    params: dict[str, Any],
+    rounds: int,
+    seed: int,
+) -> lgb.Booster:
+    """The same learner refitted on other rows with a fixed number of rounds (those early
+    stopping chose when it was evaluated): no rows are held out to stop on."""
+    lgb_params, _ = lightgbm_params(params, seed)
+    train_set = lgb.Dataset(
+        x_train,
+        label=y_train,
+        feature_name=feature_names,
+        categorical_feature=categorical or "auto",
+        free_raw_data=True,
+    )
+    booster = lgb.train(lgb_params, train_set, num_boost_round=max(1, rounds))
+    return lgb.Booster(model_str=booster.model_to_string())

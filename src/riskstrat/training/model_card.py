@@ -69,14 +69,16 @@ def render_model_card(
         _data(bundle, metrics, data_description),
         _population_and_label(spec),
         _model(spec, bundle),
+        _refit(bundle, metrics),
         _performance(spec, metrics),
+        _calibration_at_top(tables),
         _baselines(spec, metrics, beats_baselines),
         _segments(bundle, tables),
         "## Subgroups (test date)\n\n" + markdown_table(tables["subgroups.csv"]),
         "## Limitations\n\n"
         + "\n".join(f"- {item.format(last_small=min_cell_of(spec) - 1)}" for item in LIMITATIONS),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(s for s in sections if s) + "\n"
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -104,10 +106,17 @@ def _header(spec: ModelSpec, bundle: ModelBundle) -> str:
     lines = [f"# Model card: {spec.name}"]
     if spec.description.strip():
         lines.append(spec.description.strip())
+    refit = "refit_train" in bundle.index_dates
+    fitted = (
+        f"refitted on {', '.join(bundle.index_dates['refit_train'])} with the evaluated "
+        f"model's {bundle.best_iteration} boosting rounds, calibrated on "
+        f"{bundle.index_dates['refit_calibration']}"
+        if refit
+        else f"with {bundle.best_iteration} boosting rounds (early stopping on the validation date)"
+    )
     lines.append(
         f"- Spec fingerprint: `{bundle.spec_fingerprint}`\n"
-        f"- Learner: LightGBM with {bundle.best_iteration} boosting rounds (early stopping on "
-        f"the validation date), {spec.calibration} calibration{_top_step(bundle)}\n"
+        f"- Learner: LightGBM {fitted}, {spec.calibration} calibration{_top_step(bundle)}\n"
         f"- Inputs: {len(bundle.feature_names)}"
     )
     return "\n\n".join(lines)
@@ -122,7 +131,7 @@ def _top_step(bundle: ModelBundle) -> str:
     low, high = calibrator.interval(top)
     return (
         f"; highest risk {calibrator.predict(top)[0]:.1%} (95 % interval {low[0]:.1%}-"
-        f"{high[0]:.1%}; its validation step: {calibrator.events[-1]:.0f} events among "
+        f"{high[0]:.1%}; its calibration step: {calibrator.events[-1]:.0f} events among "
         f"{calibrator.n[-1]:.0f} persons); the rank follows the model's full-resolution score"
     )
 
@@ -147,10 +156,52 @@ def _data(bundle: ModelBundle, metrics: dict[str, float], description: str | Non
         ],
         columns=["role", "index dates", "persons", "events", "dropped (label unknown)"],
     )
+    if "refit_train" in dates and "n_refit_train" in metrics:
+        table.loc[len(table)] = (
+            "refit training (registered model)",
+            ", ".join(dates["refit_train"]),
+            metrics["n_refit_train"],
+            metrics["events_refit_train"],
+            metrics["dropped_unlabelled_refit_train"],
+        )
     return (
         f"## Data\n\nExtract: {description or 'not given'}.\n\n{markdown_table(table)}\n\n"
         "Out-of-time: every training label window ends on or before the validation index date, "
         "and the validation window on or before the test index date."
+    )
+
+
+def _refit(bundle: ModelBundle, metrics: dict[str, float]) -> str:
+    """Which model is registered, and why the test figures below are its backtest."""
+    dates = bundle.index_dates
+    if "refit_train" not in dates:
+        return (
+            "## Registered model\n\nThe evaluated model itself (the spec says `refit: false`): "
+            "it was fitted on the oldest dates of the extract."
+        )
+    return (
+        "## Registered model and its backtest\n\n"
+        f"The model that is registered and scores is the evaluated learner (same "
+        f"parameters, {bundle.best_iteration} rounds) refitted on the most recent fully "
+        f"observed index dates, {', '.join(dates['refit_train'])} "
+        f"({metrics.get('n_refit_train', float('nan')):,.0f} person-dates), and calibrated, "
+        f"with its tier cut-points, on {dates['refit_calibration']}, which the refit did not "
+        "see. The evaluated model is that same procedure run one validation-to-test gap "
+        f"earlier: fitted on {', '.join(dates['train'])}, calibrated on "
+        f"{dates['validation']} and tested on {dates['test']}. The test figures below are "
+        "therefore the backtest of the registered model's procedure (refit as of the "
+        "validation date, tested one gap later); the registered model itself has no later "
+        "date to be tested on until the monthly follow-up."
+    )
+
+
+def _calibration_at_top(tables: dict[str, pd.DataFrame]) -> str:
+    if "calibration_top.csv" not in tables:
+        return ""
+    return (
+        "## Calibration at the top (test date)\n\nWhere lists are drawn: the persons ranked "
+        "in the top 1 %, 1-5 % and 5-20 % by risk, observed against expected events, with exact "
+        "95 % intervals.\n\n" + markdown_table(tables["calibration_top.csv"])
     )
 
 
@@ -240,9 +291,14 @@ def _segments(bundle: ModelBundle, tables: dict[str, pd.DataFrame]) -> str:
     rules = "\n".join(
         f"{i}. `{name}`: `{rule}`" for i, (name, rule) in enumerate(bundle.segments.needs, 1)
     )
+    cuts = ", ".join(
+        f"{name} {cut:.4f}"
+        for name, cut in zip(bundle.segments.tier_names, bundle.segments.cut_points, strict=True)
+    )
     return (
-        "## Segments\n\nRisk tiers by fixed cut-points on the calibrated risk, set on the validation "
-        "date's population:\n\n"
+        "## Segments\n\nRisk tiers by fixed cut-points on the calibrated risk, set on the "
+        f"population of the date the model is calibrated on (registered model: {cuts}); the "
+        "evaluated model's, set on the validation date:\n\n"
         + markdown_table(tables["tiers.csv"])
         + "\n\nNeeds segments (first "
         f"matching rule wins; `other` if none):\n\n{rules}\n\n"

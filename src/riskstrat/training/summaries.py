@@ -150,3 +150,51 @@ def _suppress(
         table.loc[hidden[column].to_numpy(), column] = np.nan
     table["suppressed"] = (hidden[n] | hidden[events]).to_numpy()
     return table
+
+
+TOP_BANDS = ((0.0, 0.01, "top 1 %"), (0.01, 0.05, "1-5 %"), (0.05, 0.20, "5-20 %"))
+
+
+def calibration_at_top(
+    y: np.ndarray, risk: np.ndarray, person_id: np.ndarray, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
+    """Observed against expected events where lists are drawn: the persons ranked in the top
+    1 %, 1-5 % and 5-20 % by risk (ties by person id), each with persons, events, expected
+    events (Σ risk), the observed and mean predicted risk, O/E and its exact (Garwood) 95 %
+    interval, and the observed risk's exact (Clopper-Pearson) 95 % interval. A band with 1 to
+    min_cell - 1 persons or events has its counts and rates suppressed (the bands do not add
+    up to a published total)."""
+    from scipy import stats
+
+    order = np.lexsort((np.asarray(person_id).astype(str), -np.asarray(risk, dtype=float)))
+    n = len(order)
+    rows = []
+    for start, end, name in TOP_BANDS:
+        members = order[int(round(start * n)) : int(round(end * n))]
+        persons, events = len(members), int(np.sum(y[members]))
+        expected = float(np.sum(risk[members]))
+        low = stats.chi2.ppf(0.025, 2 * events) / 2 if events else 0.0
+        high = stats.chi2.ppf(0.975, 2 * events + 2) / 2
+        rate_low = stats.beta.ppf(0.025, events, persons - events + 1) if events else 0.0
+        rate_high = stats.beta.ppf(0.975, events + 1, persons - events) if events < persons else 1.0
+        rows.append(
+            {
+                "band": name,
+                "persons": persons,
+                "events": events,
+                "expected": expected,
+                "observed_risk": events / persons if persons else np.nan,
+                "observed_risk_ci_low": rate_low,
+                "observed_risk_ci_high": rate_high,
+                "mean_predicted_risk": expected / persons if persons else np.nan,
+                "oe_ratio": events / expected if expected > 0 else np.nan,
+                "oe_ci_low": low / expected if expected > 0 else np.nan,
+                "oe_ci_high": high / expected if expected > 0 else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows)
+    small = table[["persons", "events"]].apply(lambda c: (c > 0) & (c < min_cell)).any(axis=1)
+    shown = [c for c in table.columns if c not in ("band", "persons", "expected")]
+    table[shown] = table[shown].astype(float).where(~small, np.nan)
+    table["persons"] = table["persons"].astype(float).where(table["persons"] >= min_cell, np.nan)
+    return table

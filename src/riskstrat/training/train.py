@@ -28,7 +28,9 @@ from riskstrat.training.evaluation import calibration_metrics, evaluate_scores, 
 from riskstrat.training.frames import check_out_of_time, labelled_rows
 from riskstrat.training.learner import FittedLearner, fit_lightgbm
 from riskstrat.training.model_card import render_model_card
+from riskstrat.training.refit import refit_bundle
 from riskstrat.training.report import run_figures
+from riskstrat.training.summaries import calibration_at_top
 
 SHAP_SAMPLE = 2000
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ def train_model(
     *,
     data_description: str | None = None,
     n_boot: int = 200,
+    refit_train: pd.DataFrame | None = None,
 ) -> TrainingResult:
     """Fit, calibrate, segment and evaluate one model spec on out-of-time feature tables.
 
@@ -102,7 +105,11 @@ def train_model(
     each. Rows with a null label (window not observed) are dropped and counted. LightGBM
     stops early on the validation date, is calibrated there, and the tier cut-points are
     set on its population; the test date is only used for evaluation. `data_description`
-    (e.g. the extract's name and date) goes into the model card.
+    (e.g. the extract's name and date) goes into the model card. With `refit_train` (the
+    spec's refit dates, `ResolvedDates.refit_train`), the bundle returned, which is
+    registered and scores, is the same learner refitted there and calibrated on the test
+    date (`riskstrat.training.refit`); the figures are the evaluated model's, the backtest
+    of that procedure.
     """
     features = list(feature_names)
     parts, dropped = {}, {}
@@ -147,6 +154,16 @@ def train_model(
         test_frame=parts["test"],
         min_cell=min_cell_of(spec),
     )
+    tables["calibration_top.csv"] = calibration_at_top(
+        fit.y["test"],
+        fit.risk["test"],
+        parts["test"]["person_id"].to_numpy(dtype=object),
+        min_cell=min_cell_of(spec),
+    )
+    metrics.update(_top_metrics(tables["calibration_top.csv"]))
+    if refit_train is not None:
+        bundle, refit_counts = refit_bundle(spec, bundle, refit_train, parts["test"])
+        metrics.update(refit_counts)
     tables["metrics.csv"] = pd.DataFrame({"metric": list(metrics), "value": list(metrics.values())})
     card = render_model_card(spec, bundle, metrics, tables, beats, data_description)
     log.info("drew figures, tables and the model card in %.1f s", time.perf_counter() - clock)
@@ -269,6 +286,25 @@ def _baselines(spec, parts, x, y, features, levels) -> dict[str, np.ndarray]:
         )
         scores["logistic"] = model.predict_proba(base.one_hot(x["test"], features, levels))[:, 1]
     return scores
+
+
+def _top_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """The calibration-at-top table as metrics (`test_top_1pct_oe_ratio`, ...), shown
+    figures only."""
+    keys = {"top 1 %": "top_1pct", "1-5 %": "top_1_5pct", "5-20 %": "top_5_20pct"}
+    out = {}
+    for row in table.itertuples():
+        for figure in (
+            "observed_risk",
+            "mean_predicted_risk",
+            "oe_ratio",
+            "oe_ci_low",
+            "oe_ci_high",
+        ):
+            value = getattr(row, figure)
+            if pd.notna(value):
+                out[f"test_{keys[row.band]}_{figure}"] = float(value)
+    return out
 
 
 def _run_counts(y, dropped, best_iteration: int, n_features: int) -> dict[str, float]:
