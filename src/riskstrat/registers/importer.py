@@ -1,0 +1,355 @@
+"""`riskstrat import`: register files in SOURCE_DIR -> a data directory in contract v1.
+
+Steps: find and read the registers (`sources`), convert each family to its contract table
+(`persons`, and the event converters of `hospital`, `gp`, `prescriptions`, `municipal`),
+take contract tables already in SOURCE_DIR as given, drop events of persons not in
+persons, replace `pnr` by its pseudonym (`pseudonym`), write everything into a folder
+beside DATA_DIR, check it with the contract's own validation, and only then rename it into
+place. Every problem of the input is collected and raised at once: a failed import writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from riskstrat.contract.validate import validate_data_dir
+from riskstrat.errors import InputError
+from riskstrat.io import absolute, atomic_folder
+from riskstrat.registers import persons as persons_module
+from riskstrat.registers import pseudonym
+from riskstrat.registers.common import Change, Converted, Problem, raise_if_any
+from riskstrat.registers.sources import (
+    CONTRACT_TABLES,
+    Catalogue,
+    RegisterFiles,
+    find_registers,
+    read_register,
+)
+
+# the event converters (module, contract table), in the order they run: gp_contacts first,
+# because persons takes each person's clinic from it
+EVENT_CONVERTERS = (
+    ("gp", "gp_contacts"),
+    ("hospital", "hospital_contacts"),
+    ("prescriptions", "prescriptions"),
+    ("municipal", "municipal_services"),
+    ("municipal", "opt_outs"),
+)
+EVENT_DATES = {
+    "hospital_contacts": "start_date",
+    "gp_contacts": "contact_date",
+    "municipal_services": "start_date",
+    "prescriptions": "dispense_date",
+    "opt_outs": "opt_out_date",
+}
+# tables that must cover the history for history_start (the contract's required event tables)
+HISTORY_TABLES = ("hospital_contacts", "gp_contacts", "municipal_services")
+
+
+@dataclass
+class ImportResult:
+    """What an import did: the data directory, the dates, rows read per register and
+    written per contract table, every Change, the warnings and the key file used."""
+
+    out_dir: Path
+    source_dir: Path
+    layout: str
+    extract_date: date
+    extract_date_source: str  # "option" or "derived"
+    history_start: date
+    rows_read: dict[str, int]
+    rows_written: dict[str, int]
+    changes: list[Change]
+    warnings: list[str]
+    key_path: Path
+    key_created: bool
+    passed_through: list[str] = field(default_factory=list)
+
+
+def converter_modules() -> dict[str, ModuleType]:
+    """The register converter modules present in this installation, by short name."""
+    found = {"persons": persons_module}
+    for name in sorted({module for module, _ in EVENT_CONVERTERS}):
+        try:
+            found[name] = importlib.import_module(f"riskstrat.registers.{name}")
+        except ModuleNotFoundError:
+            continue
+    return found
+
+
+def catalogue(modules: dict[str, ModuleType] | None = None) -> Catalogue:
+    """Every register name the converters read, and which of them are SDS's."""
+    modules = modules if modules is not None else converter_modules()
+    names: set[str] = set()
+    sds: set[str] = set()
+    for module in modules.values():
+        names |= {n.lower() for n in getattr(module, "REGISTERS", ())}
+        sds |= {n.lower() for n in getattr(module, "SDS_REGISTERS", ())}
+    return Catalogue(frozenset(names), frozenset(sds))
+
+
+def read_source(
+    source_dir: Path, layout: str, modules: dict[str, ModuleType]
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Every register and contract table of SOURCE_DIR, read (problems raised together)."""
+    if not source_dir.is_dir():
+        raise InputError(f"SOURCE_DIR {source_dir} is not a folder")
+    problems: list[Problem] = []
+    found: dict[str, RegisterFiles] = find_registers(
+        source_dir, catalogue(modules), layout, problems
+    )
+    raise_if_any(problems)
+    if not found:
+        raise InputError(f"SOURCE_DIR {source_dir} holds no register files")
+    frames = {name: read_register(files, problems) for name, files in found.items()}
+    for name, frame in frames.items():
+        if len(frame.columns) and "pnr" not in frame.columns and name != "audd_niveau":
+            if _keyed_by_person(name, modules):
+                problems.append(Problem(name, "pnr", "no person key (pnr or an SDS alias)"))
+    raise_if_any(problems)
+    return frames, {name: len(frame) for name, frame in frames.items()}
+
+
+def _keyed_by_person(name: str, modules: dict[str, ModuleType]) -> bool:
+    """Registers read without a person key of their own (LPR2's lpr_diag joins lpr_adm by
+    recnum, LPR3's diagnoser by dw_ek_kontakt) are named by their module's UNKEYED."""
+    unkeyed = {n for m in modules.values() for n in getattr(m, "UNKEYED_REGISTERS", ())}
+    return name not in unkeyed and name not in {"audd_niveau"}
+
+
+def import_registers(
+    source_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    layout: str = "auto",
+    extract_date: date | None = None,
+    key_path: str | Path | None = None,
+) -> ImportResult:
+    """Import the registers of `source_dir` into the data directory `out_dir` (replaced
+    whole, atomically) with `import_report.md/json`; returns what was done. Bad input
+    raises `RegisterError`/`InputError` and writes nothing."""
+    source, out = absolute(source_dir), absolute(out_dir)
+    if out == source or source in out.parents:
+        raise InputError(f"--out {out} is inside SOURCE_DIR {source}: choose a folder outside it")
+    key_file = Path(key_path) if key_path else pseudonym.default_key_path()
+    key, created = pseudonym.load_or_create_key(key_file, out)
+    modules = converter_modules()
+    frames, rows_read = read_source(source, layout, modules)
+    bound = extract_date or date.today()
+    tables, changes, passed = convert(frames, bound, modules)
+    derived = extract_date is None
+    final_date = _derived_extract_date(tables) if derived else bound
+    tables = _only_known_persons(tables, changes)
+    history_start = _history_start(tables, final_date)
+    with_ids = _pseudonymise(tables, key)
+    result = ImportResult(
+        out_dir=out,
+        source_dir=source,
+        layout=layout,
+        extract_date=final_date,
+        extract_date_source="derived" if derived else "option",
+        history_start=history_start,
+        rows_read=rows_read,
+        rows_written={name: len(t) for name, t in with_ids.items()},
+        changes=changes,
+        warnings=[],
+        key_path=absolute(key_file),
+        key_created=created,
+        passed_through=passed,
+    )
+    _write(with_ids, result)
+    return result
+
+
+def convert(
+    frames: dict[str, pd.DataFrame], extract_date: date, modules: dict[str, ModuleType]
+) -> tuple[dict[str, pd.DataFrame], list[Change], list[str]]:
+    """Every contract table keyed by `pnr`, with the report lines; contract tables given in
+    SOURCE_DIR are passed through where no converter made the table."""
+    problems: list[Problem] = []
+    changes: list[Change] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for module_name, table in EVENT_CONVERTERS:
+        module = modules.get(module_name)
+        convert_table: Callable | None = getattr(module, table, None) if module else None
+        if convert_table is None:
+            continue
+        converted: Converted | None = convert_table(frames, extract_date, problems)
+        if converted is not None:
+            tables[table] = converted.table
+            changes.extend(converted.changes)
+    passed = []
+    for table in CONTRACT_TABLES:
+        if table not in frames:
+            continue
+        made_too = table in tables or table == "persons" and _has_person_register(frames)
+        if made_too and not _from_passthrough(modules, table):
+            problems.append(Problem(table, None, "given both as registers and as a contract table"))
+        elif not made_too:
+            tables[table] = frames[table]
+            passed.append(table)
+    if "persons" not in tables:
+        made = persons_module.persons(frames, extract_date, problems, _gp(tables))
+        if made is not None:
+            tables["persons"] = made.table
+            changes.extend(made.changes)
+    raise_if_any(problems)
+    if "persons" not in tables:
+        raise InputError(
+            "SOURCE_DIR has no persons register: BEF (DST), cpr3_t_person (SDS) or a "
+            "persons table keyed by pnr"
+        )
+    return tables, changes, passed
+
+
+def _has_person_register(frames: dict[str, pd.DataFrame]) -> bool:
+    return "bef" in frames or "cpr3_t_person" in frames
+
+
+def _gp(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The GP contacts persons takes clinics from (converted, or given keyed by pnr)."""
+    gp = tables.get("gp_contacts")
+    if gp is None or not {"pnr", "contact_date", "clinic_id"} <= set(gp.columns):
+        return None
+    return gp.assign(contact_date=pd.to_datetime(gp["contact_date"], errors="coerce"))
+
+
+def _from_passthrough(modules: dict[str, ModuleType], table: str) -> bool:
+    """True when the converter of `table` itself takes the contract table as given
+    (municipal.py does for municipal_services and opt_outs)."""
+    module = modules.get("municipal")
+    return module is not None and table in getattr(module, "REGISTERS", ())
+
+
+def _dates_of(frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column] if column in frame.columns else pd.Series([], dtype="datetime64[s]")
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values, errors="coerce")
+    return values.dropna()
+
+
+def _derived_extract_date(tables: dict[str, pd.DataFrame]) -> date:
+    """The contract's rule without a manifest: the day after the latest date other than an
+    end date (event starts, birth, death and emigration dates)."""
+    latest = []
+    for table, column in EVENT_DATES.items():
+        if table in tables:
+            latest.append(_dates_of(tables[table], column).max())
+    for column in ("birth_date", "death_date", "emigration_date"):
+        latest.append(_dates_of(tables["persons"], column).max())
+    found = [d for d in latest if pd.notna(d)]
+    if not found:
+        raise InputError("cannot derive the extract date from the data: give --extract-date")
+    return (max(found) + timedelta(days=1)).date()
+
+
+def _history_start(tables: dict[str, pd.DataFrame], extract_date: date) -> date:
+    """The first day of the month from which every required event table has events (the
+    latest of their first event months); the extract date when none has any."""
+    firsts = []
+    for table in HISTORY_TABLES:
+        if table in tables:
+            first = _dates_of(tables[table], EVENT_DATES[table]).min()
+            if pd.notna(first):
+                firsts.append(first)
+    if not firsts:
+        return extract_date
+    latest = max(firsts)
+    return date(latest.year, latest.month, 1)
+
+
+def _only_known_persons(
+    tables: dict[str, pd.DataFrame], changes: list[Change]
+) -> dict[str, pd.DataFrame]:
+    """Event rows of persons in the persons table; the others dropped with a count (no BEF
+    row, or dropped as living outside the 98 municipalities)."""
+    known = pd.Index(tables["persons"]["pnr"].astype("string").str.strip())
+    out = {"persons": tables["persons"]}
+    for name, frame in tables.items():
+        if name == "persons":
+            continue
+        if "pnr" not in frame.columns:
+            raise InputError(f"{name}: no person key (pnr or an SDS alias)")
+        inside = frame["pnr"].astype("string").str.strip().isin(known).fillna(False).astype(bool)
+        if not inside.all():
+            changes.append(
+                Change(
+                    name,
+                    name,
+                    "dropped",
+                    "person not in persons (no BEF/CPR row, or living outside the 98 "
+                    "municipalities)",
+                    int((~inside).sum()),
+                )
+            )
+        out[name] = frame.loc[inside].reset_index(drop=True)
+    return out
+
+
+def _pseudonymise(tables: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
+    """Each table with `person_id` in place of `pnr` (first column)."""
+    persons_pnr = tables["persons"]["pnr"].astype("string").str.strip()
+    ids = pseudonym.person_ids(persons_pnr, key)
+    if ids.duplicated().any() or persons_pnr.duplicated().any():
+        raise InputError("persons: a person is given twice (duplicate pnr after trimming)")
+    lookup = pd.Series(ids.to_numpy(), index=persons_pnr.to_numpy())
+    out = {}
+    for name, frame in tables.items():
+        pnr = frame["pnr"].astype("string").str.strip()
+        person_id = pnr.map(lookup).astype("string")
+        rest = frame.drop(columns=["pnr"])
+        out[name] = pd.concat(
+            [pd.DataFrame({"person_id": person_id.to_numpy()}), rest.reset_index(drop=True)],
+            axis=1,
+        )
+    return out
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """A contract table as Arrow: datetimes as dates, nullable pandas types as Arrow's."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            days = values.to_numpy().astype("datetime64[D]")
+            columns[name] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+        else:
+            columns[name] = pa.Array.from_pandas(values)
+    return pa.table(columns)
+
+
+def _write(tables: dict[str, pd.DataFrame], result: ImportResult) -> None:
+    from riskstrat.registers.report import report_json, report_markdown
+
+    with atomic_folder(result.out_dir) as tmp:
+        for name, frame in tables.items():
+            pq.write_table(_arrow(frame), tmp / f"{name}.parquet", compression="zstd")
+        manifest = {
+            "contract_version": 1,
+            "extract_date": result.extract_date.isoformat(),
+            "history_start": result.history_start.isoformat(),
+            "source": f"riskstrat import of register files ({result.layout} layout)",
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        report = validate_data_dir(tmp)
+        if not report.ok:
+            lines = "\n".join(f"- {f.message()}" for f in report.errors)
+            raise InputError(
+                f"the imported data would not meet input contract v1 "
+                f"({len(report.errors)} problem(s)); nothing was written:\n{lines}"
+            )
+        result.warnings = [f.message() for f in report.warnings]
+        (tmp / "import_report.json").write_text(report_json(result))
+        (tmp / "import_report.md").write_text(report_markdown(result))
