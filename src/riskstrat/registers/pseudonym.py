@@ -47,18 +47,21 @@ def load_or_create_key(path: Path, data_dir: Path) -> tuple[bytes, bool]:
             "outside it, or anyone with the data could recompute the ids"
         )
     if path.exists():
-        text = path.read_text(encoding="ascii", errors="replace").strip()
-        if not _KEY_TEXT.match(text):
-            raise InputError(
-                f"--pseudonym-key {path} is not a pseudonym key (64 hex digits expected)"
-            )
-        return bytes.fromhex(text), False
+        return read_key(path), False
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key.hex() + "\n")
     return key, True
+
+
+def read_key(path: Path) -> bytes:
+    """The key in the key file `path` (InputError when it is not one written here)."""
+    text = Path(path).read_text(encoding="ascii", errors="replace").strip()
+    if not _KEY_TEXT.match(text):
+        raise InputError(f"--pseudonym-key {path} is not a pseudonym key (64 hex digits expected)")
+    return bytes.fromhex(text)
 
 
 def normalise_pnr(pnr: str) -> str:
