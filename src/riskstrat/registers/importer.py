@@ -54,6 +54,14 @@ EVENT_DATES = {
     "prescriptions": "dispense_date",
     "opt_outs": "opt_out_date",
 }
+REQUIRED_SOURCES = {
+    "hospital_contacts": "LPR2 lpr_adm + lpr_diag, LPR3 kontakter + diagnoser, ...",
+    "gp_contacts": "SSSY/SYSI",
+    "municipal_services": "FSIII export or DST's AE* tables",
+}
+# SDS's table names (registers-notes: cpr3_t_*, LPR3_SB_*, lpr_t_adm<yr>, lpr2_mdl_*,
+# ssr_t_ssik<yr>), for converters that do not list their SDS registers
+SDS_PREFIXES = ("cpr3_", "lpr3_sb_", "lpr_t_", "lpr2_mdl_", "ssr_t_")
 # tables that must cover the history for history_start (the contract's required event tables)
 HISTORY_TABLES = ("hospital_contacts", "gp_contacts", "municipal_services")
 
@@ -97,6 +105,7 @@ def catalogue(modules: dict[str, ModuleType] | None = None) -> Catalogue:
     for module in modules.values():
         names |= {n.lower() for n in getattr(module, "REGISTERS", ())}
         sds |= {n.lower() for n in getattr(module, "SDS_REGISTERS", ())}
+    sds |= {n for n in names if n.startswith(SDS_PREFIXES)}
     return Catalogue(frozenset(names), frozenset(sds))
 
 
@@ -114,19 +123,8 @@ def read_source(
     if not found:
         raise InputError(f"SOURCE_DIR {source_dir} holds no register files")
     frames = {name: read_register(files, problems) for name, files in found.items()}
-    for name, frame in frames.items():
-        if len(frame.columns) and "pnr" not in frame.columns and name != "audd_niveau":
-            if _keyed_by_person(name, modules):
-                problems.append(Problem(name, "pnr", "no person key (pnr or an SDS alias)"))
     raise_if_any(problems)
     return frames, {name: len(frame) for name, frame in frames.items()}
-
-
-def _keyed_by_person(name: str, modules: dict[str, ModuleType]) -> bool:
-    """Registers read without a person key of their own (LPR2's lpr_diag joins lpr_adm by
-    recnum, LPR3's diagnoser by dw_ek_kontakt) are named by their module's UNKEYED."""
-    unkeyed = {n for m in modules.values() for n in getattr(m, "UNKEYED_REGISTERS", ())}
-    return name not in unkeyed and name not in {"audd_niveau"}
 
 
 def import_registers(
@@ -205,6 +203,16 @@ def convert(
         if made is not None:
             tables["persons"] = made.table
             changes.extend(made.changes)
+    for table in HISTORY_TABLES:
+        if table not in tables:
+            problems.append(
+                Problem(
+                    table,
+                    None,
+                    "required contract table has no source: give its registers "
+                    f"({REQUIRED_SOURCES[table]}) or the table itself keyed by pnr",
+                )
+            )
     raise_if_any(problems)
     if "persons" not in tables:
         raise InputError(

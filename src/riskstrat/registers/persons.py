@@ -78,8 +78,12 @@ def persons(
         base = _from_cpr(registers["cpr3_t_person"], extract_date, problems, changes)
     else:
         return None
-    if base is None:
-        return Converted(pd.DataFrame(columns=COLUMNS), changes, _rows(registers))
+    if base is None:  # still read the other registers, so every problem is reported at once
+        base = _new_base(pd.Series([], dtype="string")).assign(
+            sex=pd.Series([], dtype="string"),
+            birth_date=pd.Series([], dtype="datetime64[s]"),
+            municipality_code=pd.Series([], dtype="Int64"),
+        )
     base = _in_municipalities(base, changes)
     pnr = base["pnr"]
     if "dod" in registers:
@@ -107,6 +111,12 @@ def _rows(registers: Mapping[str, pd.DataFrame]) -> dict[str, int]:
 
 def _empty(pnr: pd.Series, dtype: str) -> pd.Series:
     return pd.Series(pd.NA, index=pnr.index, dtype=dtype)
+
+
+def _dates_by_person(pnr: pd.Series, dates: pd.Series) -> pd.Series:
+    """`dates` (indexed by unique pnr) looked up for each `pnr`, as dates (NaT if absent)."""
+    found = dates.astype("datetime64[s]").reindex(pnr.to_numpy())
+    return pd.Series(found.to_numpy(), index=pnr.index, dtype="datetime64[s]")
 
 
 def _new_base(pnr: pd.Series) -> pd.DataFrame:
@@ -323,7 +333,7 @@ def _death_dates(
         .groupby("pnr")["when"]
         .min()
     )
-    return pnr.map(first).astype("datetime64[s]")
+    return _dates_by_person(pnr, first)
 
 
 def _emigration_dates(
@@ -381,7 +391,7 @@ def _emigration_dates(
                 back,
             )
         )
-    return pnr.map(abroad).astype("datetime64[s]")
+    return _dates_by_person(pnr, abroad)
 
 
 # --- UDDA, IND ---------------------------------------------------------------------------
@@ -491,7 +501,10 @@ def _income_quintiles(
         31,
     )
     birth = pd.Series(base["birth_date"].to_numpy(), index=base["pnr"].to_numpy())
-    born = rows["pnr"].astype("string").str.strip().map(birth)
+    born = pd.Series(
+        birth.astype("datetime64[s]").reindex(rows["pnr"].astype("string").str.strip()).to_numpy(),
+        index=rows.index,
+    )
     age = (year_end - born).dt.days / 365.25
     band = pd.cut(age, [*INCOME_AGE_BANDS, 200], right=False, labels=False)
     frame = pd.DataFrame(
