@@ -134,9 +134,7 @@ def test_emigration_rule_over_vnds_and_the_2026_split() -> None:
         {"pnr": [PNR[1], PNR[2], PNR[3]], "haend_dato": ["2020-01-01", "2021-01-01", "2025-12-01"]}
     )
     back = pd.DataFrame({"pnr": [PNR[2], PNR[3]], "haend_dato": ["2022-01-01", "2026-02-01"]})
-    done, problems = convert(
-        {"bef": bef(), "vnds_hist": hist, "vnds_ud": out, "vnds_ind": back}
-    )
+    done, problems = convert({"bef": bef(), "vnds_hist": hist, "vnds_ud": out, "vnds_ind": back})
     assert problems == []
     t = by_pnr(done)["emigration_date"]
     assert t[PNR[0]] == pd.Timestamp("1999-05-01")
@@ -207,7 +205,9 @@ def test_gp_clinic_of_the_latest_contact() -> None:
     gp = pd.DataFrame(
         {
             "pnr": [PNR[0], PNR[0], PNR[0], PNR[1]],
-            "contact_date": pd.to_datetime(["2024-01-01", "2025-01-01", "2025-06-01", "2025-01-01"]),
+            "contact_date": pd.to_datetime(
+                ["2024-01-01", "2025-01-01", "2025-06-01", "2025-01-01"]
+            ),
             "contact_kind": ["consultation", "phone", "out_of_hours", "email"],
             "clinic_id": ["111111", "222222", "999999", None],
         }
@@ -239,8 +239,9 @@ def test_to_registers_round_trip() -> None:
     got = done.table.set_index("pnr")
     want = table.set_index("pnr")
     for column in ["birth_date", "sex", "municipality_code", "education", "origin", "living_alone"]:
-        assert got[column].astype(object).where(got[column].notna(), None).tolist() == want[
-            column
-        ].astype(object).where(want[column].notna(), None).tolist(), column
+        assert (
+            got[column].astype(object).where(got[column].notna(), None).tolist()
+            == want[column].astype(object).where(want[column].notna(), None).tolist()
+        ), column
     assert got["death_date"].equals(want["death_date"].astype("datetime64[s]"))
     assert got["emigration_date"].equals(want["emigration_date"].astype("datetime64[s]"))

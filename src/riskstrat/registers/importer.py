@@ -188,16 +188,7 @@ def convert(
         if converted is not None:
             tables[table] = converted.table
             changes.extend(converted.changes)
-    passed = []
-    for table in CONTRACT_TABLES:
-        if table not in frames:
-            continue
-        made_too = table in tables or table == "persons" and _has_person_register(frames)
-        if made_too and not _from_passthrough(modules, table):
-            problems.append(Problem(table, None, "given both as registers and as a contract table"))
-        elif not made_too:
-            tables[table] = frames[table]
-            passed.append(table)
+    passed = _pass_through(frames, tables, modules, problems)
     if "persons" not in tables:
         made = persons_module.persons(frames, extract_date, problems, _gp(tables))
         if made is not None:
@@ -220,6 +211,27 @@ def convert(
             "persons table keyed by pnr"
         )
     return tables, changes, passed
+
+
+def _pass_through(
+    frames: dict[str, pd.DataFrame],
+    tables: dict[str, pd.DataFrame],
+    modules: dict[str, ModuleType],
+    problems: list[Problem],
+) -> list[str]:
+    """Add the contract tables given in SOURCE_DIR (keyed by pnr) that no converter made to
+    `tables`; one given both ways is a problem. Returns the names taken as given."""
+    passed = []
+    for table in CONTRACT_TABLES:
+        if table not in frames:
+            continue
+        made_too = table in tables or table == "persons" and _has_person_register(frames)
+        if made_too and not _from_passthrough(modules, table):
+            problems.append(Problem(table, None, "given both as registers and as a contract table"))
+        elif not made_too:
+            tables[table] = frames[table]
+            passed.append(table)
+    return passed
 
 
 def _has_person_register(frames: dict[str, pd.DataFrame]) -> bool:
