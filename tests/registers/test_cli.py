@@ -55,6 +55,7 @@ def test_reidentify_a_csv_and_an_xlsx_list(tmp_path: Path) -> None:
     wanted = {pseudonym(p, read_key(key)): p for p in PNR}
     lists = tmp_path / "lists"
     lists.mkdir()
+    (lists / "manifest.json").write_text('{"team": "x", "rows": 3}')  # a list's own manifest
     frame = list_of(data)
     frame.to_csv(lists / "target_list.csv", index=False)
     wb = Workbook()

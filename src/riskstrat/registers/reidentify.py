@@ -9,6 +9,7 @@ into a data directory); nothing else in riskstrat ever writes a `pnr`.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +78,17 @@ def register_pnrs(source: Path) -> pd.Series:
 
 
 def _refuse_data_dir(folder: Path) -> None:
-    marks = ["manifest.json", "persons.parquet", "persons.csv", "persons"]
-    if any((folder / m).exists() for m in marks):
+    """A data directory holds a persons table or a contract manifest (a list's own
+    manifest.json, which has no `contract_version`, is no sign of one)."""
+    tables = ["persons.parquet", "persons.csv", "persons"]
+    manifest = folder / "manifest.json"
+    contract = False
+    if manifest.is_file():
+        try:
+            contract = "contract_version" in json.loads(manifest.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            contract = False
+    if contract or any((folder / t).exists() for t in tables):
         raise InputError(
             f"{folder} looks like a data directory: a list with pnr is never written into "
             "one; copy the list elsewhere first"
