@@ -157,3 +157,27 @@ def test_round_trip_dates_contacts_on_their_monday():
     assert back["contact_date"].tolist() == expected["contact_date"].tolist()
     assert back["contact_kind"].tolist() == expected["contact_kind"].tolist()
     assert back["clinic_id"].tolist() == expected["clinic_id"].tolist()
+
+
+def test_numeric_columns_as_parquet_and_sas_readers_give_them():
+    sssy = pd.DataFrame(
+        {
+            "pnr": ["p1", "p1"],
+            "ydernr": [12345.0, 12345.0],
+            "honuge": [107.0, 2110.0],  # 0107 lost its leading zero
+            "speciale": [800101.0, 800201.0],
+            "ydlant": [1.0, 2.0],
+            "ydltid": [1.0, 2.0],
+            "barnmak": [0.0, 0.0],
+        }
+    )
+    result, problems = convert({"sssy": sssy})
+    assert not problems
+    t = result.table
+    assert [d.date() for d in t["contact_date"]] == [
+        date(2001, 2, 12),
+        date(2021, 3, 8),
+        date(2021, 3, 8),
+    ]
+    assert t["contact_kind"].tolist() == ["consultation", "out_of_hours", "out_of_hours"]
+    assert t["clinic_id"].tolist() == ["12345"] * 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pandas as pd
@@ -173,7 +174,7 @@ def test_icd8_codes_are_kept_out_and_counted():
     assert result.table["action_diagnosis"].tolist() == ["DE105"]
     assert result.table["secondary_diagnoses"].tolist() == ["DE114"]
     assert count(result.changes, "ICD-8 code") == 2
-    assert count(result.changes, "ICD-8 contact") == 1
+    assert count(result.changes, "contact of ICD-8") == 1
 
 
 def test_the_2019_switch_counts_a_stay_once():
@@ -352,3 +353,99 @@ def test_round_trip_merges_a_visit_on_a_day_of_an_admission_as_documented():
         "inpatient", "DJ189", "DZ031",
     )  # fmt: skip
     assert count(result.changes, "linked into the stay") == 1
+
+
+def test_synthetic_round_trip_differs_only_by_merged_stays(tiny_data):
+    """The generator's contacts come back row for row, except contacts that share a day of
+    an admission (or a fifth same-day visit): those become one row per stay."""
+    table = pd.read_parquet(tiny_data / "hospital_contacts").rename(columns={"person_id": "pnr"})
+    result, problems = convert(to_registers(table))
+    assert not problems
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        for column in ("start_date", "end_date"):
+            out[column] = pd.to_datetime(out[column]).fillna(pd.Timestamp("2262-01-01"))
+        for column in (
+            "pnr",
+            "contact_type",
+            "action_diagnosis",
+            "secondary_diagnoses",
+            "hospital_code",
+        ):
+            out[column] = out[column].astype(object).where(out[column].notna(), "")
+        return out.assign(acute=out["acute"].astype(bool))
+
+    before = Counter(rows(table).itertuples(index=False, name=None))
+    after = Counter(rows(result.table).itertuples(index=False, name=None))
+    gone, stays = before - after, after - before  # rows with their multiplicity
+    linked = count(result.changes, "linked into the stay")
+    assert gone.total() == linked + stays.total()  # every difference is a merged stay
+    columns = list(rows(table).columns)
+    at = {name: columns.index(name) for name in ("pnr", "start_date", "end_date")}
+    for stay in stays:
+        # each stay covers at least two of the person's contacts that did not come back
+        mine = [
+            row for row in gone.elements()
+            if row[at["pnr"]] == stay[at["pnr"]]
+            and stay[at["start_date"]] <= row[at["start_date"]] <= stay[at["end_date"]]
+        ]  # fmt: skip
+        assert len(mine) >= 2
+    assert 0 < linked < 0.01 * len(table)
+
+
+def test_typed_values_as_parquet_and_sas_readers_give_them():
+    """Floats for codes, datetime64 or date objects for dates, `datetime.time` for times."""
+    import datetime as dt
+
+    registers = {
+        "lpr_adm": pd.DataFrame(
+            {
+                "pnr": ["p1", "p1"],
+                "recnum": [1.0, 2.0],
+                "d_inddto": pd.to_datetime(["2015-03-01", "2016-04-01"]),
+                "d_uddto": [dt.date(2015, 3, 4), None],
+                "c_pattype": [0.0, 2.0],
+                "c_indm": [1.0, 1.0],
+                "c_sgh": [1301.0, float("nan")],
+            }
+        ),
+        "lpr_diag": pd.DataFrame(
+            {"recnum": [1.0, 2.0], "c_diag": ["DJ189", "DS525"], "c_diagtype": ["A", "A"]}
+        ),
+        "kontakter": pd.DataFrame(
+            {
+                "pnr": ["p1"],
+                "dw_ek_kontakt": [123456789012.0],
+                "dato_start": [dt.date(2021, 5, 1)],
+                "tidspunkt_start": [dt.time(22, 15)],
+                "dato_slut": pd.to_datetime(["2021-05-02"]),
+                "tidspunkt_slut": [dt.time(11, 0)],
+                "kontakttype": ["ALCA00"],
+                "prioritet": ["ATA1"],
+            }
+        ),
+        "diagnoser": pd.DataFrame(
+            {
+                "dw_ek_kontakt": [123456789012.0],
+                "diagnosekode": ["DJ441"],
+                "diagnosetype": ["A"],
+                "senere_afkraeftet": ["Nej"],
+            }
+        ),
+    }
+    result, problems = convert(registers)
+    assert not problems
+    t = result.table
+    assert t["contact_type"].tolist() == ["inpatient", "emergency", "inpatient"]
+    assert t["hospital_code"].tolist() == ["1301", None, None]
+    assert t["action_diagnosis"].tolist() == ["DJ189", "DS525", "DJ441"]
+    assert t["end_date"].iloc[0] == pd.Timestamp("2015-03-04") and pd.isna(t["end_date"].iloc[1])
+
+
+def test_a_fractional_code_is_a_problem_not_an_exception():
+    registers = lpr2([("p1", "r1", "2015-01-01", "2015-01-01", "2", "1")], [("r1", "DJ189", "A")])
+    registers["lpr_adm"]["c_pattype"] = [2.5]
+    problems: list[Problem] = []
+    hospital_contacts(registers, EXTRACT, problems)
+    assert [(p.column, p.rule) for p in problems] == [("c_pattype", "patient type must be 0-5")]

@@ -114,3 +114,16 @@ def parse_dates(
             Problem(register, column, "unparseable date", int(bad.sum()), example_rows(bad))
         )
     return parsed
+
+
+# ------------------------------------------------------------------ event converters (B)
+def code_text(values: pd.Series) -> pd.Series:
+    """Register codes as trimmed text, whatever the reader typed them as: a float column of
+    whole numbers (Parquet/SAS, or a CSV column with gaps) gives `1`, not `1.0`; empty is
+    missing."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna()
+        if (whole == whole.round()).all():
+            values = values.astype("Int64")
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.reference import data_path
-from riskstrat.registers.common import Change, Converted, Problem, example_rows, require_columns
+from riskstrat.registers.common import (
+    Change,
+    Converted,
+    Problem,
+    code_text,
+    example_rows,
+    require_columns,
+)
 
 TABLE = "gp_contacts"
 REGISTERS: tuple[str, ...] = ("sssy", "sysi")
@@ -62,13 +69,6 @@ def gp_contacts(
     )
 
 
-def _text(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(values):
-        values = values.astype("Int64")
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
-
-
 def _claims(
     frame: pd.DataFrame, name: str, problems: list[Problem], changes: list[Change]
 ) -> pd.DataFrame | None:
@@ -77,12 +77,12 @@ def _claims(
         return None
     out = pd.DataFrame({"pnr": frame["pnr"].astype("string")})
     out["week"] = fee_week_monday(frame["honuge"], name, problems)
-    yy = pd.to_numeric(_text(frame["honuge"]).str.zfill(4).str[:2], errors="coerce").astype(
+    yy = pd.to_numeric(code_text(frame["honuge"]).str.zfill(4).str[:2], errors="coerce").astype(
         "float64"
     )
     out["year"] = np.where(yy >= 90, 1900 + yy, 2000 + yy)  # the fee year, not the Monday's
-    speciale = _text(frame["speciale"]).str.zfill(6)
-    out["clinic"] = _text(frame["ydernr"]) if "ydernr" in frame.columns else pd.NA
+    speciale = code_text(frame["speciale"]).str.zfill(6)
+    out["clinic"] = code_text(frame["ydernr"]) if "ydernr" in frame.columns else pd.NA
     out["services"] = _services(frame, name, problems, changes)
     out["ooh"] = _out_of_hours(frame, name, changes)
     keep = _own_services(frame, name, changes)
@@ -104,7 +104,7 @@ def _drop(changes: list[Change], name: str, mask: pd.Series, reason: str) -> Non
 def fee_week_monday(values: pd.Series, name: str, problems: list[Problem]) -> pd.Series:
     """`honuge` (yyww; years 90-99 are 19xx, the rest 20xx; a leading zero lost to a
     numeric column is put back) as the Monday of that ISO week."""
-    text = _text(values).str.zfill(4)
+    text = code_text(values).str.zfill(4)
     good = text.str.fullmatch(r"[0-9]{4}").fillna(False).astype(bool)
     yy = pd.to_numeric(text.str[:2].where(good), errors="coerce").astype("float64")
     week = pd.to_numeric(text.str[2:].where(good), errors="coerce").astype("float64")
@@ -164,7 +164,7 @@ def _out_of_hours(frame: pd.DataFrame, name: str, changes: list[Change]) -> pd.S
             )
         )
         return pd.Series(False, index=frame.index)
-    timing = _text(frame["ydltid"])
+    timing = code_text(frame["ydltid"])
     return timing.str.fullmatch(r"[2-9]").fillna(False).astype(bool)
 
 
@@ -181,7 +181,7 @@ def _own_services(frame: pd.DataFrame, name: str, changes: list[Change]) -> pd.S
             )
         )
         return pd.Series(True, index=frame.index)
-    child = ~(_text(frame["barnmak"]).isin(["0"])).fillna(False).astype(bool)
+    child = ~(code_text(frame["barnmak"]).isin(["0"])).fillna(False).astype(bool)
     _drop(changes, name, child, "service to the person's child (barnmak not 0)")
     return ~child
 

@@ -22,6 +22,7 @@ from riskstrat.registers.common import (
     Change,
     Converted,
     Problem,
+    code_text,
     example_rows,
     parse_dates,
     require_columns,
@@ -139,12 +140,8 @@ def _empty() -> pd.DataFrame:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Register codes as trimmed upper-case text (`1.0` from a float column read as `1`);
-    empty is missing."""
-    if pd.api.types.is_float_dtype(values):
-        values = values.astype("Int64")
-    text = values.astype("string").str.strip().str.upper()
-    return text.mask(text == "")
+    """Register codes as trimmed upper-case text; empty is missing."""
+    return code_text(values).str.upper()
 
 
 # ------------------------------------------------------------------------------ LPR3
@@ -327,7 +324,8 @@ def _attach_diagnoses(
                 int(extra_a.sum()),
             )
         )
-    others = listed[listed["code"] != listed["action"].fillna("")].drop_duplicates(["key", "code"])
+    # a B row repeating the action diagnosis is kept as written (the generator writes such)
+    others = listed[(listed["kind"] == "B") | extra_a].drop_duplicates(["key", "code"])
     # joined text, not lists: pandas may store lists as Arrow lists that map() hands back
     # as arrays
     contacts["others"] = contacts["key"].map(
@@ -411,14 +409,18 @@ def _stay_rows(c: pd.DataFrame, name: str, changes: list[Change]) -> pd.DataFram
 
 
 def _stay_secondaries(c: pd.DataFrame, action: pd.Series) -> pd.Series:
-    """Every other diagnosis of the stay's contacts, once each, in contact order."""
-    own = c[["stay", "action"]].rename(columns={"action": "code"}).dropna()
+    """The stay's other diagnoses once each, contact by contact: the other contacts' action
+    diagnoses (unless the stay's own) and every contact's secondary diagnoses."""
+    own = c[["stay", "action"]].rename(columns={"action": "code"}).assign(order=c.index, pos=0)
+    own = own[own["code"].notna() & (own["code"] != own["stay"].map(action))]
     listed = c[["stay", "others"]].dropna()
-    listed = listed.assign(code=listed["others"].astype("string").str.split(";")).explode("code")[
-        ["stay", "code"]
-    ]
-    codes = pd.concat([own, listed]).dropna().drop_duplicates()
-    codes = codes[codes["code"] != codes["stay"].map(action)]
+    listed = listed.assign(
+        code=listed["others"].astype("string").str.split(";"), order=listed.index
+    )
+    listed = listed.explode("code")[["stay", "code", "order"]]
+    listed["pos"] = listed.groupby("order").cumcount() + 1
+    codes = pd.concat([own, listed]).dropna(subset=["code"])
+    codes = codes.sort_values(["order", "pos"], kind="stable").drop_duplicates(["stay", "code"])
     codes = codes[codes["stay"].isin(action.index)]
     return codes.groupby("stay", sort=False)["code"].agg(";".join).reindex(action.index)
 
@@ -458,8 +460,9 @@ def _lpr2(
         else pd.Series(pd.NA, index=adm.index, dtype="string")
     )
     out["given_action"] = given
-    diagnoses = _lpr2_diagnoses(registers, problems, changes)
+    diagnoses, icd8_actions = _lpr2_diagnoses(registers, problems, changes)
     out = _attach_diagnoses(out, diagnoses, "lpr_diag", changes)
+    out["icd8_action"] = out["key"].isin(icd8_actions)
     return _lpr2_rows(out, changes)
 
 
@@ -502,13 +505,14 @@ def _lpr2_contact_type(
 
 def _lpr2_diagnoses(
     registers: Mapping[str, pd.DataFrame], problems: list[Problem], changes: list[Change]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Diagnosis rows kept (key, code, kind), and the keys whose action diagnosis is ICD-8."""
     frame = registers.get("lpr_diag")
     empty = pd.DataFrame({"key": [], "code": [], "kind": []}, dtype="string")
     if frame is None or not require_columns(
         frame, "lpr_diag", ["recnum", "c_diag", "c_diagtype"], problems
     ):
-        return empty
+        return empty, empty["key"]
     rows = pd.DataFrame(
         {
             "key": _text(frame["recnum"]),
@@ -523,7 +527,8 @@ def _lpr2_diagnoses(
         icd8,
         "ICD-8 code (before 1994, no D prefix): kept out of the ICD-10 code lists",
     )
-    return _typed_diagnoses(rows, ~icd8, "lpr_diag", changes)
+    icd8_actions = rows.loc[icd8 & (rows["kind"] == "A").fillna(False), "key"]
+    return _typed_diagnoses(rows, ~icd8, "lpr_diag", changes), icd8_actions
 
 
 def _icd8(codes: pd.Series) -> pd.Series:
@@ -533,12 +538,12 @@ def _icd8(codes: pd.Series) -> pd.Series:
 
 
 def _lpr2_rows(out: pd.DataFrame, changes: list[Change]) -> pd.DataFrame:
-    icd8_action = _icd8(out["action"].astype("string")) | (out["start_date"] < ICD10_FROM)
+    icd8_action = (out["icd8_action"] & out["action"].isna()) | (out["start_date"] < ICD10_FROM)
     _drop(
         changes,
         "lpr_adm",
         icd8_action,
-        "ICD-8 contact (before 1994): its action diagnosis is not ICD-10",
+        "contact of ICD-8 (before 1994, or its action diagnosis coded in ICD-8): no ICD-10 action diagnosis",
     )
     out = out[~icd8_action]
     nameless = out["action"].isna()
@@ -565,12 +570,15 @@ def _without_lpr3_overlap(
     """Contacts open at the 2019 switch were closed in LPR2 and reported again in LPR3: an
     LPR2 contact ending (or open) in 2019 or later is dropped when an LPR3 stay of the same
     person overlaps it or starts the day after it ends; the LPR3 stay is kept."""
-    late = lpr2["end_date"].isna() | (lpr2["end_date"] >= pd.Timestamp(2019, 1, 1))
+    ends = lpr2["end_date"].fillna(lpr2["start_date"].where(lpr2["contact_type"] != "inpatient"))
+    late = ends.isna() | (ends >= pd.Timestamp(2019, 1, 1))
     candidates = lpr2[late].reset_index()
     if not len(candidates):
         return lpr2
     pairs = candidates.merge(lpr3[["pnr", "start_date", "end_date"]], on="pnr", suffixes=("", "_3"))
-    two_end = pairs["end_date"].fillna(extract) + pd.Timedelta(days=1)
+    # a missing end means still admitted for an admission, the same day for any other contact
+    open_end = pairs["start_date"].where(pairs["contact_type"] != "inpatient", extract)
+    two_end = pairs["end_date"].fillna(open_end) + pd.Timedelta(days=1)
     three_end = pairs["end_date_3"].fillna(extract)
     overlap = (pairs["start_date_3"] <= two_end) & (three_end >= pairs["start_date"])
     twice = pd.Index(pairs.loc[overlap, "index"].unique())
