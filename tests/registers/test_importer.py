@@ -160,3 +160,38 @@ def test_key_inside_the_output_is_refused_before_anything(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="inside the data directory"):
         run(source(tmp_path), tmp_path / "data", tmp_path / "data" / "k.key")
     assert not (tmp_path / "data").exists()
+
+
+def test_osdc_edge_cases_import_whole(tmp_path: Path) -> None:
+    """osdc's edge-case registers (tests/registers/fixtures/README.md) through the whole
+    import: BEF gets a `kom` (osdc's has none) and a one-row municipal_services table is
+    added, as the contract requires both; everything else is osdc's as written."""
+    import shutil
+
+    from riskstrat.registers.common import Problem
+    from riskstrat.registers.hospital import hospital_contacts
+
+    fixtures = Path(__file__).parent / "fixtures" / "osdc_edge_cases"
+    src = tmp_path / "src"
+    shutil.copytree(fixtures, src)
+    people = pd.read_csv(src / "bef.csv", dtype=str)
+    people.assign(kom="730").to_csv(src / "bef.csv", index=False)
+    services = {"pnr": people["pnr"][:1], "service": "home_care", "start_date": "2020-01-01"}
+    pd.DataFrame(services).to_csv(src / "municipal_services.csv", index=False)
+    out = tmp_path / "data"
+    result = run(src, out, tmp_path / "k.key")
+    assert validate_data_dir(out).ok
+    registers = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in src.iterdir()}
+    problems: list[Problem] = []
+    direct = hospital_contacts(registers, EXTRACT, problems)
+    assert problems == [] and direct is not None
+    assert result.rows_written["hospital_contacts"] == len(direct.table) > 0
+    assert result.rows_written["persons"] == len(people)
+    ids = set(pq.read_table(out / "persons.parquet").column("person_id").to_pylist())
+    text = " ".join(
+        str(v)
+        for f in out.glob("*.parquet")
+        for c in pq.read_table(f).columns
+        for v in c.to_pylist()
+    )
+    assert not any(p in text for p in people["pnr"]) and len(ids) == len(people)
