@@ -81,6 +81,11 @@ def test_snapshot_from_the_file_period() -> None:
     new = bef(kom=[707] * 5).assign(source_period="2025")
     done, _ = convert({"bef": pd.concat([new, old])})
     assert set(done.table["municipality_code"]) == {707}
+    by_year = pd.concat([new.assign(year="2025"), old.assign(year="2024")]).drop(
+        columns="source_period"
+    )
+    done, _ = convert({"bef": by_year})
+    assert set(done.table["municipality_code"]) == {707}
 
 
 def test_origin_from_ie_type_and_country() -> None:

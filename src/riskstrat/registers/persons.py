@@ -136,11 +136,15 @@ def _new_base(pnr: pd.Series) -> pd.DataFrame:
 
 def _snapshot_dates(bef: pd.DataFrame, problems: list[Problem]) -> pd.Series:
     """Each BEF row's snapshot date: `referencetid` when given, else the file's period
-    (`bef2023` -> 2023-12-31, `bef202312` -> 2023-12-31); one undated snapshot otherwise."""
+    (`bef2023` -> 2023-12-31, `bef202312` -> 2023-12-31) or its `year` (a `year=2023`
+    folder); one undated snapshot otherwise."""
     if "referencetid" in bef.columns:
         return parse_dates(bef["referencetid"], "bef", "referencetid", problems)
-    if "source_period" in bef.columns:
-        period = bef["source_period"].astype("string")
+    period_column = next((c for c in ("source_period", "year") if c in bef.columns), None)
+    if period_column is not None:
+        period = (
+            bef[period_column].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+        )
         month = period.str.slice(4, 6).replace("", "12").fillna("12")
         first = pd.to_datetime(period.str.slice(0, 4) + "-" + month + "-01", errors="coerce")
         return (first + pd.offsets.MonthEnd(0)).astype("datetime64[s]")
