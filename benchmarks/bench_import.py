@@ -66,7 +66,8 @@ def child(code: str, *args: str) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    # the last JSON line: DuckDB's progress bar may write to stdout as well
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def main() -> None:

@@ -76,6 +76,14 @@ def test_snapshot_in_force_at_the_extract_date() -> None:
     assert reasons["snapshot dated on or after the extract date"] == 5
 
 
+def test_a_pnr_twice_in_one_snapshot_is_a_problem() -> None:
+    frame = bef(pnr=[PNR[0], PNR[1], PNR[0], PNR[3], PNR[4]])
+    _, problems = convert({"bef": frame})
+    assert [(p.column, p.rule, p.rows, p.examples) for p in problems] == [
+        ("pnr", "given twice in one snapshot", 1, (3,))
+    ]
+
+
 def test_snapshot_from_the_file_period() -> None:
     old = bef(kom=[730] * 5).assign(source_period="202412")
     new = bef(kom=[707] * 5).assign(source_period="2025")

@@ -54,6 +54,17 @@ def original(trip: dict, table: str) -> pd.DataFrame:
     return read_table(trip["synth"], table, EXTRACT)
 
 
+def test_synthetic_pnr_are_unique_and_cpr_shaped(trip: dict) -> None:
+    persons = original(trip, "persons")
+    pnr = synthetic_pnr(persons)
+    assert pnr.is_unique and pnr.str.fullmatch(r"\d{10}").all()
+    # a century apart, same ddmmyy: still two numbers
+    two = pd.DataFrame(
+        {"person_id": ["a", "b"], "birth_date": pd.to_datetime(["1920-03-01", "2020-03-01"])}
+    )
+    assert synthetic_pnr(two).tolist() == ["0103200000", "0103200001"]
+
+
 def imported(trip: dict, table: str, fmt: str = "parquet") -> pd.DataFrame:
     """A table of the import, typed by the contract reader, with the generator's ids."""
     frame = read_table(trip["out"][fmt], table, EXTRACT)

@@ -170,6 +170,15 @@ def _from_bef(
             )
         )
     rows = bef.loc[~later].assign(_snapshot=snapshot[~later])
+    twice = rows.duplicated(["pnr", "_snapshot"])
+    if twice.any():
+        # two rows of one person in one snapshot: the key is not unique (two persons under
+        # one pnr would be merged silently)
+        problems.append(
+            Problem(
+                "bef", "pnr", "given twice in one snapshot", int(twice.sum()), example_rows(twice)
+            )
+        )
     latest = rows.sort_values("_snapshot", kind="stable").drop_duplicates("pnr", keep="last")
     earlier = len(rows) - len(latest)
     if earlier:

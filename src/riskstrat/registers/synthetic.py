@@ -28,13 +28,16 @@ FORMATS = ("parquet", "csv")
 
 def synthetic_pnr(persons: pd.DataFrame) -> pd.Series:
     """A CPR-shaped `pnr` for each synthetic person (same index): `ddmmyy` of the birth date
-    and the person's number among those born that day, in person_id order."""
+    and the person's number among those with that `ddmmyy` (by birth date, then
+    person_id). Unique, unlike the real CPR number no century digit is needed."""
     birth = pd.to_datetime(persons["birth_date"])
-    order = persons.assign(_birth=birth).sort_values(["_birth", "person_id"], kind="stable")
-    sequence = order.groupby("_birth").cumcount()
+    order = persons.assign(_day=birth.dt.strftime("%d%m%y"), _birth=birth)
+    order = order.sort_values(["_birth", "person_id"], kind="stable")
+    # numbered by ddmmyy, not by the whole date: persons born a century apart share it
+    sequence = order.groupby("_day").cumcount()
     if len(sequence) and sequence.max() > 9999:
-        raise InputError("more than 10,000 synthetic persons share a birth date: no pnr left")
-    text = order["_birth"].dt.strftime("%d%m%y") + sequence.map("{:04d}".format)
+        raise InputError("more than 10,000 synthetic persons share a ddmmyy: no pnr left")
+    text = order["_day"] + sequence.map("{:04d}".format)
     return text.reindex(persons.index)
 
 
