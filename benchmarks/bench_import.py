@@ -3,6 +3,7 @@ read of the same register files.
 
     uv run python benchmarks/bench_import.py --profile tiny
     uv run python benchmarks/bench_import.py --profile randers --persons 200000 [--format csv]
+        [--work DIR]   # a DIR of an earlier run: its register files are reused
 
 The population is synthesised and written as register files first (not timed; `synth
 --layout dst`). Then, each in a fresh process: a raw read of every register file (pyarrow
@@ -84,14 +85,18 @@ def main() -> None:
     synth = work / "synth"
     # every step in a fresh process: a child inherits its parent's peak memory on Linux,
     # so this process stays small
-    made = child(SYNTH, args.profile, str(args.seed), str(synth), str(args.persons))
-    print(
-        f"synthesised {made['persons']:,} persons and wrote {made['rows']:,} register rows "
-        f"in {made['seconds']:.1f} s (not timed below)"
-    )
+    if (synth / "registers").is_dir():
+        print(f"reusing the register files in {synth / 'registers'}")
+    else:
+        made = child(SYNTH, args.profile, str(args.seed), str(synth), str(args.persons))
+        print(
+            f"synthesised {made['persons']:,} persons and wrote {made['rows']:,} register "
+            f"rows in {made['seconds']:.1f} s (not timed below)"
+        )
     registers = synth / "registers" / args.format
     raw = child(RAW_READ, str(registers))
-    imported = child(IMPORT, str(registers), str(work / "data"), str(work / "bench.key"))
+    out = work / f"data-{args.format}"
+    imported = child(IMPORT, str(registers), str(out), str(work / "bench.key"))
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
