@@ -90,3 +90,18 @@ def test_columns_named_twice_case_blind(tmp_path: Path) -> None:
     assert [(p.column, p.rule) for p in problems] == [
         ("doddato", "column named twice (names are case-blind)")
     ]
+
+
+def test_a_sas7bdat_written_by_sas(tmp_path: Path) -> None:
+    """pyreadstat's own sample (fixtures/pyreadstat/README.md), under a yearly register name
+    with an upper-case extension: read with its dates as dates."""
+    import shutil
+
+    sample = Path(__file__).parent / "fixtures" / "pyreadstat" / "sample.sas7bdat"
+    shutil.copy(sample, tmp_path / "DOD2019.SAS7BDAT")
+    frames, problems = read_all(tmp_path)
+    assert problems == []
+    dod = frames["dod"]
+    assert list(dod.columns[:3]) == ["mychar", "mynum", "mydate"]
+    assert dod["mydate"].iloc[0] == pd.Timestamp("2018-05-06")
+    assert set(dod["year"]) == {2019} and set(dod["source_period"]) == {"2019"}
