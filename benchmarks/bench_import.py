@@ -33,7 +33,7 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
     rows += table.num_rows
 seconds = time.perf_counter() - clock
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-print(json.dumps({"rows": rows, "seconds": seconds, "peak_gib": peak}))
+print("RESULT " + json.dumps({"rows": rows, "seconds": seconds, "peak_gib": peak}))
 """
 
 SYNTH = """
@@ -44,7 +44,7 @@ clock = time.perf_counter()
 persons = None if sys.argv[4] == "None" else int(sys.argv[4])
 result = generate(sys.argv[1], seed=int(sys.argv[2]), out_dir=sys.argv[3], persons=persons)
 rows = write_register_layout(result.out_dir, result.out_dir / "registers")
-print(json.dumps({"persons": result.persons, "rows": sum(rows.values()),
+print("RESULT " + json.dumps({"persons": result.persons, "rows": sum(rows.values()),
                   "seconds": time.perf_counter() - clock}))
 """
 
@@ -57,18 +57,18 @@ result = import_registers(sys.argv[1], sys.argv[2], extract_date=date(2026, 1, 1
                           key_path=sys.argv[3])
 seconds = time.perf_counter() - clock
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-print(json.dumps({"rows": sum(result.rows_read.values()), "written": result.rows_written,
+print("RESULT " + json.dumps({"rows": sum(result.rows_read.values()), "written": result.rows_written,
                   "seconds": seconds, "peak_gib": peak}))
 """
 
 
 def child(code: str, *args: str) -> dict:
-    """Run `code` in a fresh Python process; its last output line as JSON."""
+    """Run `code` in a fresh Python process; what it printed after `RESULT `, as JSON."""
     done = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )
-    # the last JSON line: DuckDB's progress bar may write to stdout as well
-    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    # after the marker: DuckDB's progress bar writes to stdout too, without line ends
+    return json.loads(done.stdout.rsplit("RESULT ", 1)[1].splitlines()[0])
 
 
 def main() -> None:
