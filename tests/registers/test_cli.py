@@ -39,6 +39,7 @@ def test_bad_input_exits_2_without_traceback_or_output(tmp_path: Path) -> None:
     assert "bef, column koen: required column is missing" in result.stderr
     assert "Traceback" not in result.output
     assert not out.exists()
+    assert not (tmp_path / "k.key").exists()  # a refused import makes no key either
     for args in (["--layout", "oracle"], ["--extract-date", "1/1/2026"]):
         bad = invoke(["import", source(tmp_path / "b"), "--out", out, *args])
         assert bad.exit_code == 2 and not out.exists(), bad.output

@@ -42,8 +42,11 @@ def test_yearly_files_folders_and_formats(tmp_path: Path) -> None:
     ind = pd.DataFrame({"pnr": PNR[:2], "aekvivadisp_13": [1.0, 2.0]})
     write(ind, tmp_path / "ind" / "year=2022" / "part-0.parquet")
     write(ind, tmp_path / "ind" / "year=2023" / "part-0.parquet")
+    write(ind, tmp_path / "udda" / "UDDA2021.parquet")
+    write(ind, tmp_path / "udda" / "udda2022.csv")
     frames, problems = read_all(tmp_path)
     assert problems == []
+    assert sorted(frames["udda"]["year"]) == [2021, 2021, 2022, 2022]  # yearly parts
     assert len(frames["bef"]) == 5
     assert set(frames["bef"].columns) >= {"pnr", "koen", "kom", "source_period", "year"}
     assert sorted(frames["bef"]["year"].unique()) == [2023, 2024]

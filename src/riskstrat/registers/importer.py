@@ -142,15 +142,17 @@ def import_registers(
     if out == source or source in out.parents:
         raise InputError(f"--out {out} is inside SOURCE_DIR {source}: choose a folder outside it")
     key_file = Path(key_path) if key_path else pseudonym.default_key_path()
-    key, created = pseudonym.load_or_create_key(key_file, out)
+    pseudonym.check_key_location(key_file, out)
     modules = converter_modules()
     frames, rows_read = read_source(source, layout, modules)
     bound = extract_date or date.today()
     tables, changes, passed = convert(frames, bound, modules)
+    tables = _only_known_persons(tables, changes)
     derived = extract_date is None
     final_date = _derived_extract_date(tables) if derived else bound
-    tables = _only_known_persons(tables, changes)
     history_start = _history_start(tables, final_date)
+    # the key is made only once the input has passed: a refused import leaves no new key
+    key, created = pseudonym.load_or_create_key(key_file, out)
     with_ids = _pseudonymise(tables, key)
     result = ImportResult(
         out_dir=out,

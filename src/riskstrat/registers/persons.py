@@ -388,7 +388,7 @@ def _emigration_dates(
             Change("vnds", TABLE, "dropped", "moves on or after the extract date", int(later.sum()))
         )
     all_moves = all_moves[~later & all_moves["kind"].isin(["I", "U"])]
-    # "I" sorts before "U": order by date, then emigration before a same-day return
+    # by date, and on one day the emigration before the return (the return is the latest)
     all_moves = all_moves.assign(order=all_moves["kind"].map({"U": 0, "I": 1}))
     last = all_moves.sort_values(["pnr", "when", "order"]).drop_duplicates("pnr", keep="last")
     abroad = last[last["kind"] == "U"].set_index("pnr")["when"]

@@ -36,16 +36,24 @@ def default_key_path() -> Path:
     return Path(base) / "riskstrat" / "pseudonym.key"
 
 
-def load_or_create_key(path: Path, data_dir: Path) -> tuple[bytes, bool]:
-    """The key in `path` and whether it was created now. A missing file gets a new random
-    key (mode 0600, its folder created 0700); a key file inside `data_dir`, or one that is
-    not a key written here, is refused (InputError)."""
+def check_key_location(path: Path, data_dir: Path) -> None:
+    """Refuse (InputError) a key file inside `data_dir`, or one that exists but is no file."""
     path, data_dir = absolute(path), absolute(data_dir)
     if path == data_dir or data_dir in path.parents:
         raise InputError(
             f"--pseudonym-key {path} is inside the data directory {data_dir}: keep the key "
             "outside it, or anyone with the data could recompute the ids"
         )
+    if path.exists() and not path.is_file():
+        raise InputError(f"--pseudonym-key {path} is not a file")
+
+
+def load_or_create_key(path: Path, data_dir: Path) -> tuple[bytes, bool]:
+    """The key in `path` and whether it was created now. A missing file gets a new random
+    key (mode 0600, its folder created 0700); a key file inside `data_dir`, or one that is
+    not a key written here, is refused (InputError)."""
+    check_key_location(path, data_dir)
+    path = absolute(path)
     if path.exists():
         return read_key(path), False
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

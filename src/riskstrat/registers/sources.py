@@ -119,7 +119,7 @@ def find_registers(
         register = found.setdefault(name, RegisterFiles(name))
         if entry.is_dir():
             parts = sorted(p for p in entry.rglob("*") if p.is_file() and _stem(p) is not None)
-            register.files.extend((p, period) for p in parts)
+            register.files.extend((p, _part_period(p, name, period)) for p in parts)
         else:
             register.files.append((entry, period))
     if unknown:
@@ -132,6 +132,14 @@ def find_registers(
             )
         )
     return found
+
+
+def _part_period(part: Path, name: str, folder_period: str | None) -> str | None:
+    """A part's period: its own when it is named like a yearly file of the register
+    (`lpr_adm/lpr_adm2018.parquet`), else the folder's."""
+    stem = _stem(part)
+    own_name, own_period = canonical_name(stem) if stem else (None, None)
+    return own_period if own_name == name and own_period else folder_period
 
 
 def _layout_allows(
