@@ -110,3 +110,20 @@ def test_edge_case_gp_and_prescriptions_convert():
     assert (
         drugs.table["ddd"].sum() == (lmdb["volume"].astype(float) * lmdb["apk"].astype(float)).sum()
     )
+
+
+def test_both_dst_lpr3_formats_are_read_once():
+    """osdc: LPR_F and LPR_A hold the same contacts; given both, LPR_F is read."""
+    names = ("kontakter", "diagnoser", "lpr_a_kontakt", "lpr_a_diagnose")
+    problems: list[Problem] = []
+    both = hospital_contacts({name: read(name) for name in names}, EXTRACT, problems)
+    only_f = hospital_contacts({name: read(name) for name in names[:2]}, EXTRACT, [])
+    assert both is not None and only_f is not None and problems == []
+    pd.testing.assert_frame_equal(both.table, only_f.table)
+    dropped = {c.register: c.rows for c in both.changes if "same LPR3 contacts" in c.reason}
+    assert dropped == {"lpr_a_kontakt": 22, "lpr_a_diagnose": 31}
+    orphan: list[Problem] = []
+    hospital_contacts({"lpr_a_diagnose": read("lpr_a_diagnose")}, EXTRACT, orphan)
+    assert [(p.register, p.rule) for p in orphan] == [
+        ("lpr_a_diagnose", "diagnoses without their contacts (lpr_a_kontakt)")
+    ]

@@ -76,11 +76,7 @@ def _claims(
     if not require_columns(frame, name, ["pnr", "honuge", "speciale"], problems):
         return None
     out = pd.DataFrame({"pnr": frame["pnr"].astype("string")})
-    out["week"] = fee_week_monday(frame["honuge"], name, problems)
-    yy = pd.to_numeric(code_text(frame["honuge"]).str.zfill(4).str[:2], errors="coerce").astype(
-        "float64"
-    )
-    out["year"] = np.where(yy >= 90, 1900 + yy, 2000 + yy)  # the fee year, not the Monday's
+    out["week"], out["year"] = _fee_weeks(frame["honuge"], name, problems)
     speciale = code_text(frame["speciale"]).str.zfill(6)
     out["clinic"] = code_text(frame["ydernr"]) if "ydernr" in frame.columns else pd.NA
     out["services"] = _services(frame, name, problems, changes)
@@ -104,11 +100,18 @@ def _drop(changes: list[Change], name: str, mask: pd.Series, reason: str) -> Non
 def fee_week_monday(values: pd.Series, name: str, problems: list[Problem]) -> pd.Series:
     """`honuge` (yyww; years 90-99 are 19xx, the rest 20xx; a leading zero lost to a
     numeric column is put back) as the Monday of that ISO week."""
+    return _fee_weeks(values, name, problems)[0]
+
+
+def _fee_weeks(
+    values: pd.Series, name: str, problems: list[Problem]
+) -> tuple[pd.Series, pd.Series]:
+    """The Monday of each fee week, and the fee year (not always the Monday's year)."""
     text = code_text(values).str.zfill(4)
     good = text.str.fullmatch(r"[0-9]{4}").fillna(False).astype(bool)
-    yy = pd.to_numeric(text.str[:2].where(good), errors="coerce").astype("float64")
-    week = pd.to_numeric(text.str[2:].where(good), errors="coerce").astype("float64")
-    bad = text.notna() & (~good | (week < 1) | (week > 53)).fillna(True)
+    yyww = text.where(good, "0000").astype("int64").to_numpy()
+    yy, week = yyww // 100, yyww % 100
+    bad = (text.notna() & ~good) | (good & ((week < 1) | (week > 53)))
     if bad.any():
         problems.append(
             Problem(
@@ -119,14 +122,15 @@ def fee_week_monday(values: pd.Series, name: str, problems: list[Problem]) -> pd
                 example_rows(bad),
             )
         )
-    ok = ~bad & text.notna()
+    ok = (~bad & text.notna()).to_numpy()
     year = pd.Series(np.where(yy >= 90, 1900 + yy, 2000 + yy), index=values.index).where(ok)
     # ISO week 1 is the week with 4 January; week w starts w - 1 weeks after its Monday, so
     # week 53 of a 52-week year is the Monday after week 52 (osdc's yyww_to_yyyymmdd)
     jan4 = pd.to_datetime(year * 10000 + 104, format="%Y%m%d", errors="coerce")
     monday = jan4 - pd.to_timedelta(jan4.dt.weekday, unit="D")
-    monday = monday + pd.to_timedelta((week.where(ok) - 1) * 7, unit="D")
-    return monday.astype("datetime64[s]")
+    offset = pd.Series(np.where(ok, (week - 1) * 7, np.nan), index=values.index)
+    monday = monday + pd.to_timedelta(offset, unit="D")
+    return monday.astype("datetime64[s]"), year
 
 
 def _services(

@@ -103,10 +103,25 @@ def hospital_contacts(
     changes: list[Change] = []
     rows_read = {name: len(registers[name]) for name in REGISTERS if name in registers}
     parts = []
-    for layout in LPR3_LAYOUTS:
+    layouts = [layout for layout in LPR3_LAYOUTS if layout.contacts in registers]
+    # DST delivers the same LPR3 contacts in two formats (LPR_F and LPR_A; osdc's edge
+    # cases say so): read one, so no contact is counted twice
+    for other in layouts[1:]:
+        for name in (other.contacts, other.diagnoses):
+            if name in registers:
+                reason = f"same LPR3 contacts as {layouts[0].contacts}: read from there"
+                changes.append(Change(name, TABLE, "dropped", reason, len(registers[name])))
+    for layout in layouts[:1]:
         contacts = _lpr3_contacts(registers, layout, problems, changes)
         if contacts is not None:
             parts.append(_lpr3_stays(contacts, pd.Timestamp(extract_date), layout, changes))
+    for layout in LPR3_LAYOUTS:
+        if layout.diagnoses in registers and layout.contacts not in registers:
+            problems.append(
+                Problem(
+                    layout.diagnoses, None, f"diagnoses without their contacts ({layout.contacts})"
+                )
+            )
     lpr3 = pd.concat(parts, ignore_index=True) if parts else _empty()
     lpr2 = _lpr2(registers, problems, changes)
     if lpr2 is not None and len(lpr3):
@@ -153,15 +168,7 @@ def _lpr3_contacts(
 ) -> pd.DataFrame | None:
     """One row per LPR3 contact: pnr, key, start, end, ongoing, physical, acute, action
     diagnosis, secondary diagnoses (a list) and hospital."""
-    frame = registers.get(layout.contacts)
-    if frame is None:
-        if layout.diagnoses in registers:
-            problems.append(
-                Problem(
-                    layout.diagnoses, None, f"diagnoses without their contacts ({layout.contacts})"
-                )
-            )
-        return None
+    frame = registers[layout.contacts]
     name = layout.contacts
     if not require_columns(frame, name, ["pnr", layout.key, layout.start[0]], problems):
         return None
