@@ -292,6 +292,13 @@ def _history_start(tables: dict[str, pd.DataFrame], extract_date: date) -> date:
     return date(latest.year, latest.month, 1)
 
 
+def _keys(pnr: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each row's position among the distinct keys (-1: missing) and those keys trimmed:
+    the text work is done once per person, not once per event row."""
+    codes, distinct = pd.factorize(pnr)
+    return codes, pd.Series(distinct, dtype="string").str.strip()
+
+
 def _only_known_persons(
     tables: dict[str, pd.DataFrame], changes: list[Change]
 ) -> dict[str, pd.DataFrame]:
@@ -304,7 +311,9 @@ def _only_known_persons(
             continue
         if "pnr" not in frame.columns:
             raise InputError(f"{name}: no person key (pnr or an SDS alias)")
-        inside = frame["pnr"].astype("string").str.strip().isin(known).fillna(False).astype(bool)
+        codes, distinct = _keys(frame["pnr"])
+        present = np.append(distinct.isin(known).fillna(False).to_numpy(dtype=bool), False)
+        inside = present[codes]  # code -1 (a missing key) takes the appended False
         if not inside.all():
             changes.append(
                 Change(
@@ -329,12 +338,12 @@ def _pseudonymise(tables: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.D
     lookup = pd.Series(ids.to_numpy(), index=persons_pnr.to_numpy())
     out = {}
     for name, frame in tables.items():
-        pnr = frame["pnr"].astype("string").str.strip()
-        person_id = pnr.map(lookup).astype("string")
+        codes, distinct = _keys(frame["pnr"])
+        ids_of_distinct = np.append(distinct.map(lookup).to_numpy(dtype=object), [None])
+        person_id = pd.array(ids_of_distinct[codes], dtype="string")
         rest = frame.drop(columns=["pnr"])
         out[name] = pd.concat(
-            [pd.DataFrame({"person_id": person_id.to_numpy()}), rest.reset_index(drop=True)],
-            axis=1,
+            [pd.DataFrame({"person_id": person_id}), rest.reset_index(drop=True)], axis=1
         )
     return out
 
