@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat.cli.common import console, iso_date, print_json, styled
+from riskstrat.cli.common import console, iso_date, print_json, progress_bar, styled
 
 
 def register(app: typer.Typer) -> None:
@@ -38,13 +38,15 @@ def import_(
     from riskstrat.registers.importer import import_registers
     from riskstrat.registers.report import report_dict
 
-    result = import_registers(
-        source_dir,
-        out,
-        layout=layout,
-        extract_date=iso_date(extract_date, "--extract-date") if extract_date else None,
-        key_path=pseudonym_key,
-    )
+    with progress_bar("importing registers (steps)", enabled=not as_json) as update:
+        result = import_registers(
+            source_dir,
+            out,
+            layout=layout,
+            extract_date=iso_date(extract_date, "--extract-date") if extract_date else None,
+            key_path=pseudonym_key,
+            progress=update,
+        )
     if as_json:
         print_json({"out": str(result.out_dir), **report_dict(result)})
         return

@@ -134,10 +134,13 @@ def import_registers(
     layout: str = "auto",
     extract_date: date | None = None,
     key_path: str | Path | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportResult:
     """Import the registers of `source_dir` into the data directory `out_dir` (replaced
     whole, atomically) with `import_report.md/json`; returns what was done. Bad input
-    raises `RegisterError`/`InputError` and writes nothing."""
+    raises `RegisterError`/`InputError` and writes nothing. `progress(done, 4)` is called
+    after each step (read, convert, pseudonymise, write and check)."""
+    step = progress or (lambda done, total: None)
     source, out = absolute(source_dir), absolute(out_dir)
     if out == source or source in out.parents:
         raise InputError(f"--out {out} is inside SOURCE_DIR {source}: choose a folder outside it")
@@ -145,8 +148,11 @@ def import_registers(
     pseudonym.check_key_location(key_file, out)
     modules = converter_modules()
     frames, rows_read = read_source(source, layout, modules)
+    step(1, 4)
     bound = extract_date or date.today()
     tables, changes, passed = convert(frames, bound, modules)
+    del frames  # the registers as read are no longer needed: free them before writing
+    step(2, 4)
     tables = _only_known_persons(tables, changes)
     derived = extract_date is None
     final_date = _derived_extract_date(tables) if derived else bound
@@ -154,6 +160,8 @@ def import_registers(
     # the key is made only once the input has passed: a refused import leaves no new key
     key, created = pseudonym.load_or_create_key(key_file, out)
     with_ids = _pseudonymise(tables, key)
+    del tables
+    step(3, 4)
     result = ImportResult(
         out_dir=out,
         source_dir=source,
@@ -170,6 +178,7 @@ def import_registers(
         passed_through=passed,
     )
     _write(with_ids, result)
+    step(4, 4)
     return result
 
 
