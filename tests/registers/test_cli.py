@@ -40,6 +40,17 @@ def test_bad_input_exits_2_without_traceback_or_output(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert not out.exists()
     assert not (tmp_path / "k.key").exists()  # a refused import makes no key either
+    (src / "dod.csv").write_text("pnr,doddato\n0101401234,2024-13-45\n")
+    result = invoke(["import", src, "--out", out, "--pseudonym-key", tmp_path / "k.key"])
+    lines = [line for line in result.stderr.splitlines() if line.startswith("- ")]
+    assert result.exit_code == 2 and lines == [
+        "- bef, column koen: required column is missing",
+        "- dod, column doddato: unparseable date: 1 row(s) (e.g. rows 1)",
+    ]
+    (src / "lpr_adm2019.txt").write_text("x")
+    result = invoke(["import", src, "--out", out, "--pseudonym-key", tmp_path / "k.key"])
+    assert result.exit_code == 2 and "lpr_adm2019.txt" in result.stderr
+    assert not out.exists() and not (tmp_path / "k.key").exists()
     for args in (["--layout", "oracle"], ["--extract-date", "1/1/2026"]):
         bad = invoke(["import", source(tmp_path / "b"), "--out", out, *args])
         assert bad.exit_code == 2 and not out.exists(), bad.output
