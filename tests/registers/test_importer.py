@@ -140,6 +140,14 @@ def test_a_missing_required_table_is_a_problem(tmp_path: Path) -> None:
         run(src, tmp_path / "data", tmp_path / "k.key")
 
 
+def test_a_contract_table_keyed_by_person_id_is_a_problem(tmp_path: Path) -> None:
+    src = source(tmp_path)
+    table = pd.read_parquet(src / "gp_contacts.parquet").rename(columns={"pnr": "person_id"})
+    table.to_parquet(src / "gp_contacts.parquet", index=False)
+    with pytest.raises(InputError, match="gp_contacts, column pnr: a contract table in SOURCE_DIR"):
+        run(src, tmp_path / "data", tmp_path / "k.key")
+
+
 def test_persons_given_twice_is_a_problem(tmp_path: Path) -> None:
     src = source(tmp_path)
     contract = pd.DataFrame({"pnr": PNR, "birth_date": "1950-01-01", "sex": "F"})

@@ -239,6 +239,16 @@ def _pass_through(
         made_too = table in tables or table == "persons" and _has_person_register(frames)
         if made_too and not _from_passthrough(modules, table):
             problems.append(Problem(table, None, "given both as registers and as a contract table"))
+        elif "pnr" not in frames[table].columns:
+            already = " (it has person_id: already a data directory?)"
+            problems.append(
+                Problem(
+                    table,
+                    "pnr",
+                    "a contract table in SOURCE_DIR must be keyed by pnr"
+                    + (already if "person_id" in frames[table].columns else ""),
+                )
+            )
         elif not made_too:
             tables[table] = frames[table]
             passed.append(table)
