@@ -203,3 +203,13 @@ def test_osdc_edge_cases_import_whole(tmp_path: Path) -> None:
         for v in c.to_pylist()
     )
     assert not any(p in text for p in people["pnr"]) and len(ids) == len(people)
+
+
+def test_events_keyed_by_a_cpr_number_with_a_dash_join_their_person(tmp_path: Path) -> None:
+    src = source(tmp_path, ".csv")
+    gp = pd.read_csv(src / "gp_contacts.csv", dtype=str)
+    gp["pnr"] = gp["pnr"].str.slice(0, 6) + "-" + gp["pnr"].str.slice(6)
+    gp.to_csv(src / "gp_contacts.csv", index=False)
+    result = run(src, tmp_path / "data", tmp_path / "k.key")
+    assert result.rows_written["gp_contacts"] == len(gp)
+    assert not [c for c in result.changes if c.table == "gp_contacts"]

@@ -61,6 +61,14 @@ def test_sds_person_keys_become_pnr(tmp_path: Path) -> None:
     assert problems == [] and list(frames["cpr3_t_person"].columns)[0] == "pnr"
 
 
+def test_pnr_spelled_one_way(tmp_path: Path) -> None:
+    dod = pd.DataFrame({"pnr": [" 010140-1234", "0101401234 ", "abc ", None]})
+    write(dod.assign(doddato="2024-01-01"), tmp_path / "dod.parquet")
+    frames, _ = read_all(tmp_path)
+    assert frames["dod"]["pnr"].tolist()[:3] == ["0101401234", "0101401234", "abc"]
+    assert pd.isna(frames["dod"]["pnr"].iloc[3])
+
+
 def test_semicolon_csv(tmp_path: Path) -> None:
     (tmp_path / "dod.csv").write_text("PNR;DODDATO\n0101401234;01JAN2024\n", encoding="utf-8")
     frames, _ = read_all(tmp_path)

@@ -315,7 +315,7 @@ def _keys(pnr: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Each row's position among the distinct keys (-1: missing) and those keys trimmed:
     the text work is done once per person, not once per event row."""
     codes, distinct = pd.factorize(pnr)
-    return codes, pd.Series(distinct, dtype="string").str.strip()
+    return codes, pseudonym.normalised(pd.Series(distinct))
 
 
 def _only_known_persons(
@@ -323,7 +323,7 @@ def _only_known_persons(
 ) -> dict[str, pd.DataFrame]:
     """Event rows of persons in the persons table; the others dropped with a count (no BEF
     row, or dropped as living outside the 98 municipalities)."""
-    known = pd.Index(tables["persons"]["pnr"].astype("string").str.strip())
+    known = pd.Index(pseudonym.normalised(tables["persons"]["pnr"]))
     out = {"persons": tables["persons"]}
     for name, frame in tables.items():
         if name == "persons":
@@ -350,10 +350,12 @@ def _only_known_persons(
 
 def _pseudonymise(tables: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
     """Each table with `person_id` in place of `pnr` (first column)."""
-    persons_pnr = tables["persons"]["pnr"].astype("string").str.strip()
+    persons_pnr = pseudonym.normalised(tables["persons"]["pnr"])
     ids = pseudonym.person_ids(persons_pnr, key)
     if ids.duplicated().any() or persons_pnr.duplicated().any():
-        raise InputError("persons: a person is given twice (duplicate pnr after trimming)")
+        raise InputError(
+            "persons: a person is given twice (the same pnr, trimmed and without a dash)"
+        )
     lookup = pd.Series(ids.to_numpy(), index=persons_pnr.to_numpy())
     out = {}
     for name, frame in tables.items():

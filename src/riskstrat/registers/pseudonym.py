@@ -16,6 +16,7 @@ import re
 import secrets
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskstrat.errors import InputError
@@ -79,6 +80,20 @@ def normalise_pnr(pnr: str) -> str:
     text = pnr.strip()
     bare = _CPR_SEPARATORS.sub("", text)
     return bare if len(bare) == 10 and bare.isdigit() else text
+
+
+def normalised(pnr: pd.Series) -> pd.Series:
+    """`normalise_pnr` over a column (text; missing stays missing)."""
+    text = pnr.astype("string").str.strip()
+    bare = text.str.replace(_CPR_SEPARATORS, "", regex=True)
+    return bare.where(bare.str.fullmatch(r"\d{10}").fillna(False), text)
+
+
+def normalised_keys(pnr: pd.Series) -> pd.Series:
+    """`normalised` for a long column: the text work done once per distinct key."""
+    codes, distinct = pd.factorize(pnr)
+    keys = np.append(normalised(pd.Series(distinct)).to_numpy(dtype=object), [None])
+    return pd.Series(pd.array(keys[codes], dtype="string"), index=pnr.index)
 
 
 def person_ids(pnr: pd.Series, key: bytes) -> pd.Series:

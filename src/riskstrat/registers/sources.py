@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from riskstrat.registers.common import Problem
+from riskstrat.registers.pseudonym import normalised_keys
 
 LAYOUTS = ("auto", "dst", "sds")
 # the input contract's tables: in a SOURCE_DIR they are keyed by `pnr` and taken as given
@@ -159,7 +160,8 @@ _SHARED = frozenset(CONTRACT_TABLES) | {"dod"}
 
 def read_register(register: RegisterFiles, problems: list[Problem]) -> pd.DataFrame:
     """All files of one register concatenated, with lower-case columns and `pnr` as the
-    person key; a yearly file's period in `source_period` (and `year` when absent)."""
+    person key (trimmed; a CPR number without its dash); a yearly file's period in
+    `source_period` (and `year` when absent)."""
     frames = []
     for path, period in register.files:
         frame = _read_file(path, register.name, problems)
@@ -233,6 +235,9 @@ def _normalise_columns(
         alias = next((a for a in PNR_ALIASES if a in frame.columns), None)
         if alias is not None:
             frame = frame.rename(columns={alias: "pnr"})
+    if "pnr" in frame.columns:
+        # one spelling per person for every join: trimmed, a CPR number without its dash
+        frame["pnr"] = normalised_keys(frame["pnr"])
     return frame
 
 
