@@ -93,7 +93,9 @@ def normalised_keys(pnr: pd.Series) -> pd.Series:
     """`normalised` for a long column: the text work done once per distinct key."""
     codes, distinct = pd.factorize(pnr)
     keys = np.append(normalised(pd.Series(distinct)).to_numpy(dtype=object), [None])
-    return pd.Series(pd.array(keys[codes], dtype="string"), index=pnr.index)
+    # the reader's own text type where it has one (pandas' default `str` otherwise)
+    dtype = pnr.dtype if isinstance(pnr.dtype, pd.StringDtype) else "str"
+    return pd.Series(keys[codes], index=pnr.index, dtype=dtype)
 
 
 def person_ids(pnr: pd.Series, key: bytes) -> pd.Series:
