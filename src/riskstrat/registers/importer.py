@@ -153,14 +153,13 @@ def import_registers(
     tables, changes, passed = convert(frames, bound, modules)
     del frames  # the registers as read are no longer needed: free them before writing
     step(2, 4)
-    tables = _only_known_persons(tables, changes)
+    tables, keys = _only_known_persons(tables, changes)
     derived = extract_date is None
     final_date = _derived_extract_date(tables) if derived else bound
     history_start = _history_start(tables, final_date)
     # the key is made only once the input has passed: a refused import leaves no new key
     key, created = pseudonym.load_or_create_key(key_file, out)
-    with_ids = _pseudonymise(tables, key)
-    del tables
+    person_ids = _person_ids(tables, keys, key)
     step(3, 4)
     result = ImportResult(
         out_dir=out,
@@ -170,14 +169,14 @@ def import_registers(
         extract_date_source="derived" if derived else "option",
         history_start=history_start,
         rows_read=rows_read,
-        rows_written={name: len(t) for name, t in with_ids.items()},
+        rows_written={name: len(t) for name, t in tables.items()},
         changes=changes,
         warnings=[],
         key_path=absolute(key_file),
         key_created=created,
         passed_through=passed,
     )
-    _write(with_ids, result)
+    _write(tables, person_ids, result)
     step(4, 4)
     return result
 
@@ -311,29 +310,29 @@ def _history_start(tables: dict[str, pd.DataFrame], extract_date: date) -> date:
     return date(latest.year, latest.month, 1)
 
 
-def _keys(pnr: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Each row's position among the distinct keys (-1: missing) and those keys trimmed:
-    the text work is done once per person, not once per event row."""
-    codes, distinct = pd.factorize(pnr)
-    return codes, pseudonym.normalised(pd.Series(distinct))
+Keys = dict[str, tuple[np.ndarray, pd.Series]]  # table -> (row codes, distinct pnr)
 
 
 def _only_known_persons(
     tables: dict[str, pd.DataFrame], changes: list[Change]
-) -> dict[str, pd.DataFrame]:
+) -> tuple[dict[str, pd.DataFrame], Keys]:
     """Event rows of persons in the persons table; the others dropped with a count (no BEF
-    row, or dropped as living outside the 98 municipalities)."""
-    known = pd.Index(pseudonym.normalised(tables["persons"]["pnr"]))
-    out = {"persons": tables["persons"]}
+    row, or dropped as living outside the 98 municipalities). Also each table's keys as
+    codes into its distinct `pnr` (the readers spelled them one way already), so the text
+    work on keys is done once per person, not once per row."""
+    persons = tables["persons"]
+    if "pnr" not in persons.columns:
+        raise InputError("persons: no person key (pnr or an SDS alias)")
+    known = pd.Index(pseudonym.normalised(persons["pnr"]))
+    out, keys = {}, {}
     for name, frame in tables.items():
-        if name == "persons":
-            continue
         if "pnr" not in frame.columns:
             raise InputError(f"{name}: no person key (pnr or an SDS alias)")
-        codes, distinct = _keys(frame["pnr"])
-        present = np.append(distinct.isin(known).fillna(False).to_numpy(dtype=bool), False)
+        codes, distinct = pd.factorize(frame["pnr"])
+        text = pseudonym.normalised(pd.Series(distinct))
+        present = np.append(text.isin(known).fillna(False).to_numpy(dtype=bool), False)
         inside = present[codes]  # code -1 (a missing key) takes the appended False
-        if not inside.all():
+        if name != "persons" and not inside.all():
             changes.append(
                 Change(
                     name,
@@ -344,12 +343,14 @@ def _only_known_persons(
                     int((~inside).sum()),
                 )
             )
-        out[name] = frame.loc[inside].reset_index(drop=True)
-    return out
+            frame, codes = frame.loc[inside].reset_index(drop=True), codes[inside]
+        out[name] = frame
+        keys[name] = (codes, text)
+    return out, keys
 
 
-def _pseudonymise(tables: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
-    """Each table with `person_id` in place of `pnr` (first column)."""
+def _person_ids(tables: dict[str, pd.DataFrame], keys: Keys, key: bytes) -> dict[str, pa.Array]:
+    """Each table's `person_id` column (Arrow strings, one per row)."""
     persons_pnr = pseudonym.normalised(tables["persons"]["pnr"])
     ids = pseudonym.person_ids(persons_pnr, key)
     if ids.duplicated().any() or persons_pnr.duplicated().any():
@@ -358,21 +359,21 @@ def _pseudonymise(tables: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.D
         )
     lookup = pd.Series(ids.to_numpy(), index=persons_pnr.to_numpy())
     out = {}
-    for name, frame in tables.items():
-        codes, distinct = _keys(frame["pnr"])
-        ids_of_distinct = np.append(distinct.map(lookup).to_numpy(dtype=object), [None])
-        person_id = pd.array(ids_of_distinct[codes], dtype="string")
-        rest = frame.drop(columns=["pnr"])
-        out[name] = pd.concat(
-            [pd.DataFrame({"person_id": person_id}), rest.reset_index(drop=True)], axis=1
-        )
+    for name in tables:
+        codes, distinct = keys[name]
+        mapped = distinct.map(lookup).to_numpy(dtype=object)
+        of_distinct = pa.array(mapped, type=pa.string(), from_pandas=True)
+        out[name] = of_distinct.take(pa.array(codes))
     return out
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    """A contract table as Arrow: datetimes as dates, nullable pandas types as Arrow's."""
-    columns = {}
+def _arrow(frame: pd.DataFrame, person_id: pa.Array) -> pa.Table:
+    """A contract table as Arrow: `person_id` first and no `pnr`, datetimes as dates,
+    nullable pandas types as Arrow's."""
+    columns = {"person_id": person_id}
     for name in frame.columns:
+        if name == "pnr":
+            continue
         values = frame[name]
         if pd.api.types.is_datetime64_any_dtype(values):
             days = values.to_numpy().astype("datetime64[D]")
@@ -382,12 +383,15 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.table(columns)
 
 
-def _write(tables: dict[str, pd.DataFrame], result: ImportResult) -> None:
+def _write(
+    tables: dict[str, pd.DataFrame], person_ids: dict[str, pa.Array], result: ImportResult
+) -> None:
     from riskstrat.registers.report import report_json, report_markdown
 
     with atomic_folder(result.out_dir) as tmp:
         for name, frame in tables.items():
-            pq.write_table(_arrow(frame), tmp / f"{name}.parquet", compression="zstd")
+            table = _arrow(frame, person_ids[name])
+            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
         manifest = {
             "contract_version": 1,
             "extract_date": result.extract_date.isoformat(),
