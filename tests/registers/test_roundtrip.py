@@ -14,8 +14,8 @@ import pytest
 from riskstrat.contract.reader import read_table
 from riskstrat.partitions import features_for_data_dir
 from riskstrat.registers.importer import import_registers
-from riskstrat.registers.persons import INCOME_AGE_BANDS
 from riskstrat.registers.pseudonym import pseudonym, read_key
+from riskstrat.registers.social import INCOME_AGE_BANDS
 from riskstrat.registers.synthetic import (
     read_contract_table,
     synthetic_pnr,

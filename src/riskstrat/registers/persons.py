@@ -12,13 +12,12 @@ the GP contacts the clinic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
-from functools import cache
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from riskstrat.reference import data_path, municipalities
+from riskstrat.reference import municipalities
 from riskstrat.registers.common import (
     Change,
     Converted,
@@ -27,6 +26,7 @@ from riskstrat.registers.common import (
     parse_dates,
     require_columns,
 )
+from riskstrat.registers.social import education, income_quintiles, origin
 
 TABLE = "persons"
 REGISTERS = (
@@ -44,8 +44,6 @@ REGISTERS = (
 SDS_REGISTERS = ("cpr3_t_person",)
 BIRTH_COLUMNS = ("foed_dag", "foed_dato", "fdato")
 SDS_MUNICIPALITY = ("c_kom", "kom", "c_kommunekode")
-# IND's income quintiles are taken within these age bands (age at the end of the income year)
-INCOME_AGE_BANDS = (18, 30, 40, 50, 60, 70, 80)
 COLUMNS = [
     "pnr",
     "birth_date",
@@ -92,11 +90,11 @@ def persons(
     if vnds:
         base["emigration_date"] = _emigration_dates(vnds, pnr, extract_date, problems, changes)
     if "udda" in registers:
-        base["education"] = _education(
+        base["education"] = education(
             registers["udda"], registers.get("audd_niveau"), pnr, extract_date, problems, changes
         )
     if "ind" in registers:
-        base["income_quintile"] = _income_quintiles(
+        base["income_quintile"] = income_quintiles(
             registers["ind"], base, extract_date, problems, changes
         )
     if gp_contacts is not None and len(gp_contacts):
@@ -201,7 +199,7 @@ def _from_bef(
         size = _whole_numbers(latest["antpersh"], "bef", "antpersh", problems)
         base["living_alone"] = (size == 1).astype("boolean").mask(size.isna())
     if "ie_type" in latest.columns:
-        base["origin"] = _origin(latest, changes, problems)
+        base["origin"] = origin(latest, changes, problems)
     return base
 
 
@@ -276,50 +274,6 @@ def _in_municipalities(base: pd.DataFrame, changes: list[Change]) -> pd.DataFram
             )
         )
     return base.loc[inside].reset_index(drop=True)
-
-
-# --- origin ------------------------------------------------------------------------------
-
-
-@cache
-def western_codes() -> frozenset[str]:
-    """Country codes of DST's western countries (data/western_countries.csv)."""
-    table = pd.read_csv(data_path("western_countries.csv"), dtype=str, keep_default_na=False)
-    return frozenset(table.loc[table["grouping"] == "western", "code"].str.upper())
-
-
-def _origin(bef: pd.DataFrame, changes: list[Change], problems: list[Problem]) -> pd.Series:
-    """DST's origin: ie_type 1 Danish origin, 2 immigrant, 3 descendant (9 unknown: null),
-    western or not by `opr_land` (data/western_countries.csv)."""
-    kind = bef["ie_type"].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    out = pd.Series(pd.NA, index=bef.index, dtype="string")
-    out[kind == "1"] = "danish"
-    foreign = kind.isin(["2", "3"])
-    if foreign.any():
-        if "opr_land" not in bef.columns:
-            problems.append(Problem("bef", "opr_land", "required column is missing (ie_type 2/3)"))
-            return out
-        country = bef["opr_land"].astype("string").str.strip().str.upper()
-        numeric = country.str.fullmatch(r"\d+").fillna(False)
-        western = country.isin(western_codes())
-        # DST's numeric codes cannot be grouped until they are in western_countries.csv
-        known = western | ~numeric
-        stem = kind.map({"2": "immigrant", "3": "descendant"})
-        group = np.where(western, "_western", "_non_western")
-        out[foreign & known] = (stem + group)[foreign & known]
-        unknown = foreign & ~known
-        if unknown.any():
-            changes.append(
-                Change(
-                    "bef",
-                    TABLE,
-                    "warning",
-                    "origin left empty: opr_land is a numeric DST country code not in "
-                    "data/western_countries.csv",
-                    int(unknown.sum()),
-                )
-            )
-    return out
 
 
 # --- DOD, VNDS ---------------------------------------------------------------------------
@@ -405,130 +359,6 @@ def _emigration_dates(
             )
         )
     return _dates_by_person(pnr, abroad)
-
-
-# --- UDDA, IND ---------------------------------------------------------------------------
-
-
-def _latest_year(frame: pd.DataFrame, extract_date: date) -> pd.DataFrame:
-    """Rows of the latest register year that ends before the extract date (all rows when
-    the register has no `year`)."""
-    if "year" not in frame.columns:
-        return frame
-    year = pd.to_numeric(frame["year"], errors="coerce")
-    usable = year <= (extract_date - timedelta(days=1)).year
-    if not usable.any():
-        return frame.iloc[0:0]
-    return frame.loc[year == year[usable].max()]
-
-
-@cache
-def education_levels() -> dict[str, str]:
-    """DST education main group (two digits) -> contract education (data/education_levels.csv)."""
-    table = pd.read_csv(data_path("education_levels.csv"), dtype=str)
-    return dict(zip(table["hovedgruppe"], table["education"], strict=True))
-
-
-def _education(
-    udda: pd.DataFrame,
-    lookup: pd.DataFrame | None,
-    pnr: pd.Series,
-    extract_date: date,
-    problems: list[Problem],
-    changes: list[Change],
-) -> pd.Series:
-    if not require_columns(udda, "udda", ["pnr", "hfaudd"], problems):
-        return _empty(pnr, "string")
-    if lookup is None:
-        changes.append(
-            Change(
-                "udda",
-                TABLE,
-                "warning",
-                "education left empty: no level lookup audd_niveau (hfaudd -> main group) in SOURCE_DIR",
-                len(udda),
-            )
-        )
-        return _empty(pnr, "string")
-    key = next((c for c in ("hfaudd", "audd", "start", "kode") if c in lookup.columns), "hfaudd")
-    level = next(
-        (c for c in ("hovedgruppe", "niveau", "label") if c in lookup.columns), "hovedgruppe"
-    )
-    if not require_columns(lookup, "audd_niveau", [key, level], problems):
-        return _empty(pnr, "string")
-    groups = lookup[level].astype("string").str.extract(r"(\d{2})", expand=False)
-    codes = _code_text(lookup[key])
-    to_level = pd.Series(groups.map(education_levels()).to_numpy(), index=codes.to_numpy())
-    to_level = to_level[~to_level.index.duplicated()]
-    rows = _latest_year(udda, extract_date)
-    hfaudd = _code_text(rows["hfaudd"])
-    mapped = hfaudd.map(to_level)
-    unmatched = mapped.isna() & hfaudd.notna()
-    if unmatched.any():
-        changes.append(
-            Change(
-                "udda",
-                TABLE,
-                "warning",
-                "hfaudd not in the level lookup: education unknown",
-                int(unmatched.sum()),
-            )
-        )
-    value = mapped.fillna("unknown")
-    by_person = pd.Series(
-        value.to_numpy(), index=rows["pnr"].astype("string").str.strip().to_numpy()
-    )
-    by_person = by_person[~by_person.index.duplicated(keep="last")]
-    return pnr.map(by_person).astype("string")
-
-
-def _code_text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    return text.mask(text == "")
-
-
-def _income_quintiles(
-    ind: pd.DataFrame,
-    base: pd.DataFrame,
-    extract_date: date,
-    problems: list[Problem],
-    changes: list[Change],
-) -> pd.Series:
-    """Quintiles (1 lowest) of `aekvivadisp_13` within age band (INCOME_AGE_BANDS, age at
-    the end of the income year) among IND's rows of the latest year before the extract
-    date; under 18 and persons without an IND row get none."""
-    if not require_columns(ind, "ind", ["pnr", "aekvivadisp_13"], problems):
-        return _empty(base["pnr"], "Int64")
-    rows = _latest_year(ind, extract_date)
-    income = pd.to_numeric(rows["aekvivadisp_13"].astype("string").str.strip(), errors="coerce")
-    bad = income.isna() & rows["aekvivadisp_13"].notna()
-    if bad.any():
-        problems.append(
-            Problem("ind", "aekvivadisp_13", "not a number", int(bad.sum()), example_rows(bad))
-        )
-    year_end = pd.Timestamp(
-        int(pd.to_numeric(rows["year"]).max())
-        if "year" in rows.columns and len(rows)
-        else extract_date.year - 1,
-        12,
-        31,
-    )
-    birth = pd.Series(base["birth_date"].to_numpy(), index=base["pnr"].to_numpy())
-    born = pd.Series(
-        birth.astype("datetime64[s]").reindex(rows["pnr"].astype("string").str.strip()).to_numpy(),
-        index=rows.index,
-    )
-    age = (year_end - born).dt.days / 365.25
-    band = pd.cut(age, [*INCOME_AGE_BANDS, 200], right=False, labels=False)
-    frame = pd.DataFrame(
-        {"pnr": rows["pnr"].astype("string").str.strip(), "income": income, "band": band}
-    )
-    frame = frame.dropna()
-    frame = frame.drop_duplicates("pnr", keep="last")
-    share = frame.groupby("band")["income"].rank(method="average", pct=True)
-    quintile = np.ceil(share * 5).clip(1, 5).astype("int64")
-    by_person = pd.Series(quintile.to_numpy(), index=frame["pnr"].to_numpy())
-    return base["pnr"].map(by_person).astype("Int64")
 
 
 # --- GP clinic, checks -------------------------------------------------------------------
