@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 
 from riskstrat.cli import app, main
+from riskstrat.cli import registers as register_commands
 from riskstrat.cli.common import (
     REVALIDATE_HELP,
     WORKERS_HELP,
@@ -30,6 +31,8 @@ from riskstrat.cli.common import (
     workers_option,
 )
 from riskstrat.errors import InputError
+
+register_commands.register(app)  # import, reidentify (official register files)
 
 
 def flow_log_path(month: str) -> Path:

@@ -42,11 +42,19 @@ def synth(
     out: Path = typer.Option(..., help="Output data directory (must not exist or be empty)."),
     persons: int | None = typer.Option(None, help="Scale the profile to this many persons."),
     extract_date: str = typer.Option("2026-01-01", help="First day with no events (ISO date)."),
+    layout: str = typer.Option(
+        "contract",
+        help="contract, or dst: also the same population as register files (OUT/registers/"
+        "parquet and OUT/registers/csv, a SOURCE_DIR for `riskstrat import`).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write a synthetic population in input contract v1, with a calibration report."""
+    from riskstrat.errors import InputError
     from riskstrat.synth import generate
 
+    if layout not in ("contract", "dst"):
+        raise InputError(f"--layout must be contract or dst, got {layout!r}")
     with progress_bar(f"synthesising {profile} (person chunks)", enabled=not as_json) as update:
         result = generate(
             profile,
@@ -62,6 +70,10 @@ def synth(
         "rows": result.rows,
         "calibration": getattr(result, "calibration", None),
     }
+    if layout == "dst":
+        from riskstrat.registers.synthetic import write_register_layout
+
+        payload["registers"] = write_register_layout(result.out_dir, result.out_dir / "registers")
     if as_json:
         print_json(payload)
     else:
@@ -69,6 +81,8 @@ def synth(
         for table, n in result.rows.items():
             console.print(f"  {table:<20} {n:>12,} rows")
         console.print(f"calibration report: {Path(result.out_dir) / 'calibration.md'}")
+        if layout == "dst":
+            console.print(f"register files: {Path(result.out_dir) / 'registers'} (parquet/, csv/)")
 
 
 def validate(
