@@ -41,7 +41,9 @@ def flow_log_path(month: str) -> Path:
     folder = Path(tempfile.gettempdir()) / f"riskstrat-logs-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    return folder / f"monthly-{month}-{stamp}-{os.getpid()}.log"
+    # "pid" keeps the time and the process id apart: "133012-12345" would be shaped like a
+    # CPR number and be masked in the message that names the log (riskstrat.redact).
+    return folder / f"monthly-{month}-{stamp}-pid{os.getpid()}.log"
 
 
 @contextmanager

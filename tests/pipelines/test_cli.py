@@ -45,3 +45,15 @@ def test_a_bad_data_monthly_run_shows_only_the_message_and_names_the_log(tmp_pat
     text = Path(log).read_text(encoding="utf-8")
     assert "ERROR" in text and "ContractError" in text
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_log_path_is_never_masked_as_a_cpr_number(monkeypatch) -> None:
+    """A time of day and a process id of four or more digits ("133012-12345") once made the
+    log's name CPR-shaped, so the message naming it pointed at a masked, missing file."""
+    from pipelines.cli import flow_log_path
+
+    from riskstrat.redact import mask_cpr
+
+    monkeypatch.setattr(os, "getpid", lambda: 123456)
+    path = str(flow_log_path("2025-12"))
+    assert mask_cpr(path) == path
