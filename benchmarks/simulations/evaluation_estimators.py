@@ -51,7 +51,9 @@ def main() -> None:
     r = args.replicates
     started = time.perf_counter()
     null = run(design(0.0, 0.7), r, seed=1)
-    print(f"design: {TEAMS} teams x {PER_MONTH} a month x {MONTHS} months, 20 % holdout, {r} replicates")
+    print(
+        f"design: {TEAMS} teams x {PER_MONTH} a month x {MONTHS} months, 20 % holdout, {r} replicates"
+    )
     print(
         f"no effect: type I error {null['rejection']:.1%} (difference), "
         f"{null['rejection_ratio']:.1%} (ratio); coverage difference "
@@ -69,9 +71,10 @@ def main() -> None:
     grid = np.arange(0.08, 0.205, 0.01)
     power = [run(design(e), r // 2, seed=3)["rejection"] for e in grid]
     mde = next((e for e, p in zip(grid, power, strict=True) if p >= 0.8), None)
-    print("simulated power by relative reduction: " + ", ".join(
-        f"{e:.0%}: {p:.0%}" for e, p in zip(grid, power, strict=True)
-    ))
+    print(
+        "simulated power by relative reduction: "
+        + ", ".join(f"{e:.0%}: {p:.0%}" for e, p in zip(grid, power, strict=True))
+    )
     base = float((BAND_SHARES * BAND_RISKS).sum())
     analytic = minimum_detectable_effect(4800, 1200, base)
     print(

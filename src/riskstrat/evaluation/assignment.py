@@ -218,9 +218,9 @@ def _holdout(
                 continue
             if pid in drawn:
                 continue
-            block = members[block_of[pid]]
-            keys = sorted(block, key=lambda p: draw_key(settings.seed, month, p))
-            for p in block:
+            mates = members[block_of[pid]]
+            keys = sorted(mates, key=lambda p: draw_key(settings.seed, month, p))
+            for p in mates:
                 arm = HOLDOUT if p in keys[:holdouts] else LISTED
                 drawn[p] = known[p] = arm
                 seen.append(p)
@@ -289,4 +289,3 @@ def arm_shares(table: pd.DataFrame) -> pd.DataFrame:
             counts[arm] = 0
     counts["share_holdout"] = counts[HOLDOUT] / counts[[LISTED, HOLDOUT]].sum(axis=1)
     return counts.reset_index()
-

@@ -300,28 +300,34 @@ def minimum_detectable_effect(
     return reduction if reduction < 1 else None
 
 
-def plain_sentence(ratio: dict | None, mde: float | None, outcome: str = "avoidable_admission") -> str:
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def plain_sentence(
+    ratio: dict | None, mde: float | None, outcome: str = "avoidable_admission"
+) -> str:
     """The finding in one sentence, for people: evidence of a reduction or an increase in the
     primary outcome (the ratio's interval excludes 1), or no evidence so far, with the
     smallest reduction the design can detect."""
     label = LABELS.get(outcome, outcome)
     can = (
-        f"this design can detect a reduction of {mde:.0%} or more"
+        f"this design can detect a reduction of {_percent(mde)} or more"
         if mde is not None
         else "too few persons have been followed up to say what this design can detect"
     )
-    if ratio is None:
+    if ratio is None or ratio.get("estimate") is None:
         return f"No estimate of the effect on {label} yet; {can}."
     rr, low, high = ratio["estimate"], ratio["ci_low"], ratio["ci_high"]
     if high < 1:
         return (
-            f"Evidence of a reduction in {label}: {1 - rr:.0%} fewer among listed persons "
-            f"(95 % CI {1 - high:.0%} to {1 - low:.0%})."
+            f"Evidence of a reduction in {label}: {_percent(1 - rr)} fewer among listed persons "
+            f"(95 % CI {_percent(1 - high)} to {_percent(1 - low)})."
         )
     if low > 1:
         return (
-            f"Evidence of an increase in {label}: {rr - 1:.0%} more among listed persons "
-            f"(95 % CI {low - 1:.0%} to {high - 1:.0%})."
+            f"Evidence of an increase in {label}: {_percent(rr - 1)} more among listed persons "
+            f"(95 % CI {_percent(low - 1)} to {_percent(high - 1)})."
         )
     return (
         f"No evidence of an effect on {label} so far (risk ratio {rr:.2f}, 95 % CI "
@@ -358,7 +364,11 @@ class Evaluation:
         arm = treated(follow_up).astype(bool)
         self.persons = {"listed": int(arm.sum()), "holdout": int((~arm).sum())}
         self.effects = pd.DataFrame(
-            [r for o, k in self.outcomes.items() for r in self._pooled(follow_up, o, k, cluster, alpha)]
+            [
+                r
+                for o, k in self.outcomes.items()
+                for r in self._pooled(follow_up, o, k, cluster, alpha)
+            ]
         )
         self.strata = pd.concat(
             [

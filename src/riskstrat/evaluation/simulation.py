@@ -96,7 +96,9 @@ class TrialDesign:
         return np.repeat(np.arange(len(self.persons)), self.persons)
 
 
-def simulate(design: TrialDesign, replicates: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def simulate(
+    design: TrialDesign, replicates: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """`replicates` trials of `design`: arrays (one value per replicate) of the difference
     and its SE, the log ratio and its SE, the complier (Wald) estimate and its SE, and the
     true values they estimate (`true_difference`, `true_log_ratio`, `true_complier`)."""
