@@ -585,6 +585,8 @@ class ModelSpec(_Strict):
     fairness: Fairness = Fairness()
     promotion: Promotion = Promotion()
     capacity_for_metrics: int = Field(40, ge=1)  # a team's monthly capacity, for precision@capacity
+    # rows exposed to outreach in their label window: riskstrat.training.outreach (safe default)
+    outreach: Literal["reweight_holdout", "exclude_exposed", "ignore"] = "reweight_holdout"
     seed: int = 42
 
     @property
