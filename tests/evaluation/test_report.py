@@ -77,4 +77,11 @@ def test_pooled_rows_with_a_small_count_are_hidden() -> None:
     content = report_content(Evaluation(frame), {})
     deaths = [r for r in content["effects"] if r["outcome"] == "death"]
     assert deaths and all(r["suppressed"] and r["estimate"] is None for r in deaths)
+    assert content["minimum_detectable_effect"]["death"] is None
+    assert not [r for r in content["complier"] if r["outcome"] == "death"]
+    # a primary outcome with a small count: the sentence quotes no figure
+    few = Evaluation(frame.assign(avoidable_admission=frame["death"]))
+    content = report_content(few, {})
+    assert content["sentence"].startswith("No estimate of the effect on avoidable admissions yet")
+    assert "%" not in content["sentence"]
     assert all(r["events_listed"] is None or not is_small(r["events_listed"]) for r in deaths)

@@ -17,7 +17,7 @@ import math
 import pandas as pd
 
 from riskstrat.disclosure import MIN_CELL, hidden_in_table, is_small
-from riskstrat.evaluation.estimates import LABELS, Evaluation
+from riskstrat.evaluation.estimates import LABELS, Evaluation, plain_sentence
 
 HIDDEN = "·"
 TITLE = "Evaluation of the lists: does outreach change admissions?"
@@ -48,14 +48,23 @@ def report_content(evaluation: Evaluation, context: dict, min_cell: int = MIN_CE
     """The report as a JSON-ready dict (every count suppressed): {title, context, sentence,
     persons, effects, complier, minimum_detectable_effect, balance, strata, min_cell}."""
     persons = {arm: _count(n, min_cell) for arm, n in evaluation.persons.items()}
+    effects = [_pooled_row(r, min_cell) for r in _records(evaluation.effects)]
+    hidden = {r["outcome"] for r in effects if r.get("suppressed")}
+    primary = next(iter(evaluation.outcomes))
+    sentence = evaluation.sentence
+    if primary in hidden:
+        # the sentence quotes the ratio and the detectable effect: both would give counts away
+        sentence = plain_sentence(None, None, primary)
     return {
         "title": TITLE,
         "context": context,
-        "sentence": evaluation.sentence,
+        "sentence": sentence,
         "persons": persons,
-        "effects": [_pooled_row(r, min_cell) for r in _records(evaluation.effects)],
-        "complier": _records(evaluation.complier),
-        "minimum_detectable_effect": evaluation.mde,
+        "effects": effects,
+        "complier": [r for r in _records(evaluation.complier) if r["outcome"] not in hidden],
+        "minimum_detectable_effect": {
+            k: (None if k in hidden else v) for k, v in evaluation.mde.items()
+        },
         "balance": _records(evaluation.balance),
         "strata": _strata(evaluation, min_cell),
         "min_cell": min_cell,
