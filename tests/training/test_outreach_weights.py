@@ -29,7 +29,13 @@ ROWS = pd.DataFrame(
     {
         "person_id": ["L1", "L1", "H1", "H1", "N1"],
         # L1 at 2023-06 (window ends 2024-06, before the listing) and 2024-06 (overlaps)
-        "index_date": [date(2023, 6, 1), date(2024, 6, 1), date(2023, 6, 1), date(2024, 6, 1), date(2024, 6, 1)],
+        "index_date": [
+            date(2023, 6, 1),
+            date(2024, 6, 1),
+            date(2023, 6, 1),
+            date(2024, 6, 1),
+            date(2024, 6, 1),
+        ],
     }
 )
 

@@ -75,7 +75,10 @@ def outreach_weights(
     since = person.map(first)
     arm = person.map(table["arm"])
     during = np.array(
-        [s is not None and not pd.isna(s) and s < end for s, end in zip(since, window_end, strict=True)]
+        [
+            s is not None and not pd.isna(s) and s < end
+            for s, end in zip(since, window_end, strict=True)
+        ]
     )
     weights[(arm == "listed").to_numpy() & during] = 0.0
     if policy == "reweight_holdout" and "stratum" in table.columns:
