@@ -28,6 +28,7 @@ STEPS = (
     "disclosure",
     "population",
     "monthly",
+    "evaluation",
 )
 EDGES = (
     "runs",

@@ -591,6 +591,8 @@ class ModelSpec(_Strict):
     # after evaluation, refit the registered model on the most recent fully observed dates
     # (same parameters and rounds), calibrated on the test date it did not see
     refit: bool = True
+    # rows exposed to outreach in their label window: riskstrat.training.outreach (safe default)
+    outreach: Literal["reweight_holdout", "exclude_exposed", "ignore"] = "reweight_holdout"
     seed: int = 42
 
     @property

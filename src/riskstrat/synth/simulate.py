@@ -271,16 +271,13 @@ class Simulation:
         days = self._days(start, stop, rows.size)
         keep = days <= exit_day[rows]
         rows, days = rows[keep], days[keep]
+        diagnoses = self._acute_diagnoses(rows, age, frailty)
+        happens = self._admissions_that_happen(rows, days, diagnoses)
+        if happens is not None:
+            rows, days, diagnoses = rows[happens], days[happens], diagnoses[happens]
         acute_n = np.bincount(rows, minlength=self.n)
         self._record_hospital(
-            rows,
-            days,
-            0,
-            True,
-            self._acute_diagnoses(rows, age, frailty),
-            age[rows],
-            exit_day,
-            "acute_admission",
+            rows, days, 0, True, diagnoses, age[rows], exit_day, "acute_admission"
         )
         for sector, ctype, acute, pool in (
             ("planned_admission", 0, False, "planned"),
@@ -320,6 +317,15 @@ class Simulation:
                 "outpatient",
             )
         return acute_n, planned_n
+
+    def _admissions_that_happen(
+        self, rows: np.ndarray, days: np.ndarray, diagnoses: np.ndarray
+    ) -> np.ndarray | None:
+        """Which of the month's drawn acute admissions happen (None: all of them). The plain
+        generator keeps all; `synth.outreach` prevents some of the avoidable ones of persons
+        contacted by an outreach team. Must not draw from `self.rng`: the stream of every
+        other event stays as it is."""
+        return None
 
     def _record_hospital(
         self, rows, days, ctype, acute, diagnoses, age_rows, exit_day, los_sector: str
