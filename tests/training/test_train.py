@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from riskstrat.errors import InputError
@@ -146,6 +147,15 @@ def test_model_card_covers_data_population_label_metrics_subgroups_limitations()
 def test_the_card_gives_the_highest_risk_bounded_with_its_interval():
     result, (_, _, test) = trained("nonlinear")
     line = next(x for x in result.model_card.splitlines() if "highest risk" in x)
-    assert "shrunk_isotonic" in line and "95 % interval" in line and "100" not in line
+    assert "shrunk_isotonic" in line and "95 % interval" in line
+    highest = float(re.search(r"highest risk ([0-9.]+)%", line).group(1))
+    assert highest < 99
+    # the step's own evidence is shown beside the prior-based interval
+    events, n, low, high = re.search(
+        r"step alone: (\d+) events among (\d+) persons, exact 95 % interval ([0-9.]+)%-([0-9.]+)%",
+        line,
+    ).groups()
+    exact = stats.binomtest(int(events), int(n)).proportion_ci(method="exact")
+    assert abs(float(low) - 100 * exact.low) < 0.06 and abs(float(high) - 100 * exact.high) < 0.06
     risk = result.bundle.predict_risk(test)
     assert 0.0001 < risk.min() and risk.max() < 0.99

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from scipy.stats import beta
 
 from riskstrat.disclosure import min_cell_of
 from riskstrat.model.bundle import ModelBundle
@@ -123,17 +124,32 @@ def _header(spec: ModelSpec, bundle: ModelBundle) -> str:
 
 
 def _top_step(bundle: ModelBundle) -> str:
-    """The highest risk the calibration gives, with its 95 % interval and its evidence."""
+    """The highest risk the calibration gives, with its 95 % interval and its evidence.
+
+    The interval of a shrunk step is a posterior under the smooth fit's prior, so for a
+    step of a few persons it is mostly the smooth fit's certainty; the step's own exact
+    interval is given beside it, so a reader sees how little the step itself shows."""
     calibrator = bundle.calibrator
     if not calibrator.n:
         return ""
     top = np.array([calibrator.x[-1]])
     low, high = calibrator.interval(top)
+    events, n = calibrator.events[-1], calibrator.n[-1]
+    own_low, own_high = _exact_interval(events, n)
+    prior = " under the shrinkage prior" if calibrator.method == "shrunk_isotonic" else ""
     return (
         f"; highest risk {calibrator.predict(top)[0]:.1%} (95 % interval {low[0]:.1%}-"
-        f"{high[0]:.1%}; its calibration step: {calibrator.events[-1]:.0f} events among "
-        f"{calibrator.n[-1]:.0f} persons); the rank follows the model's full-resolution score"
+        f"{high[0]:.1%}{prior}; its calibration step alone: {events:.0f} events among "
+        f"{n:.0f} persons, exact 95 % interval {own_low:.1%}-{own_high:.1%}); the rank "
+        "follows the model's full-resolution score"
     )
+
+
+def _exact_interval(events: float, n: float) -> tuple[float, float]:
+    """Clopper-Pearson 95 % interval of events / n."""
+    low = beta.ppf(0.025, events, n - events + 1) if events > 0 else 0.0
+    high = beta.ppf(0.975, events + 1, n - events) if events < n else 1.0
+    return float(low), float(high)
 
 
 def _data(bundle: ModelBundle, metrics: dict[str, float], description: str | None) -> str:
