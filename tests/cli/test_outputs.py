@@ -3,6 +3,7 @@ is written."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -335,3 +336,32 @@ def test_report_on_an_empty_population_exits_2_with_a_message(tmp_path, who) -> 
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.usefixtures("mlflow_store")
+def test_fairness_gates_on_the_models_own_label_and_reports_the_proxy_for_information(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    spec = Path(__file__).resolve().parents[2] / "models" / "avoidable_admission.yaml"
+    trained = invoke(["train", "--spec", spec, "--data", tiny_data, "--json"])
+    assert trained.exit_code == 0, trained.stderr
+    scored = invoke(
+        ["score", "--data", tiny_data, "--as-of", "2025-12-01"]
+        + ["--model", "avoidable_admission/1", "--out", tmp_path / "scores", "--workers", "1"]
+    )
+    assert scored.exit_code == 0, scored.stderr
+    out = tmp_path / "fairness"
+    result = invoke(
+        ["fairness", "--scores", tmp_path / "scores", "--data", tiny_data, "--out", out]
+        + ["--workers", "1"]
+    )
+    assert result.exit_code == 0, result.stderr
+    groups = json.loads((out / "groups.json").read_text(encoding="utf-8"))
+    scopes = {g["scope"] for g in groups}
+    assert "avoidable_admission: selection against its own label, 2024-12-01 to 2025-12-01" in (
+        scopes
+    )
+    proxy = [g for g in groups if g["scope"] == "avoidable_admission: top tiers"]
+    assert proxy and not any(g.get("flagged") for g in proxy)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "information only" in report

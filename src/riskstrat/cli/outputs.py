@@ -200,45 +200,76 @@ def fairness(
     workers: str = typer.Option("auto", help=WORKERS_HELP),
     revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
 ) -> None:
-    """Fairness audit of one scoring: who is selected, by group, against observed need.
+    """Fairness audit of one scoring, before its outcomes are known (the monthly gate).
 
-    Selections: the model's top tiers, and (with --lists) the persons on the lists of
-    teams that use this model. Need is the spec's `fairness.need` rule over what was
-    observed before the index date. Exit code 0 also when groups are flagged; see the report.
-    OUT is new or holds only an earlier report (report.html, report.md, groups.json):
-    anything else there is refused (exit code 2) and left as it is.
+    The gate: the model's selection rule (its top tiers) applied to its population one
+    horizon before the scoring's index date, judged against the model's own label now
+    observed (O/E among the selected and the not-selected, by group). The scoring's top
+    tiers and (with --lists) the lists of teams that use this model are compared with the
+    spec's proxy need rule for information only. Exit code 0 also when groups are flagged;
+    see the report. OUT is new or holds only an earlier report (report.html, report.md,
+    groups.json): anything else there is refused (exit code 2) and left as it is.
     """
-    from riskstrat.fairness import audit_selection, render_report
+    from riskstrat.fairness import audit_selection, judge_jointly, render_report
     from riskstrat.model import evaluate_rule
 
     _check_report_folder(out)
 
-    frame, manifest, spec, as_of, _ = _scored_frame(
+    frame, manifest, spec, as_of, report = _scored_frame(
         scores, data, False, workers_option(workers), revalidate
     )
     frame["need"] = evaluate_rule(spec.fairness.need, frame).astype(bool)
     frame["selected"] = frame["tier"] != spec.segments.lowest_tier
-    audits = {
-        f"{spec.name}: top tiers": audit_selection(
-            frame, spec.fairness, selected="selected", need="need"
-        )
-    }
+    audits = _own_label_gate(manifest, spec, as_of, data, report, workers_option(workers))
+    audits[f"{spec.name}: top tiers"] = audit_selection(
+        frame, spec.fairness, selected="selected", need="need", judged=False
+    )
     listed = _listed(lists_dir, spec.name)
     if listed:
         frame["listed"] = frame["person_id"].isin(listed)
         audits[f"{spec.name}: lists"] = audit_selection(
-            frame, spec.fairness, selected="listed", need="need"
+            frame, spec.fairness, selected="listed", need="need", judged=False
         )
+    audits = {**audits, **judge_jointly({k: a for k, a in audits.items() if len(a.tests)})}
     files = render_report(
         audits,
         f"Fairness audit of {spec.name} v{manifest['model_version']}",
-        {"as of": as_of.isoformat(), "need": spec.fairness.need},
+        {
+            "as of": as_of.isoformat(),
+            "need (the gate)": "the model's own label over its most recent fully observed "
+            "window, on the population of that time, selected by the model's rule (top tiers)",
+            "proxy need (information only)": spec.fairness.need,
+        },
     )
     _write_report(out, files)
     flags = sum(not a.passed for a in audits.values())
     console.print(
         f"fairness report: {out / 'report.html'} ({'no flags' if not flags else 'flags raised'})"
     )
+
+
+def _own_label_gate(manifest: dict, spec, as_of, data: Path, report, workers) -> dict:
+    """The monthly gate's audit for one scoring (riskstrat.monthly.fairness): empty when the
+    data hold no population one horizon back (the report then shows only the proxy)."""
+    from riskstrat.fairness import audit_need_met
+    from riskstrat.monthly import recent_need, recent_window
+    from riskstrat.partitions import features_for_data_dir
+    from riskstrat.tracking.registry import load_bundle
+
+    bundle, _ = load_bundle(f"{manifest['model_name']}/{manifest['model_version']}")
+    since = recent_window(as_of, spec.horizon_months)
+    labelled = features_for_data_dir(
+        data, report.extract_date, spec, [since], with_labels=True, workers=workers
+    )
+    if not len(labelled):
+        return {}
+    recent = recent_need(bundle, labelled)
+    name = f"{spec.name}: selection against its own label, {since} to {as_of}"
+    return {
+        name: audit_need_met(
+            recent, spec.fairness, risk="risk", outcome="outcome", selected="selected"
+        )
+    }
 
 
 def follow_up(
