@@ -6,7 +6,10 @@ Gates (interfaces.md):
    score at most the champion's plus `promotion.max_brier_increase`. The champion's
    metrics are those recomputed on the challenger's own test rows at training
    (`champion_test_*` on the challenger's run); a challenger compared with another
-   version than today's champion (or with none) is refused: it must be retrained;
+   version than today's champion (or with none) is refused: it must be retrained. A
+   champion calibrated on that test date (a refit of the same extract, tag
+   `champion_saw_test_outcomes`) has seen its outcomes; it is then compared with the
+   challenger's registered refit, which has seen them too (`registered_test_*`);
 2. its fairness audit is clean (tag `fairness_passed` = true; a missing audit refuses);
 3. it beats its baselines (metric `beats_baselines` = 1).
 A refused gate can be overridden only with a reason, which is recorded. Every decision is
@@ -111,6 +114,16 @@ def check_gates(name: str, version: str) -> GateReport:
     if champion is not None and champion != str(version):
         compared_with = tags.get("champion_version_compared", "none")
         auroc, brier = metrics.get("test_auroc"), metrics.get("test_brier")
+        whose = "test"
+        if tags.get("champion_saw_test_outcomes") == "true" and (
+            "registered_test_auroc" in metrics and "registered_test_brier" in metrics
+        ):
+            # the champion was calibrated on this test date, so it is judged there with an
+            # advantage; the challenger's registered refit has the same advantage, so the
+            # two registered models are compared (like with like), not the backtest
+            auroc, brier = metrics["registered_test_auroc"], metrics["registered_test_brier"]
+            compared["registered_test_auroc"], compared["registered_test_brier"] = auroc, brier
+            whose = "registered refit's test"
         c_auroc, c_brier = metrics.get("champion_test_auroc"), metrics.get("champion_test_brier")
         if compared_with != champion or c_auroc is None or c_brier is None:
             why = (
@@ -136,12 +149,12 @@ def check_gates(name: str, version: str) -> GateReport:
             )
             if auroc is None or auroc < c_auroc - max_loss:
                 failed.append(
-                    f"test AUROC {_fmt(auroc, 4)} is below the champion's {c_auroc:.4f} on the same "
+                    f"{whose} AUROC {_fmt(auroc, 4)} is below the champion's {c_auroc:.4f} on the same "
                     f"data by more than the allowed {max_loss:g} (promotion.max_auroc_loss)"
                 )
             if brier is None or brier > c_brier + max_increase:
                 failed.append(
-                    f"test Brier score {_fmt(brier, 5)} is worse than the champion's {c_brier:.5f} on "
+                    f"{whose} Brier score {_fmt(brier, 5)} is worse than the champion's {c_brier:.5f} on "
                     f"the same data by more than the allowed {max_increase:g} (promotion.max_brier_increase)"
                 )
 

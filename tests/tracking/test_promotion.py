@@ -137,3 +137,43 @@ def test_no_person_id_reaches_the_store(mlflow_store, trained_models) -> None:
     log_trained(trained_models.worse, spec)  # compared with the champion on its test rows
     promote(spec.name, override_reason="privacy check", user="tester")
     assert_no_person_ids(store_folder(mlflow_store), trained_models.person_ids)
+
+
+def test_a_champion_that_saw_the_test_outcomes_is_compared_with_the_challengers_refit(
+    mlflow_store, trained_models
+) -> None:
+    """A champion refitted on the same extract was calibrated on the test date: against the
+    challenger's backtest it would win by that advantage alone, a false refusal. The gate
+    compares it with the challenger's registered refit, which has the same advantage."""
+    from riskstrat.experiment import training_audit
+    from riskstrat.tracking import log_training
+    from tests.tracking.helpers import EXTRACT
+
+    spec, good = trained_models.spec, trained_models.good
+    log_trained(good, spec)
+    promote(spec.name, "1")
+    auroc, brier = good.metrics["test_auroc"], good.metrics["test_brier"]
+    audit = training_audit(spec, good)
+
+    def challenger(registered_auroc: float) -> str:
+        record = log_training(
+            good,
+            spec,
+            data_fingerprint="abc123",
+            extract_date=EXTRACT,
+            audit=audit,
+            champion_metrics={
+                "champion_test_auroc": auroc + 0.05,  # in-sample calibration's advantage
+                "champion_test_brier": brier - 0.01,
+                "registered_test_auroc": registered_auroc,
+                "registered_test_brier": brier - 0.01,
+            },
+            champion_tags={"champion_version_compared": "1", "champion_saw_test_outcomes": "true"},
+        )
+        return record.version
+
+    sound = challenger(auroc + 0.05)
+    assert check_gates(spec.name, sound).failed == []
+    weaker = challenger(auroc)
+    [failed] = check_gates(spec.name, weaker).failed
+    assert failed.startswith("registered refit's test AUROC")
