@@ -144,7 +144,9 @@ def evaluate(runs: RunsLayout, ctx: MonthContext, scorings, teams, evaluation, w
 
     if evaluation is None:
         return {}, {}
-    found = evaluation_input(runs, ctx, scorings, [t.name for t in teams.teams], workers)
+    found = evaluation_input(
+        runs, ctx, scorings, {t.name: t.model_name for t in teams.teams}, workers
+    )
     if found is None:
         return {}, {}
     context = {

@@ -107,6 +107,26 @@ def feedback_statuses(layout: RunsLayout, teams: list[str], months: list[str]) -
     return pd.concat(frames, ignore_index=True)
 
 
+def _risk_at_assignment(
+    layout: RunsLayout, due: pd.DataFrame, teams: dict[str, str]
+) -> pd.DataFrame:
+    """person_id, risk: each person's risk on their team's model in their first month (the
+    stratifying score: blocks are consecutive in its order, so it balances closely)."""
+    from riskstrat.scores_io import read_scores
+
+    found = []
+    for (month, team), rows in due.groupby(["month", "team"]):
+        folder = layout.scores(str(month), teams.get(str(team), ""))
+        if not teams.get(str(team)) or not folder.is_dir():
+            continue
+        scores = read_scores(folder)[0][["person_id", "risk"]]
+        scores = scores.assign(person_id=scores["person_id"].astype(str))
+        found.append(scores[scores["person_id"].isin(set(rows["person_id"].astype(str)))])
+    if not found:
+        return pd.DataFrame({"person_id": pd.Series(dtype=str), "risk": pd.Series(dtype=float)})
+    return pd.concat(found, ignore_index=True).drop_duplicates("person_id")
+
+
 def _month_rows(table: pd.DataFrame, month: str) -> pd.DataFrame:
     rows = table[table["month"].astype(str) == month]
     return rows[ASSIGNMENT_COLUMNS].astype({"seed": "int64"}).reset_index(drop=True)
@@ -139,14 +159,15 @@ def evaluation_input(
     layout: RunsLayout,
     ctx,
     scorings: dict,
-    teams: list[str],
+    teams: dict[str, str],
     workers: int | None = 1,
 ) -> EvaluationInput | None:
     """The follow-up of every stored assignment whose horizon has passed by `ctx.as_of`
     and the extract date (None if there is none): labels and baseline features at each
     randomisation month (built with the spec of the avoidable-admission model, else the
-    first scoring's), acute admissions and days in hospital from the hospital contacts,
-    contact status from the teams' feedback."""
+    first scoring's), the risk each person had on their team's model that month (the
+    published scores), acute admissions and days in hospital from the hospital contacts,
+    contact status from the teams' feedback. `teams`: team name → model name."""
     from riskstrat.contract.reader import read_table
     from riskstrat.evaluation.outcomes import entries_of, window_outcomes
     from riskstrat.monthly.evaluation import contacted_persons, evaluation_follow_up
@@ -176,7 +197,8 @@ def evaluation_input(
     span = sorted(
         {add_months(parse_month(m), k).strftime("%Y-%m") for m in months for k in range(horizon)}
     )
-    statuses = feedback_statuses(layout, teams, span)
+    statuses = feedback_statuses(layout, list(teams), span)
     contacted = contacted_persons(statuses, due, horizon)
+    labels = labels.merge(_risk_at_assignment(layout, due, teams), on="person_id", how="left")
     frame = evaluation_follow_up(due, labels, window, contacted)
     return EvaluationInput(frame, months, horizon) if len(frame) else None

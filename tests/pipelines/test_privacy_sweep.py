@@ -296,7 +296,13 @@ def test_evaluation_months_hold_out_reproducibly_and_keep_assignments_in_the_run
     )
     # the synthetic world plants no effect of outreach: the interval covers no effect
     assert ratio["ci_low"] < 1 < ratio["ci_high"]
-    assert all(abs(b["smd_within"]) < 0.1 for b in report["balance"])
+    balance = {b["covariate"]: b for b in report["balance"]}
+    # blocks are consecutive in risk order: the stratifying risk balances closely; the other
+    # baseline covariates within chance for the persons followed up (4 standard errors)
+    assert abs(balance["risk"]["smd_within"]) < 0.1
+    n = report["persons"]
+    chance = 4 * (1 / n["listed"] + 1 / n["holdout"]) ** 0.5
+    assert all(abs(b["smd_within"]) < chance for b in balance.values()), balance
     assert (out / "2026-01" / "evaluation" / "report.html").is_file()
     (run_id,) = finished_runs("riskstrat-monthly", {"month": "2026-01"})
     metrics = run_metrics(run_id)

@@ -22,6 +22,7 @@ from riskstrat.evaluation.settings import EvaluationSettings
 CONTACTED = ("contacted", "enrolled")
 # baseline covariates of the balance table (feature columns at the randomisation month)
 BALANCE_COVARIATES = (
+    "risk",  # the team's model's risk that month: the stratifying score
     "age",
     "sex_male",
     "acute_admissions_12m",
