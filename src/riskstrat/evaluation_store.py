@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskstrat.dates import add_months, parse_month
+from riskstrat.disclosure import log_count
 from riskstrat.errors import InputError
 from riskstrat.evaluation.assignment import ASSIGNMENT_COLUMNS, MonthAssignment, empty_assignments
 from riskstrat.io import write_parquet_atomic
@@ -67,7 +68,7 @@ def store_month(root: str | Path, month: str, assignment: MonthAssignment) -> St
             if not _same(before, new):
                 raise InputError(
                     f"the evaluation's assignments of {month} differ from those stored in "
-                    f"{assignments_path(root)} ({_differing(before, new)} persons): the data or "
+                    f"{assignments_path(root)} ({log_count(_differing(before, new))} persons): the data or "
                     "the evaluation settings changed since the month was first run; nothing "
                     "was stored or published"
                 )

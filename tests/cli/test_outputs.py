@@ -335,3 +335,15 @@ def test_report_on_an_empty_population_exits_2_with_a_message(tmp_path, who) -> 
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_lists_refuses_a_teams_file_that_runs_an_evaluation(tiny_data, scores, tmp_path) -> None:
+    path = tmp_path / "teams.yaml"
+    block = {"design": "holdout", "holdout_share": 0.2, "seed": 1}
+    path.write_text(yaml.safe_dump({"teams": [TEAM], "evaluation": block}), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["lists", "--scores", scores, "--data", tiny_data, "--teams", path]
+    result = invoke([*args, "--month", "2026-01", "--out", out])
+    assert result.exit_code == 2
+    assert "its lists are composed by `riskstrat monthly`" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output and not out.exists()
