@@ -14,9 +14,11 @@ only aggregates leave it (the report, MLflow).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +27,7 @@ from riskstrat.disclosure import log_count
 from riskstrat.errors import InputError
 from riskstrat.evaluation.assignment import ASSIGNMENT_COLUMNS, MonthAssignment, empty_assignments
 from riskstrat.io import write_parquet_atomic
+from riskstrat.monthly.context import MonthContext
 from riskstrat.publishing import month_lock
 from riskstrat.runs import RunsLayout
 
@@ -158,13 +161,14 @@ class EvaluationInput:
 
 def evaluation_input(
     layout: RunsLayout,
-    ctx,
-    scorings: dict,
+    ctx: MonthContext,
+    scorings: Mapping[str, Any],
     teams: dict[str, str],
     workers: int | None = 1,
 ) -> EvaluationInput | None:
     """The follow-up of every stored assignment whose horizon has passed by `ctx.as_of`
-    and the extract date (None if there is none): labels and baseline features at each
+    and the extract date (None if there is none). `scorings`: model name → its scoring
+    (anything with the model's `spec`). Labels and baseline features at each
     randomisation month (built with the spec of the avoidable-admission model, else the
     first scoring's), the risk each person had on their team's model that month (the
     published scores), acute admissions and days in hospital from the hospital contacts,
