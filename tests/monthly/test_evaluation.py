@@ -107,3 +107,29 @@ def test_the_teams_file_block_is_read_validated_and_off_when_absent(tmp_path) ->
     said = str(error.value)
     assert "2 problem(s)" in said and "evaluation.sead: unknown key" in said
     assert "evaluation.seed: required but missing" in said
+
+
+def test_a_stepped_wedge_lists_started_teams_and_records_the_others_as_comparison(
+    tmp_path,
+) -> None:
+    persons, scores = people(1500, seed=4)
+    wedge = evaluation_settings(
+        {
+            "design": "stepped_wedge",
+            "seed": 3,
+            "start_months": {"randers": "2025-01", "djurs": "2025-03"},
+        }
+    )
+    capacity = {t.name: t.capacity for t in TEAMS.teams}
+    as_of = date(2025, 1, 1)
+    step = HoldoutStep(wedge, read_assignments(tmp_path), "2025-01", capacity)
+    scorings = {"avoidable_admission": (scores, SCORES_MANIFEST)}
+    _, _, listed, _ = compose_lists(
+        TEAMS, scorings, persons, NO_OPT_OUTS, "2025-01", as_of, {}, holdout=step
+    )
+    store_month(tmp_path, "2025-01", step.assignment)
+    table = read_assignments(tmp_path)
+    assert len(listed["randers"]) == 30 and listed["djurs"] == []
+    arms = table.groupby("team")["arm"].agg(set).to_dict()
+    assert arms == {"randers": {"listed"}, "djurs": {"comparison"}}
+    assert (table["stratum"].str.startswith("2025-01|")).all()
