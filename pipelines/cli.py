@@ -162,7 +162,9 @@ def demo(
 
     synthesise → validate → train and register both models → promote → monthly flow for
     2025-01, 2025-12 and 2026-01 (2026-01 follows up 2025-01, and leaves out the persons the
-    teams handled on their 2025-12 lists: synthetic feedback) → population overview.
+    teams handled on their 2025-12 lists: synthetic feedback) → population overview. The
+    demo's teams file (OUT/teams.yaml: the shipped one with an `evaluation:` block) holds out
+    one in five new candidates; 2026-01 publishes the evaluation's follow-up of 2025-01.
     MLflow: MLFLOW_TRACKING_URI or ./mlruns; Prefect: local ephemeral server.
     """
     from pipelines.demo import run_demo

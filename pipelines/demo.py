@@ -30,6 +30,16 @@ DEMO_STATUSES = {
     "died_or_moved": 0.05,
 }
 SPECS = ("models/avoidable_admission.yaml", "models/trilateral_need.yaml")
+# The shipped teams.yaml runs no evaluation (a cluster must arrange approval and information
+# to citizens first); the demo's copy of it adds this block, so its months hold out 20 %
+# and 2026-01 follows up 2025-01 (`riskstrat.evaluation`).
+DEMO_EVALUATION = """
+# The demo's randomised evaluation (not in the shipped teams.yaml: off unless configured)
+evaluation:
+  design: holdout
+  holdout_share: 0.2
+  seed: 20250101
+"""
 
 
 def _spec_path(name: str) -> Path:
@@ -74,7 +84,8 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     trained = {}
     for spec_file in SPECS:
         spec = load_spec(_spec_path(spec_file))
-        outcome = run_experiment(spec, data, workers=workers, report=report)
+        # the runs folder's assignments (none on a first run) decide who training leaves out
+        outcome = run_experiment(spec, data, workers=workers, report=report, runs=out / "runs")
         m = outcome.metrics
         trained[spec.name] = outcome
         step.say(
@@ -98,8 +109,14 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
                 f"promoted {spec.name} v{outcome.version} by a recorded demo override; failed gates:\n"
                 + "\n".join(f"      {r.strip()}" for r in reasons)
             )
-    teams = _spec_path("teams.yaml")
     runs = out / "runs"
+    if (runs / "evaluation").exists():
+        # an earlier demo's months were assigned with its models; this run's models rank
+        # differently, and a month's stored assignments are never rewritten: start afresh
+        kept = _set_aside(runs)
+        step.say(f"an earlier demo's runs folder (and its evaluation) kept as {kept}")
+    teams = out / "teams.yaml"
+    teams.write_text(_spec_path("teams.yaml").read_text(encoding="utf-8") + DEMO_EVALUATION)
     for month in DEMO_MONTHS:
         # No override: a month whose fairness gate flags is withheld (ListsWithheld), as in
         # production; the demo's sound models are expected to pass it.
@@ -120,6 +137,8 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
             )
         elif ANSWERED_MONTH in DEMO_MONTHS and month > ANSWERED_MONTH:
             step.say(f"{month} lists again: {_listed_again(runs, ANSWERED_MONTH, month)}")
+        if summary.get("evaluation"):
+            step.say(f"evaluation follow-up: {_evaluation_line(summary['evaluation'])}")
     overview = overview_for_data_dir(data, report.extract_date, workers=workers)
     files = render(overview, "Population overview — synthetic Randers cluster", f"{data}")
     (out / "population.html").write_bytes(files["report.html"])
@@ -131,6 +150,7 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     console.print(f"  feedback           {runs}/{DEMO_MONTHS[-1]}/feedback/report.md")
     console.print(f"  fairness audit     {runs}/{DEMO_MONTHS[-1]}/fairness/report.html")
     console.print(f"  follow-up          {runs}/{DEMO_MONTHS[-1]}/follow-up/<model>/report.html")
+    console.print(f"  evaluation         {runs}/{DEMO_MONTHS[-1]}/evaluation/report.html")
     console.print(f"  population view    {out / 'population.html'}")
     console.print(f"  calibration        {data / 'calibration.md'}")
     console.print(
@@ -143,6 +163,31 @@ def run_demo(out: Path, persons: int, seed: int, workers: int | None, console: C
     )
     console.print(f"done in {time.perf_counter() - clock:.0f} s")
     return {"out": str(out), "models": {k: v.version for k, v in trained.items()}}
+
+
+def _set_aside(runs: Path) -> Path:
+    """Rename `runs` to the first free `runs.previous-N` beside it (nothing is removed)."""
+    n = 1
+    while runs.with_name(f"{runs.name}.previous-{n}").exists():
+        n += 1
+    target = runs.with_name(f"{runs.name}.previous-{n}")
+    runs.rename(target)
+    return target
+
+
+def _evaluation_line(figures: dict) -> str:
+    """The evaluation's pooled figures in words (aggregates, as logged to MLflow)."""
+    if "rr" not in figures:
+        return "too few persons followed up for an estimate"
+    line = (
+        f"risk ratio of avoidable admission {figures['rr']:.2f} "
+        f"(95 % CI {figures['rr_low']:.2f}–{figures['rr_high']:.2f})"
+    )
+    if "mde" in figures:
+        line += f", detectable reduction {figures['mde']:.0%}"
+    if "smd_within_max" in figures:
+        line += f", largest within-strata SMD {figures['smd_within_max']:.3f}"
+    return line
 
 
 def answer_lists(lists: Path, seed: int) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""The monthly flow: validate → delivery check → feedback → score → lists → fairness audit → follow-up → publish.
+"""The monthly flow: validate → delivery check → feedback → score → lists (with the evaluation's holdout) → fairness audit → follow-up → publish.
 
     uv run riskstrat monthly --data DIR --month 2026-01          (or: python -m pipelines.monthly ...)
 
@@ -57,9 +57,12 @@ def drift(models, scorings) -> dict[str, float]:
 
 @task(**PERSON_LEVEL)
 def read_teams(teams: str):
+    """The teams and their `evaluation:` block (None: no evaluation), both validated."""
+    from riskstrat.evaluation.settings import teams_evaluation
     from riskstrat.lists import load_teams
 
-    return load_teams(teams)
+    team_config = load_teams(teams)
+    return team_config, teams_evaluation(team_config)
 
 
 @task(**IO_RETRIES, **PERSON_LEVEL)
@@ -103,9 +106,61 @@ def gather_feedback(runs: RunsLayout, ctx: MonthContext, teams):
     return histories(runs, ctx.month, teams.teams)
 
 
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def read_assignments(runs: RunsLayout, evaluation):
+    """The evaluation's stored assignments (None without an evaluation; person-level)."""
+    from riskstrat.evaluation_store import read_assignments as stored
+
+    return None if evaluation is None else stored(runs.root)
+
+
 @task(**PERSON_LEVEL)
-def make_lists(ctx: MonthContext, teams, scorings, persons, opt_outs, previous, histories):
-    return steps.month_lists(ctx, teams, scorings, persons, opt_outs, previous, histories)
+def make_lists(
+    ctx: MonthContext, teams, scorings, persons, opt_outs, previous, histories, evaluation, assigned
+):
+    return steps.month_lists(
+        ctx, teams, scorings, persons, opt_outs, previous, histories, evaluation, assigned
+    )
+
+
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def store_assignments(runs: RunsLayout, month: str, assignment):
+    """Append the month's assignments to the runs folder (unchanged on a re-run)."""
+    from riskstrat.evaluation_store import store_month
+
+    stored = store_month(runs.root, month, assignment)
+    get_run_logger().info(
+        "evaluation: assignments of %s %s", month, "unchanged" if stored.unchanged else "stored"
+    )
+    return stored
+
+
+@task(**IO_RETRIES, **PERSON_LEVEL)
+def evaluate(runs: RunsLayout, ctx: MonthContext, scorings, teams, evaluation, workers):
+    """The evaluation's report files and MLflow aggregates once a randomised month's horizon
+    has passed ({} and {} before, and without an evaluation)."""
+    from riskstrat.disclosure import min_cell_of
+    from riskstrat.evaluation_store import evaluation_input
+
+    if evaluation is None:
+        return {}, {}
+    found = evaluation_input(
+        runs, ctx, scorings, {t.name: t.model_name for t in teams.teams}, workers
+    )
+    if found is None:
+        return {}, {}
+    context = {
+        "month": ctx.month,
+        "design": evaluation.design,
+        "holdout share": evaluation.holdout_share,
+        "seed": evaluation.seed,
+        "randomised months followed up": ", ".join(found.months),
+        "horizon (months)": found.horizon,
+        "contact status": steps.CONTACT_NOTE,
+    }
+    min_cell = max(min_cell_of(s.spec) for s in scorings.values())
+    cluster = "team" if evaluation.design == "stepped_wedge" else None
+    return steps.month_evaluation(found.follow_up, context, cluster, min_cell)
 
 
 @task(**PERSON_LEVEL)
@@ -218,14 +273,15 @@ def monthly_flow(
     steps.hold_if_incomplete(delivery, month, override_reason)  # MonthHeld: nothing published
     for finding in delivery:  # published anyway, by override
         get_run_logger().warning("override: %s", finding.message)
-    team_config = read_teams(teams)
+    team_config, evaluation = read_teams(teams)
     histories = gather_feedback(runs, ctx, team_config)  # a bad feedback file: nothing published
     models = load_models(sorted({t.model for t in team_config.teams}))
     scorings = score(ctx, models, workers)
     drifted = drift(models, scorings)  # reported and logged, never held
     persons, opt_outs, previous = read_persons(ctx, runs)
-    list_files, list_summary, listed, left_out = make_lists(
-        ctx, team_config, scorings, persons, opt_outs, previous, histories
+    assigned = read_assignments(runs, evaluation)
+    list_files, list_summary, listed, left_out, assignment = make_lists(
+        ctx, team_config, scorings, persons, opt_outs, previous, histories, evaluation, assigned
     )
     feedback_files, feedback_metrics = monitor_feedback(
         ctx, team_config, scorings, histories, left_out
@@ -233,11 +289,17 @@ def monthly_flow(
     recent = recent_populations(ctx, models, workers)
     fairness_files, fairness, top_tiers = audit(ctx, team_config, scorings, listed, persons, recent)
     follow_files = follow_up(gather_follow_ups(runs, ctx, scorings, workers))
+    evaluation_files, evaluation_metrics = evaluate(
+        runs, ctx, scorings, team_config, evaluation, workers
+    )
     withheld = steps.lists_withheld(fairness, override_reason)
     files = {
         **steps.month_files(scorings, fairness_files, follow_files, list_files, withheld),
         **feedback_files,
+        **evaluation_files,
     }
+    if assignment is not None and not withheld:  # stored before the lists it made are out
+        store_assignments(runs, month, assignment)
     record = steps.audit_record(ctx, scorings, list_summary, fairness, override_reason)
     result = publish(runs, month, files, record)
     _, logged = log_month(
@@ -247,6 +309,7 @@ def monthly_flow(
             **steps.delivery_aggregates(delivery),
             **drifted,
             **feedback_metrics,
+            **evaluation_metrics,
         },
         fairness,
         record,
@@ -260,7 +323,12 @@ def monthly_flow(
     summary = steps.month_summary(
         ctx, result.folder, result.unchanged, list_summary, fairness, follow_files, withheld
     )
-    return {**summary, "logged": logged, "recovered": list(result.recovered)}
+    return {
+        **summary,
+        "logged": logged,
+        "recovered": list(result.recovered),
+        "evaluation": {k.removeprefix("evaluation."): v for k, v in evaluation_metrics.items()},
+    }
 
 
 def run_month(

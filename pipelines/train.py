@@ -25,8 +25,8 @@ def validate(data_dir: str):
 
 
 @task(**retrying(retries=1, delay=5), **PERSON_LEVEL)
-def build_tables(spec, data_dir: str, report, workers: int):
-    return experiment.feature_tables(spec, data_dir, report, workers=workers)
+def build_tables(spec, data_dir: str, report, workers: int, runs: str | None):
+    return experiment.feature_tables(spec, data_dir, report, workers=workers, runs=runs)
 
 
 @task(**PERSON_LEVEL)
@@ -61,15 +61,18 @@ def train_flow(
     overrides: list[str] | None = None,
     workers: int | None = 1,
     n_boot: int = 200,
+    runs: str | None = None,
 ) -> dict:
     """validate → features → baselines, LightGBM, calibration, evaluation → fairness audit
     → compare with the champion → log and register (alias `challenger`). Returns
-    aggregates only: run id, model name, version, metrics, audit verdict."""
+    aggregates only: run id, model name, version, metrics, audit verdict. `runs`: the
+    monthly output root whose evaluation assignments say who was exposed to outreach (the
+    spec's `outreach` choice is applied; None: no outreach recorded)."""
     from riskstrat.spec import load_spec
 
     spec = load_spec(spec_path, overrides or [])
     report = validate(data_dir)
-    data = build_tables(spec, data_dir, report, workers)
+    data = build_tables(spec, data_dir, report, workers, runs)
     result = fit(spec, data, n_boot)
     fairness = audit(spec, result)
     comparison = compare(result, load_champion(spec))
@@ -90,11 +93,12 @@ def main() -> None:
     parser.add_argument("--spec", required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--runs", help="monthly output root with the evaluation's assignments")
     args = parser.parse_args()
     from pipelines.prefect_server import install
 
     install()
-    print(train_flow(args.spec, args.data, args.overrides))
+    print(train_flow(args.spec, args.data, args.overrides, runs=args.runs))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ EDGES = (
     "registers",
     "cli",
     "feedback_store",
+    "evaluation_store",
 )
 LAYER = {**dict.fromkeys(CORE, 0), **dict.fromkeys(STEPS, 1), **dict.fromkeys(EDGES, 2)}
 

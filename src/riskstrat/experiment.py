@@ -48,6 +48,8 @@ class ExperimentData:
     description: str = ""  # the data in words, for the model card: "DIR (extract date D)"
     # the registered model's training dates (spec `refit`; None when it is not refitted)
     refit_train: pd.DataFrame | None = None
+    # training rows left out / reweighted for outreach (None: no outreach recorded)
+    outreach: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,12 @@ def feature_tables(
     report: PassingReport,
     workers: int | None = 1,
     progress=None,
+    runs: str | Path | None = None,
 ) -> ExperimentData:
     """The out-of-time feature tables (training, validation, test index dates) of a spec on
-    a data directory already validated (`report`, from `validated`)."""
+    a data directory already validated (`report`, from `validated`). With `runs` (a monthly
+    output root holding the evaluation's assignments), the spec's `outreach` choice is
+    applied to the training rows (`riskstrat.training.outreach.apply_outreach`)."""
     from riskstrat.contract import open_data_dir
     from riskstrat.partitions import features_for_data_dir
 
@@ -139,7 +144,7 @@ def feature_tables(
         data_dir, extract_date, spec, every, workers=workers, progress=progress
     )
     on = table["index_date"]
-    return ExperimentData(
+    data = ExperimentData(
         report=report,
         dates=dates,
         train=table[on.isin([pd.Timestamp(d) for d in dates.train])].reset_index(drop=True),
@@ -160,6 +165,25 @@ def feature_tables(
             )
         ).removesuffix("."),
     )
+    return with_outreach(spec, data, runs)
+
+
+def with_outreach(spec: ModelSpec, data: ExperimentData, runs: str | Path | None) -> ExperimentData:
+    """The data with the spec's `outreach` choice applied to the training rows (and the
+    refit's), given the assignments stored in `runs` (None, or none stored: unchanged, and
+    the model card says no outreach was recorded)."""
+    from riskstrat.evaluation_store import read_assignments
+    from riskstrat.training.outreach import apply_outreach
+
+    exposures = None if runs is None else read_assignments(runs)
+    if exposures is None or not len(exposures):
+        return data
+    train, counts = apply_outreach(data.train, exposures, spec.outreach, spec.horizon_months)
+    refit = data.refit_train
+    if refit is not None:
+        refit, more = apply_outreach(refit, exposures, spec.outreach, spec.horizon_months)
+        counts = {k: counts[k] + more[k] for k in counts}
+    return dataclasses.replace(data, train=train, refit_train=refit, outreach=counts)
 
 
 def experiment_data(
@@ -190,7 +214,24 @@ def fit(spec: ModelSpec, data: ExperimentData, n_boot: int = 200) -> TrainingRes
     )
     # counted with the run's metrics; the model card says which dates (data.description)
     result.metrics["index_dates_short_history"] = float(len(data.dates.short_history))
-    return result
+    return with_outreach_card(spec, result, data.outreach)
+
+
+def with_outreach_card(
+    spec: ModelSpec, result: TrainingResult, counts: dict[str, int] | None
+) -> TrainingResult:
+    """The result with the model card's outreach section and, when rows were left out or
+    reweighted, their counts as metrics (none under the minimum cell)."""
+    from riskstrat.disclosure import is_small, min_cell_of
+    from riskstrat.training.outreach import outreach_section
+
+    section = outreach_section(spec.outreach, counts, min_cell_of(spec))
+    metrics = dict(result.metrics)
+    for key, n in (counts or {}).items():
+        if not is_small(n, min_cell_of(spec)):
+            metrics[key] = float(n)
+    card = result.model_card.rstrip("\n") + "\n\n" + section
+    return dataclasses.replace(result, model_card=card, metrics=metrics)
 
 
 def training_audit(spec: ModelSpec, result: TrainingResult) -> dict:
@@ -331,11 +372,14 @@ def run_experiment(
     n_boot: int = 200,
     progress=None,
     report: PassingReport | None = None,
+    runs: str | Path | None = None,
 ) -> ExperimentOutcome:
     """Train, audit, compare with the champion, log and register one model spec on one data
-    directory (steps 1-6; step 1 is skipped when its `report` is given)."""
+    directory (steps 1-6; step 1 is skipped when its `report` is given). `runs`: a monthly
+    output root whose evaluation assignments say who was exposed to outreach (None: no
+    outreach recorded)."""
     report = report or validated(data_dir)
-    data = feature_tables(spec, data_dir, report, workers=workers, progress=progress)
+    data = feature_tables(spec, data_dir, report, workers=workers, progress=progress, runs=runs)
     result = fit(spec, data, n_boot=n_boot)
     audit = training_audit(spec, result)
     comparison = compare_with_champion(result, current_champion(spec))

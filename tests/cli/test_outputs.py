@@ -365,3 +365,15 @@ def test_fairness_gates_on_the_models_own_label_and_reports_the_proxy_for_inform
     assert proxy and not any(g.get("flagged") for g in proxy)
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "information only" in report
+
+
+def test_lists_refuses_a_teams_file_that_runs_an_evaluation(tiny_data, scores, tmp_path) -> None:
+    path = tmp_path / "teams.yaml"
+    block = {"design": "holdout", "holdout_share": 0.2, "seed": 1}
+    path.write_text(yaml.safe_dump({"teams": [TEAM], "evaluation": block}), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["lists", "--scores", scores, "--data", tiny_data, "--teams", path]
+    result = invoke([*args, "--month", "2026-01", "--out", out])
+    assert result.exit_code == 2
+    assert "its lists are composed by `riskstrat monthly`" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output and not out.exists()

@@ -219,7 +219,7 @@ def test_feedback_months_keep_person_ids_in_the_lists_and_the_feedback_store(
 
 
 def _run_valid_month(
-    data: Path, out: Path, month: str, env: dict[str, str]
+    data: Path, out: Path, month: str, env: dict[str, str], teams: Path | None = None
 ) -> subprocess.CompletedProcess:
     from prefect.settings import PREFECT_API_URL
 
@@ -233,6 +233,98 @@ def _run_valid_month(
     }
     command = [sys.executable, "-m", "pipelines.cli", "monthly", "--data", str(data)]
     command += ["--month", month, "--out", str(out), "--override-reason", "test"]
+    command += ["--teams", str(teams)] if teams else []
     return subprocess.run(
         command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
     )
+
+
+# --- the randomised evaluation: assignments stay in RUNS/evaluation/, aggregates leave ---
+
+EVALUATION_BLOCK = "evaluation:\n  design: holdout\n  holdout_share: 0.2\n  seed: 20250101\n"
+
+
+def test_evaluation_months_hold_out_reproducibly_and_keep_assignments_in_the_runs_folder(
+    prefect_server,
+    champions,  # noqa: F811 (the module's fixture)
+    cluster_data: Path,
+    tmp_path: Path,
+) -> None:
+    import json
+
+    import pandas as pd
+
+    from riskstrat.lists import load_teams
+    from riskstrat.tracking import finished_runs, run_metrics
+
+    teams = tmp_path / "teams.yaml"
+    teams.write_text((ROOT / "teams.yaml").read_text() + EVALUATION_BLOCK)
+    out = tmp_path / "runs"
+    env = {"MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"]}
+    table = out / "evaluation" / "assignments.parquet"
+    runs = [_run_valid_month(cluster_data, out, "2025-01", env, teams)]
+    assert runs[-1].returncode == 0, runs[-1].stderr
+    january = pd.read_parquet(table)
+    held = set(january.loc[january["arm"] == "holdout", "person_id"])
+    assert len(held) > 0 and (january["month"] == "2025-01").all()
+    for team in load_teams(teams).teams:
+        listed = pd.read_csv(out / "2025-01" / "lists" / team.name / "target_list.csv", dtype=str)
+        assert not held & set(listed["person_id"]), team.name
+        assert len(listed) == team.capacity, team.name  # full capacity from the listed arm
+        drawn = january[(january["team"] == team.name) & january["block"].notna()]
+        assert (drawn.groupby("block")["arm"].apply(lambda a: (a == "holdout").sum()) == 1).all()
+    runs.append(_run_valid_month(cluster_data, out, "2025-02", env, teams))
+    assert runs[-1].returncode == 0, runs[-1].stderr
+    february = pd.read_parquet(table)
+    assert len(february) > len(january)
+    # re-running a past month after a later one reproduces every assignment, stores nothing
+    runs.append(_run_valid_month(cluster_data, out, "2025-01", env, teams))
+    assert runs[-1].returncode == 0, runs[-1].stderr
+    assert pd.read_parquet(table).equals(february)
+    assert february[february["month"] == "2025-01"].reset_index(drop=True).equals(january)
+    runs.append(_run_valid_month(cluster_data, out, "2026-01", env, teams))
+    assert runs[-1].returncode == 0, runs[-1].stderr
+
+    report = json.loads((out / "2026-01" / "evaluation" / "report.json").read_text())
+    assert report["context"]["randomised months followed up"] == "2025-01"  # 2025-02: not yet
+    assert "contacted or enrolled count as contacted" in report["context"]["contact status"]
+    assert report["sentence"] and report["minimum_detectable_effect"]["avoidable_admission"]
+    ratio = next(
+        r
+        for r in report["effects"]
+        if r["outcome"] == "avoidable_admission" and r["scale"] == "ratio"
+    )
+    # the synthetic world plants no effect of outreach: the interval covers no effect
+    assert ratio["ci_low"] < 1 < ratio["ci_high"]
+    balance = {b["covariate"]: b for b in report["balance"]}
+    # blocks are consecutive in risk order: the stratifying risk balances closely; the other
+    # baseline covariates within chance for the persons followed up (4 standard errors)
+    assert abs(balance["risk"]["smd_within"]) < 0.1
+    n = report["persons"]
+    chance = 4 * (1 / n["listed"] + 1 / n["holdout"]) ** 0.5
+    assert all(abs(b["smd_within"]) < chance for b in balance.values()), balance
+    assert (out / "2026-01" / "evaluation" / "report.html").is_file()
+    (run_id,) = finished_runs("riskstrat-monthly", {"month": "2026-01"})
+    metrics = run_metrics(run_id)
+    assert metrics["evaluation.rr"] == ratio["estimate"]
+    assert metrics["evaluation.rr_low"] < metrics["evaluation.rr"] < metrics["evaluation.rr_high"]
+    assert 0 < metrics["evaluation.mde"] < 1
+
+    ids = set(pd.read_parquet(table)["person_id"])
+    stores = _read_everything(
+        Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).parent,
+        Path(os.environ["PREFECT_HOME"]),
+        _prefect_database(),
+    )
+    stores |= {
+        str(p): p.read_bytes().decode("utf-8", errors="replace")
+        for p in out.rglob("*")
+        if p.is_file()
+        and p.name not in PERSON_LEVEL_FILES
+        and p.relative_to(out).parts[0] != "evaluation"  # RUNS/evaluation/: person-level
+    }
+    assert any(p.endswith("evaluation/report.md") for p in stores)
+    terminal = "".join(r.stdout + r.stderr for r in runs)
+    for where, text in {"terminal": terminal, **stores}.items():
+        found = [pid for pid in ids if pid in text]
+        assert not found, (where, found[:3])

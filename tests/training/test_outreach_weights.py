@@ -57,3 +57,61 @@ def test_the_spec_chooses_the_safe_default_and_the_card_says_so() -> None:
     assert typing.get_args(field.annotation) == typing.get_args(OutreachPolicy)
     assert "without outreach" in model_card_line(SAFE_DEFAULT)
     assert "too low" in model_card_line("ignore")
+
+
+def _runs_with_assignments(root, listed: list[str], held: list[str]):
+    from riskstrat.evaluation.assignment import ASSIGNMENT_COLUMNS
+    from riskstrat.evaluation_store import assignments_path
+    from riskstrat.io import write_parquet_atomic
+
+    ids = listed + held
+    table = pd.DataFrame(
+        {
+            "person_id": ids,
+            "arm": ["listed"] * len(listed) + ["holdout"] * len(held),
+            "month": "2021-06",
+            "team": "t",
+            "risk_band": "high",
+            "stratum": "t|high",
+            "block": None,
+            "design": "holdout",
+            "seed": 1,
+        }
+    )
+    write_parquet_atomic(table[ASSIGNMENT_COLUMNS], assignments_path(root))
+    return root
+
+
+def test_training_with_a_runs_folder_applies_the_spec_choice_and_the_card_says_so(tmp_path):
+    from riskstrat.experiment import ExperimentData, with_outreach, with_outreach_card
+    from riskstrat.training import train_model
+    from riskstrat.training.outreach import WEIGHT_COLUMN
+    from tests.training.synthetic import FEATURES, design, small_spec
+
+    train, validation, test = design(1500)
+    spec = small_spec()
+    january = train[train["index_date"] == pd.Timestamp("2021-01-01")]["person_id"].tolist()
+    listed, held = january[:200], january[200:250]  # 250 candidates, 50 held out: weight 5
+    runs = _runs_with_assignments(tmp_path / "runs", listed, held)
+    data = ExperimentData(None, None, train, validation, test)  # type: ignore[arg-type]
+
+    assert with_outreach(spec, data, None) is data  # no runs folder: nothing changes
+    assert with_outreach(spec, data, tmp_path / "empty") is data  # no assignments either
+    safe = with_outreach(spec, data, runs)
+    assert safe.outreach == {"outreach_rows_left_out": 200, "outreach_rows_reweighted": 50}
+    assert len(safe.train) == len(train) - 200 and not set(listed) & set(safe.train["person_id"])
+    weights = safe.train.set_index("person_id")[WEIGHT_COLUMN]
+    assert (weights.loc[held] == 5.0).all() and weights.drop(held).eq(1.0).all()
+    excluded = with_outreach(small_spec(outreach="exclude_exposed"), data, runs)
+    assert excluded.outreach == {"outreach_rows_left_out": 200, "outreach_rows_reweighted": 0}
+    assert WEIGHT_COLUMN not in excluded.train.columns
+
+    features = FEATURES + ["education"]
+    result = train_model(spec, safe.train, validation, test, features, n_boot=10)
+    assert result.metrics["n_train"] == len(train) - 200
+    card = with_outreach_card(spec, result, safe.outreach).model_card
+    assert "`outreach: reweight_holdout`" in card and "without outreach" in card
+    assert "Training rows left out: 200; reweighted (the holdout standing in): 50." in card
+    plain = with_outreach_card(spec, result, None)
+    assert "No outreach recorded" in plain.model_card
+    assert "outreach_rows_left_out" not in plain.metrics

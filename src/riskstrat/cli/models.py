@@ -38,6 +38,12 @@ def train(
     ),
     workers: str = typer.Option("auto", help=WORKERS_HELP),
     revalidate: bool = typer.Option(False, "--revalidate", help=REVALIDATE_HELP),
+    runs: Path | None = typer.Option(
+        None,
+        "--runs",
+        help="Monthly output root: its evaluation assignments say who was exposed to outreach "
+        "(the spec's `outreach` choice applies; default: none, no outreach recorded).",
+    ),
 ) -> None:
     """One experiment: an MLflow run with everything needed to judge it; registers the
     model version with alias `challenger`.
@@ -55,7 +61,12 @@ def train(
         f"training {model_spec.name} (features, fit, evaluate)", enabled=not as_json
     ) as update:
         outcome = run_experiment(
-            model_spec, data, workers=workers_option(workers), progress=update, report=report
+            model_spec,
+            data,
+            workers=workers_option(workers),
+            progress=update,
+            report=report,
+            runs=runs,
         )
     payload = {
         "run_id": outcome.run_id,

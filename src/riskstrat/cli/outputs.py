@@ -56,6 +56,7 @@ def lists(
     """
     from riskstrat.contract.reader import read_table
     from riskstrat.dates import parse_month
+    from riskstrat.errors import InputError
     from riskstrat.feedback_store import histories, import_dropped
     from riskstrat.lists import check_teams_fit, list_files, load_teams
     from riskstrat.runs import LISTS, RunsLayout
@@ -64,6 +65,13 @@ def lists(
     report = checked_data(data, revalidate)
     scorings = _month_scorings(scores, month, as_of, report.extract_date)
     team_config = load_teams(teams, known_models=set(scorings))
+    if team_config.evaluation is not None:
+        # the holdout's lots are drawn and stored by the monthly flow; lists made here would
+        # list held-out persons
+        raise InputError(
+            f"{teams} configures a randomised evaluation (evaluation:): its lists are composed "
+            "by `riskstrat monthly`, which draws and stores the assignments; nothing was written"
+        )
     runs = RunsLayout(out)
     persons = read_table(data, "persons", report.extract_date)
     opt_outs = read_table(data, "opt_outs", report.extract_date)

@@ -139,3 +139,12 @@ def check_settings_fit(settings: EvaluationSettings, teams: Teams) -> None:
         raise EvaluationError(
             "the evaluation block does not fit the teams:\n  - " + "\n  - ".join(problems)
         )
+
+
+def teams_evaluation(teams: Teams) -> EvaluationSettings | None:
+    """The teams file's `evaluation:` block, validated and checked against its teams (None:
+    no block, no evaluation). EvaluationError lists every problem."""
+    settings = evaluation_settings(teams.evaluation)
+    if settings is not None:
+        check_settings_fit(settings, teams)
+    return settings

@@ -13,6 +13,7 @@ from riskstrat.lists.build import (
     compose_target_list,
     eligible_by_rules,
     in_catchment,
+    list_candidates,
 )
 from riskstrat.lists.compose import compose_lists, list_files
 from riskstrat.lists.exclusions import RULES, FeedbackHistory, feedback_exclusions, last_status
@@ -48,6 +49,7 @@ __all__ = [
     "check_feedback",
     "compose_lists",
     "compose_target_list",
+    "list_candidates",
     "feedback_exclusions",
     "last_status",
     "read_feedback",

@@ -83,6 +83,7 @@ def compose_target_list(
     as_of: date,
     previous: pd.DataFrame | Iterable[str] | None = None,
     history: FeedbackHistory | None = None,
+    chosen: Iterable[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the team's list for the month starting `as_of`: at most `capacity` persons, the
     eligible persons its feedback rules left out: `person_id`, `rule`).
@@ -97,33 +98,78 @@ def compose_target_list(
     segment and tier. Ranked by the full-resolution risk (highest first; calibration keeps
     the model's score order inside its steps), exact ties by person_id; the feedback rules
     (`riskstrat.lists.exclusions`) then leave persons out and the list fills its capacity
-    from the next ones. Returns the columns LIST_COLUMNS, `reasons` as phrases in the
+    from the next ones. `chosen` (None: the top `capacity`): the person ids a randomised
+    evaluation's holdout step kept among the candidates (`list_candidates`); the list is
+    those, in rank order. Returns the columns LIST_COLUMNS, `reasons` as phrases in the
     team's language, `last_status` / `last_status_month` for persons on an earlier list.
     """
-    frame, gone, declined = _ranked_candidates(team, scores, persons, opt_outs, as_of)
-    eligible = len(frame)
+    frame, left_out = _candidates(team, scores, persons, opt_outs, as_of, history)
     history = history or FeedbackHistory()
     month = as_of.strftime("%Y-%m")
-    left_out = feedback_exclusions(frame, history, month, team.feedback, _tier_order(scores))
-    frame = frame[~frame["person_id"].astype(str).isin(set(left_out["person_id"]))]
-    frame = frame.head(team.capacity).reset_index(drop=True)
-    # logs hold aggregates only, and small counts of persons are not shown even there ("<5")
-    counts = [
-        log_count(n)
-        for n in (len(gone), int((gone | declined).sum()), eligible, len(left_out), len(frame))
-    ]
-    log.info(
-        "team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
-        "%s left out by feedback rules, %s listed (capacity %d)",
-        team.name,
-        *counts,
-        team.capacity,
-    )
+    if chosen is None:
+        frame = frame.head(team.capacity)
+    else:
+        # the holdout step chose the list among the candidates, in their rank order
+        frame = frame[frame["person_id"].astype(str).isin({str(p) for p in chosen})].head(
+            team.capacity
+        )
+    frame = frame.reset_index(drop=True)
+    log.info("team %s: %s listed (capacity %d)", team.name, log_count(len(frame)), team.capacity)
     listed = _list_frame(frame, team, _ids(previous))
     earlier = last_status(listed["person_id"], history, month)
     listed["last_status"] = earlier["last_status"].to_numpy()
     listed["last_status_month"] = earlier["last_status_month"].to_numpy()
     return listed[LIST_COLUMNS], left_out
+
+
+def list_candidates(
+    team: Team,
+    scores: pd.DataFrame,
+    persons: pd.DataFrame,
+    opt_outs: pd.DataFrame | None,
+    as_of: date,
+    history: FeedbackHistory | None = None,
+) -> pd.DataFrame:
+    """Everyone the team's list may take this month, best first, after opt-outs and the
+    feedback rules: `person_id`, `rank` (1 = first), `risk_band` (the tier). Person-level:
+    the input of the evaluation's holdout step (`riskstrat.evaluation.assign_month`)."""
+    frame, _ = _candidates(team, scores, persons, opt_outs, as_of, history)
+    return pd.DataFrame(
+        {
+            "person_id": frame["person_id"].astype(str).to_numpy(),
+            "rank": range(1, len(frame) + 1),
+            "risk_band": frame["tier"].astype(str).to_numpy(),
+        }
+    )
+
+
+def _candidates(
+    team: Team,
+    scores: pd.DataFrame,
+    persons: pd.DataFrame,
+    opt_outs: pd.DataFrame | None,
+    as_of: date,
+    history: FeedbackHistory | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the ranked candidates after opt-outs and feedback rules, who the rules left out)."""
+    frame, gone, declined = _ranked_candidates(team, scores, persons, opt_outs, as_of)
+    eligible = len(frame)
+    month = as_of.strftime("%Y-%m")
+    left_out = feedback_exclusions(
+        frame, history or FeedbackHistory(), month, team.feedback, _tier_order(scores)
+    )
+    frame = frame[~frame["person_id"].astype(str).isin(set(left_out["person_id"]))]
+    # logs hold aggregates only, and small counts of persons are not shown even there ("<5")
+    counts = [
+        log_count(n) for n in (len(gone), int((gone | declined).sum()), eligible, len(left_out))
+    ]
+    log.info(
+        "team %s: %s in catchment, %s died, emigrated or opted out, %s eligible and scored, "
+        "%s left out by feedback rules",
+        team.name,
+        *counts,
+    )
+    return frame, left_out
 
 
 def _ranked_candidates(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import pandas as pd
 
 from riskstrat.errors import InputError
-from riskstrat.lists.build import compose_target_list
+from riskstrat.lists.build import compose_target_list, list_candidates
 from riskstrat.lists.exclusions import FeedbackHistory
 from riskstrat.lists.files import list_manifest, target_list_csv
 from riskstrat.lists.teams import Teams, check_teams_fit
@@ -43,6 +43,7 @@ def compose_lists(
     previous: Mapping[str, pd.DataFrame | None],
     prefix: str = "",
     histories: Mapping[str, FeedbackHistory] | None = None,
+    holdout: Callable[[pd.DataFrame], Mapping[str, list[str]]] | None = None,
 ) -> tuple[dict[str, bytes], dict, dict[str, list[str]], dict[str, pd.DataFrame]]:
     """(files, summary, listed, left out) of a month's lists.
 
@@ -54,9 +55,14 @@ def compose_lists(
     each team's listed person ids in rank order (person-level: never logged); `left out`
     each team's eligible persons its feedback rules kept off the list (`person_id`, `rule`;
     person-level). `histories` maps a team to its earlier lists and answers (absent: none).
+    `holdout` (None: none) is a randomised evaluation's step beside the feedback rules: it
+    gets every team's candidates after opt-outs and feedback rules (`team`, `person_id`,
+    `rank`, `risk_band`) and returns the person ids each team lists (the rest of the top
+    are held out; the team still gets its capacity).
     TeamsError first if the teams do not fit the scorings and persons (`check_teams_fit`).
     """
     check_teams_fit(teams, scorings, persons)
+    chosen = _held_out(teams, scorings, persons, opt_outs, as_of, histories, holdout)
     files: dict[str, bytes] = {}
     summary: dict = {}
     listed: dict[str, list[str]] = {}
@@ -70,7 +76,14 @@ def compose_lists(
         scores, manifest = scorings[team.model_name]
         earlier = previous.get(team.name)
         frame, left_out[team.name] = compose_target_list(
-            team, scores, persons, opt_outs, as_of, earlier, (histories or {}).get(team.name)
+            team,
+            scores,
+            persons,
+            opt_outs,
+            as_of,
+            earlier,
+            (histories or {}).get(team.name),
+            None if chosen is None else chosen.get(team.name, []),
         )
         model = {
             "model_uri": manifest.get("model_uri"),
@@ -101,3 +114,30 @@ def compose_lists(
         }
         listed[team.name] = frame["person_id"].astype(str).tolist()
     return files, summary, listed, left_out
+
+
+def _held_out(
+    teams: Teams,
+    scorings: dict[str, tuple[pd.DataFrame, dict]],
+    persons: pd.DataFrame,
+    opt_outs: pd.DataFrame | None,
+    as_of: date,
+    histories: Mapping[str, FeedbackHistory] | None,
+    holdout: Callable[[pd.DataFrame], Mapping[str, list[str]]] | None,
+) -> Mapping[str, list[str]] | None:
+    """Each team's list as the holdout step chose it (None without a holdout step)."""
+    if holdout is None:
+        return None
+    frames = []
+    for team in teams.teams:
+        if team.model_name not in scorings:
+            continue  # compose_lists names the missing scoring
+        history = (histories or {}).get(team.name)
+        scores = scorings[team.model_name][0]
+        found = list_candidates(team, scores, persons, opt_outs, as_of, history)
+        frames.append(found.assign(team=team.name))
+    columns = ["team", "person_id", "rank", "risk_band"]
+    candidates = (
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    )
+    return holdout(candidates)

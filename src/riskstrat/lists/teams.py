@@ -197,6 +197,9 @@ class Teams(_Strict):
     """Every team of a teams file, names unique."""
 
     teams: list[Team] = Field(min_length=1)
+    # the `evaluation:` block as written; `riskstrat.evaluation.teams_evaluation` validates it
+    # (the evaluation package builds on this one, so the block is read there)
+    evaluation: dict | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> Teams:
@@ -246,7 +249,11 @@ def load_teams(
 def _validate(raw: object, context: dict) -> tuple[Teams | None, list[str]]:
     if not isinstance(raw, dict) or "teams" not in raw:
         return None, ["the file must hold a mapping with a 'teams:' list"]
-    problems = [f"unknown top-level key {key!r} (only 'teams')" for key in raw if key != "teams"]
+    problems = [
+        f"unknown top-level key {key!r} (only 'teams' and 'evaluation')"
+        for key in raw
+        if key not in ("teams", "evaluation")
+    ]
     entries = raw["teams"]
     if not isinstance(entries, list) or not entries:
         return None, [*problems, "'teams' must be a non-empty list"]
@@ -265,7 +272,10 @@ def _validate(raw: object, context: dict) -> tuple[Teams | None, list[str]]:
     )
     if problems:
         return None, problems
-    return Teams(teams=valid), []
+    block = raw.get("evaluation")
+    if block is not None and not isinstance(block, dict):
+        return None, ["evaluation: must be a mapping (design, holdout_share, seed, ...)"]
+    return Teams(teams=valid, evaluation=block), []
 
 
 def _describe(error: ErrorDetails) -> str:

@@ -66,12 +66,14 @@ def fit_lightgbm(
     params: dict[str, Any],
     early_stopping_rounds: int,
     seed: int,
+    weight: np.ndarray | None = None,
 ) -> FittedLearner:
     """Gradient-boosted trees on the training rows, stopped early on the validation rows."""
     lgb_params, rounds = lightgbm_params(params, seed)
     train_set = lgb.Dataset(
         x_train,
         label=y_train,
+        weight=weight,  # outreach weights of the training rows (None: all 1)
         feature_name=feature_names,
         categorical_feature=categorical or "auto",
         free_raw_data=True,
@@ -111,6 +113,7 @@ def refit_lightgbm(
     params: dict[str, Any],
     rounds: int,
     seed: int,
+    weight: np.ndarray | None = None,
 ) -> lgb.Booster:
     """The same learner refitted on other rows with a fixed number of rounds (those early
     stopping chose when it was evaluated): no rows are held out to stop on."""
@@ -118,6 +121,7 @@ def refit_lightgbm(
     train_set = lgb.Dataset(
         x_train,
         label=y_train,
+        weight=weight,
         feature_name=feature_names,
         categorical_feature=categorical or "auto",
         free_raw_data=True,

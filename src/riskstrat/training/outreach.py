@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.dates import add_months, parse_month
+from riskstrat.disclosure import MIN_CELL, log_count
 from riskstrat.errors import InputError
 
 OutreachPolicy = Literal["reweight_holdout", "exclude_exposed", "ignore"]
@@ -94,3 +95,53 @@ def outreach_weights(
 def model_card_line(policy: OutreachPolicy) -> str:
     """The model card's sentence on how training treated persons exposed to outreach."""
     return CARD_LINES[policy]
+
+
+WEIGHT_COLUMN = "outreach_weight"
+NO_OUTREACH = "No outreach recorded: every training row counts as observed."
+
+
+def training_weights(rows: pd.DataFrame) -> np.ndarray | None:
+    """The rows' outreach weights (`WEIGHT_COLUMN`, set by `apply_outreach`; None: all 1)."""
+    if WEIGHT_COLUMN not in rows.columns:
+        return None
+    return rows[WEIGHT_COLUMN].to_numpy(dtype=float)
+
+
+def apply_outreach(
+    rows: pd.DataFrame,
+    exposures: pd.DataFrame | None,
+    policy: OutreachPolicy,
+    horizon_months: int,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(the training rows without those left out, with `WEIGHT_COLUMN` when any row is
+    reweighted; counts `outreach_rows_left_out`, `outreach_rows_reweighted`). Aggregates
+    only in the counts."""
+    weights = outreach_weights(rows[["person_id", "index_date"]], exposures, policy, horizon_months)
+    counts = {
+        "outreach_rows_left_out": int((weights == 0).sum()),
+        "outreach_rows_reweighted": int((weights > 1).sum()),
+    }
+    kept = rows.loc[weights > 0].reset_index(drop=True)
+    if counts["outreach_rows_reweighted"]:
+        kept[WEIGHT_COLUMN] = weights[weights > 0]
+    return kept, counts
+
+
+def outreach_section(
+    policy: OutreachPolicy, counts: dict[str, int] | None, min_cell: int = MIN_CELL
+) -> str:
+    """The model card's section on outreach: the spec's choice and how many training rows it
+    left out or reweighted (aggregates; 1 to `min_cell - 1` shown as "<min_cell"), or that
+    no outreach was recorded (`counts` None: no runs folder or no assignments)."""
+    lines = ["## Outreach in the training data", "", f"Spec choice `outreach: {policy}`."]
+    if counts is None:
+        lines.append(NO_OUTREACH)
+    else:
+        lines.append(model_card_line(policy))
+        lines.append(
+            f"Training rows left out: {log_count(counts['outreach_rows_left_out'], min_cell)}; "
+            "reweighted (the holdout standing in): "
+            f"{log_count(counts['outreach_rows_reweighted'], min_cell)}."
+        )
+    return "\n".join(lines) + "\n"

@@ -26,6 +26,7 @@ from riskstrat.model.segments import SegmentScheme
 from riskstrat.spec import ModelSpec
 from riskstrat.training.frames import labelled_rows
 from riskstrat.training.learner import refit_lightgbm
+from riskstrat.training.outreach import training_weights
 
 
 def refit_bundle(
@@ -51,6 +52,7 @@ def refit_bundle(
         params=spec.learner.params,
         rounds=evaluated.best_iteration,
         seed=spec.seed,
+        weight=training_weights(rows),
     )
     y_cal = calibration[spec.label_column].to_numpy(dtype=np.int64)
     score = np.asarray(booster.predict(model_matrix(calibration, features, levels)))

@@ -28,6 +28,7 @@ from riskstrat.training.evaluation import calibration_metrics, evaluate_scores, 
 from riskstrat.training.frames import check_out_of_time, labelled_rows
 from riskstrat.training.learner import FittedLearner, fit_lightgbm
 from riskstrat.training.model_card import render_model_card
+from riskstrat.training.outreach import training_weights
 from riskstrat.training.refit import refit_bundle
 from riskstrat.training.report import run_figures
 from riskstrat.training.summaries import calibration_at_top
@@ -206,6 +207,7 @@ def _fit(spec: ModelSpec, parts: dict[str, pd.DataFrame], features: list[str]) -
         categorical=sorted(levels),
         params=spec.learner.params,
         early_stopping_rounds=spec.learner.early_stopping_rounds,
+        weight=training_weights(parts["train"]),
         seed=spec.seed,
     )
     log.info(
