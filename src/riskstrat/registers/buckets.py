@@ -35,12 +35,13 @@ from riskstrat.registers.sources import (
     _read_csv_options,
 )
 
-# input bytes per bucket (Parquet-equivalent; CSV and SAS files count a share of their size,
-# being larger per row): about 200,000 persons of the synthetic randers profile per bucket,
-# which converts in about 2 GiB
-BUCKET_BYTES = 400 * 1024**2
-CSV_SHARE = 0.2
-SAS_SHARE = 0.1
+# input bytes per bucket, Parquet-equivalent: the synthetic randers profile's registers take
+# about 230 bytes of Parquet per person (53 MB for 228,000 persons; its CSV files 11 times
+# as much) and the whole import about 20 KB of memory per person, so a bucket of about
+# 100,000 persons converts in about 2 GiB; inputs below that are imported whole (one bucket)
+BUCKET_BYTES = 24 * 1024**2
+CSV_SHARE = 0.09
+SAS_SHARE = 0.05  # SAS files are mostly uncompressed, larger still than CSV
 CHUNK_ROWS = 1_000_000
 # diagnoses registers keyed by their contact: register -> (contacts register, key column)
 DIAGNOSES = {"lpr_diag": ("lpr_adm", "recnum")} | {
@@ -87,18 +88,23 @@ class Split:
         out = dict(self.whole)
         for name, schema in self.schemas.items():
             files = sorted((self.folder / name / f"bucket={bucket}").glob("*.parquet"))
-            if files:
-                table = pa.concat_tables(
-                    [pq.read_table(f) for f in files], promote_options="permissive"
-                )
-            else:
-                table = schema.empty_table()
-            frame = table.to_pandas()
+            frame = _concatenated([pq.read_table(f) for f in files]) if files else None
+            if frame is None:
+                frame = schema.empty_table().to_pandas()
             if ROW in frame.columns:
                 frame = frame.sort_values(ROW, kind="stable").drop(columns=[ROW])
                 frame = frame.reset_index(drop=True)
             out[name] = frame
         return out
+
+
+def _concatenated(tables: list[pa.Table]) -> pd.DataFrame:
+    """A bucket's files of one register as one frame: as Arrow where their types agree
+    (or widen), else as pandas concatenates them (yearly files typed apart)."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.concat([t.to_pandas() for t in tables], ignore_index=True, sort=False)
 
 
 def split_registers(
@@ -178,17 +184,15 @@ def _encoding(path: Path) -> str:
 
 
 def _arrow(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
-    """A chunk as Arrow, in the register's schema once the first chunk set it (a column
-    empty in one chunk is typed by the others; an all-empty text column as text)."""
+    """A chunk as Arrow; a column empty throughout the chunk typed as in the register's
+    first chunk (`schema`), else as text."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    known = {f.name: f.type for f in schema} if schema is not None else {}
     fields = [
-        pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+        pa.field(f.name, known.get(f.name, pa.string())) if pa.types.is_null(f.type) else f
+        for f in table.schema
     ]
-    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
-    if schema is not None and table.schema != schema:
-        table = table.select([n for n in schema.names if n in table.column_names])
-        table = table.cast(pa.schema([schema.field(n) for n in table.column_names]))
-    return table
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def _split_register(register: RegisterFiles, split: Split, problems: list[Problem]) -> None:
@@ -258,10 +262,11 @@ def _split_diagnoses(register: RegisterFiles, split: Split, problems: list[Probl
         connection.execute(
             f"""COPY (
                 SELECT d.*, coalesce(k.bucket, 0) AS bucket
-                FROM read_parquet('{staged}/*.parquet') d
+                FROM read_parquet('{staged}/*.parquet', union_by_name = true) d
                 LEFT JOIN (
                     SELECT DISTINCT CAST({key} AS VARCHAR) AS contact, bucket
-                    FROM read_parquet('{contact_files}/*/*.parquet', hive_partitioning = true)
+                    FROM read_parquet('{contact_files}/*/*.parquet', hive_partitioning = true,
+                                      union_by_name = true)
                 ) k ON CAST(d.{key} AS VARCHAR) = k.contact
             ) TO '{target}' (FORMAT parquet, PARTITION_BY (bucket))"""
         )

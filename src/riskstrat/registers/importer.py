@@ -88,6 +88,7 @@ class ImportResult:
     key_path: Path
     key_created: bool
     passed_through: list[str] = field(default_factory=list)
+    buckets: int = 1  # person buckets converted one at a time (docs/registers.md, "Scale")
 
 
 def converter_modules() -> dict[str, ModuleType]:
@@ -162,7 +163,7 @@ def import_registers(
     `buckets` splits the persons into that many buckets by a hash of `pnr`, converted one
     at a time and written as person-aligned part folders (docs/registers.md, "Scale");
     None chooses from the input's size (`buckets.bucket_count`): one bucket, the whole
-    input in memory and one Parquet file per table, for inputs up to about 200,000
+    input in memory and one Parquet file per table, for inputs up to about 100,000
     persons."""
     source, out = absolute(source_dir), absolute(out_dir)
     if out == source or source in out.parents:
@@ -306,6 +307,7 @@ def _import_in_buckets(found: dict[str, RegisterFiles], count: int, plan: _Plan)
             key_path=absolute(plan.key_file),
             key_created=created,
             passed_through=gathered.passed,
+            buckets=count,
         )
         _finish(tmp, result)
     plan.step(4)
