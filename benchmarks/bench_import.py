@@ -34,7 +34,8 @@ import pyarrow.csv as pc, pyarrow.parquet as pq
 clock = time.perf_counter()
 rows = 0
 for path in sorted(Path(sys.argv[1]).iterdir()):
-    table = pq.read_table(path) if path.suffix == ".parquet" else pc.read_csv(path)
+    parquet = path.suffix == ".parquet" or path.is_dir()  # a folder of Parquet parts
+    table = pq.read_table(path) if parquet else pc.read_csv(path)
     rows += table.num_rows
 seconds = time.perf_counter() - clock
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
@@ -113,9 +114,9 @@ print("RESULT " + json.dumps({"rows": sum(result.rows_read.values()), "written":
 
 def child(code: str, *args: str) -> dict:
     """Run `code` in a fresh Python process; what it printed after `RESULT `, as JSON."""
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"a benchmark step failed:\n{done.stderr[-3000:]}")
     # after the marker: DuckDB's progress bar writes to stdout too, without line ends
     return json.loads(done.stdout.rsplit("RESULT ", 1)[1].splitlines()[0])
 

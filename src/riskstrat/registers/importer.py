@@ -7,6 +7,11 @@ persons, replace `pnr` by its pseudonym (`pseudonym`), write everything into a f
 beside DATA_DIR, check it with the contract's own validation, and only then rename it into
 place. Every problem of the input is collected and raised at once: a failed import writes
 nothing.
+
+A large input is imported in person buckets (`buckets`): the registers are streamed into
+buckets by a hash of `pnr`, converted one bucket at a time, and written as person-aligned
+part folders; what needs the whole population (income quintiles, the derived extract date,
+history_start, the report's counts) is gathered over every bucket first.
 """
 
 from __future__ import annotations
