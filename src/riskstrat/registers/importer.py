@@ -365,6 +365,8 @@ def _bucket_tables(
     if quintiles is not None:
         persons = tables["persons"]
         persons["income_quintile"] = persons["pnr"].map(quintiles).astype("Int64")
+    # the rows of unknown persons were dropped and counted in the conversion pass: here
+    # only each table's keys are wanted
     tables, keys = _only_known_persons(tables, [])
     person_ids = _person_ids(tables, keys, key)
     return [(name, _arrow(frame, person_ids[name])) for name, frame in tables.items()]
