@@ -33,6 +33,7 @@ def report_dict(result: ImportResult) -> dict:
         "rows_read": {name: _count(n) for name, n in sorted(result.rows_read.items())},
         "rows_written": {name: _count(n) for name, n in sorted(result.rows_written.items())},
         "passed_through": sorted(result.passed_through),
+        "buckets": result.buckets,
         "changes": [
             {
                 "register": c.register,
@@ -62,6 +63,8 @@ def report_markdown(result: ImportResult) -> str:
         f"- source: `{data['source_dir']}` ({data['layout']} layout)",
         f"- extract date: {data['extract_date']} ({data['extract_date_source']})",
         f"- history start: {data['history_start']}",
+        f"- person buckets: {data['buckets']}"
+        + (" (written as part folders)" if data["buckets"] > 1 else ""),
         f"- pseudonym key: `{data['pseudonym_key']['path']}`"
         + (" (created by this import)" if result.key_created else ""),
         "",

@@ -198,18 +198,28 @@ def _read_file(path: Path, register: str, problems: list[Problem]) -> pd.DataFra
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    head = path.open("rb").readline()
-    # DST exports are often semicolon-separated; a header without commas but with
-    # semicolons says which
-    sep = ";" if b";" in head and b"," not in head else ","
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return pd.read_csv(
-                path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding
-            )
+            return pd.read_csv(path, **_read_csv_options(path, encoding))
         except UnicodeDecodeError:
             continue
     raise UnicodeDecodeError("utf-8", b"", 0, 1, "neither UTF-8 nor cp1252")
+
+
+def _read_csv_options(path: Path, encoding: str) -> dict:
+    """`pandas.read_csv` options for a register CSV: every value as text, empty as missing."""
+    with path.open("rb") as stream:
+        head = stream.readline()
+    # DST exports are often semicolon-separated; a header without commas but with
+    # semicolons says which
+    sep = ";" if b";" in head and b"," not in head else ","
+    return {
+        "sep": sep,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        "encoding": encoding,
+    }
 
 
 def _read_sas(path: Path, kind: str) -> pd.DataFrame:
