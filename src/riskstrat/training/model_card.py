@@ -137,11 +137,17 @@ def _top_step(bundle: ModelBundle) -> str:
     events, n = calibrator.events[-1], calibrator.n[-1]
     own_low, own_high = _exact_interval(events, n)
     prior = " under the shrinkage prior" if calibrator.method == "shrunk_isotonic" else ""
+    # a step of events only has an exact upper bound of 100 %, which would read as a risk
+    # of 100 %: its lower bound is what it shows
+    own = (
+        f"exact 95 % lower bound {own_low:.1%}"
+        if events == n
+        else f"exact 95 % interval {own_low:.1%}-{own_high:.1%}"
+    )
     return (
         f"; highest risk {calibrator.predict(top)[0]:.1%} (95 % interval {low[0]:.1%}-"
         f"{high[0]:.1%}{prior}; its calibration step alone: {events:.0f} events among "
-        f"{n:.0f} persons, exact 95 % interval {own_low:.1%}-{own_high:.1%}); the rank "
-        "follows the model's full-resolution score"
+        f"{n:.0f} persons, {own}); the rank follows the model's full-resolution score"
     )
 
 
