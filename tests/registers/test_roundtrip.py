@@ -127,10 +127,11 @@ def test_income_quintiles_keep_the_order_within_age_band(trip: dict) -> None:
         assert (np.diff(ordered) >= 0).all()
 
 
-def test_gp_contacts_on_the_monday_of_their_fee_week(trip: dict) -> None:
+def test_gp_contacts_row_for_row(trip: dict) -> None:
+    # the registers keep a GP contact's fee week, read back as its Monday: the generator
+    # writes that Monday, so the contacts come back as they were
     want = original(trip, "gp_contacts")
-    day = pd.to_datetime(want["contact_date"])
-    want["contact_date"] = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    assert (pd.to_datetime(want["contact_date"]).dt.day_of_week == 0).all()
     got = imported(trip, "gp_contacts")
     pd.testing.assert_frame_equal(
         as_rows(got, list(want.columns)), as_rows(want, list(want.columns))
@@ -178,7 +179,10 @@ def test_every_label_and_feature_is_identical(trip: dict, model: str) -> None:
     for label in labels:
         assert (want[label].groupby(level="index_date").sum() > 0).all(), label
     pd.testing.assert_frame_equal(got[labels], want[labels])
-    pd.testing.assert_frame_equal(got[want.columns], want)
+    # and every feature but the income quintile, which the import ranks anew from IND
+    # within age band (docs/registers.md)
+    features = [c for c in want.columns if c != "income_quintile"]
+    pd.testing.assert_frame_equal(got[features], want[features])
 
 
 def test_no_synthetic_pnr_in_the_data_directories(trip: dict) -> None:

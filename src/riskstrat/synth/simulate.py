@@ -36,6 +36,14 @@ def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
+def fee_week(days: np.ndarray) -> np.ndarray:
+    """Day numbers dated on the Monday of their ISO week. The national registers hold a GP
+    contact's fee week only (SSSY `honuge`), and the import dates it on that Monday
+    (docs/registers-events.md): written so, a GP contact reads back on the same day, and
+    every window boundary (labels, features) counts it as the registers do."""
+    return days - (days + 3) % 7  # 1970-01-01, day 0, was a Thursday (weekday 3)
+
+
 @dataclass
 class Events:
     """Columns of one chunk's event tables, as lists of arrays to concatenate."""
@@ -514,7 +522,7 @@ class Simulation:
         kind = np.concatenate([kind, np.full(hrows.size, 3)])
         days = self._days(start, stop, rows.size)
         keep = days <= exit_day[rows]
-        Events.add(self.events.gp, person=rows[keep], day=days[keep], kind=kind[keep])
+        Events.add(self.events.gp, person=rows[keep], day=fee_week(days[keep]), kind=kind[keep])
 
     # ---------------------------------------------------------------- municipality
     def _municipal(self, active, age, frailty, start, stop, exit_day) -> None:
