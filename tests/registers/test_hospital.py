@@ -438,3 +438,29 @@ def test_a_fractional_code_is_a_problem_not_an_exception():
     problems: list[Problem] = []
     hospital_contacts(registers, EXTRACT, problems)
     assert [(p.column, p.rule) for p in problems] == [("c_pattype", "patient type must be 0-5")]
+
+
+def test_contacts_around_the_2019_switch_come_back_as_written():
+    """An admission running into 2019 and a contact the day after its discharge, when LPR3
+    holds it: neither is taken for a contact reported twice (the switch rule)."""
+    table = pd.DataFrame(
+        {
+            "pnr": ["p1", "p1", "p2", "p2"],
+            "start_date": pd.to_datetime(["2018-12-28", "2019-02-06", "2018-12-30", "2019-02-03"]),
+            "end_date": pd.to_datetime(["2019-02-05", "2019-02-06", "2018-12-31", "2019-02-03"]),
+            "contact_type": ["inpatient", "outpatient", "inpatient", "emergency"],
+            "acute": [True, False, False, True],
+            "action_diagnosis": ["DJ441", "DI109", "DK802", "DS525"],
+            "secondary_diagnoses": [None, None, None, None],
+            "hospital_code": ["108101", "108101", "108101", "108101"],
+        }
+    )
+    registers = to_registers(table)
+    assert len(registers["lpr_adm"]) == 1 and len(registers["kontakter"]) == 3
+    result, problems = convert(registers)
+    assert not problems and not result.changes
+    got = result.table.sort_values(["pnr", "start_date"]).reset_index(drop=True)
+    assert got["start_date"].tolist() == table["start_date"].tolist()
+    assert got["end_date"].tolist() == table["end_date"].tolist()
+    assert got["contact_type"].tolist() == table["contact_type"].tolist()
+    assert got["action_diagnosis"].tolist() == table["action_diagnosis"].tolist()
