@@ -39,8 +39,6 @@ COLUMNS = [
     "secondary_diagnoses",
     "hospital_code",
 ]
-# the first regions reported in the LPR3 format on 2-3 February 2019, the last on 2-3 March
-LPR3_START = pd.Timestamp(2019, 2, 3)
 # from 2014 LPR2 no longer marks ED visits (c_pattype 3): an acute outpatient is one (DST)
 ED_AS_ACUTE_OUTPATIENT_FROM = pd.Timestamp(2014, 1, 1)
 ICD10_FROM = pd.Timestamp(1994, 1, 1)
@@ -606,7 +604,9 @@ def _without_lpr3_overlap(
 # Same-day contacts that are not admissions get one of four one-hour slots, 5 hours apart
 # (and 5 hours from the next day's first slot), so that the stay rule keeps them apart;
 # an admission runs from 08:00 on its start date to 20:00 on its end date (≥ 12 hours).
-LPR2_UNTIL = pd.Timestamp(2019, 1, 1)  # the inverse's last LPR2 day is the one before
+# the regions switched to LPR3 on 2-3 February and 2-3 March 2019 (RKKP-LPR3); the inverse
+# writes LPR2 contacts ending before 2019 only
+LPR2_UNTIL = pd.Timestamp(2019, 1, 1)
 SLOTS = ("01:00:00", "07:00:00", "13:00:00", "19:00:00")
 SLOT_ENDS = ("02:00:00", "08:00:00", "14:00:00", "20:00:00")
 
