@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +16,9 @@ from riskstrat.cli import app, main
 from riskstrat.contract import validate_data_dir
 from riskstrat.errors import InputError
 from riskstrat.synth import generate
+from riskstrat.synth.generate import _context
+from riskstrat.synth.population import draw_persons
+from riskstrat.synth.simulate import SHORT_CONTACTS_PER_DAY, Simulation
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -158,3 +163,54 @@ def test_cli_synth_into_a_used_folder_is_bad_input(tmp_path: Path, capsys) -> No
     captured = capsys.readouterr()
     assert "not empty" in captured.err + captured.out
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_one_hospital_stay_at_a_time(larger: Path) -> None:
+    """What LPR3's stay rule would link into one stay (docs/registers-events.md) is never
+    written as several rows: no admission starts before the person's previous discharge, no
+    short contact falls on a day of an admission, at most four short contacts a day."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE h AS SELECT row_number() OVER () AS id, person_id, start_date, "
+        "coalesce(end_date, DATE '9999-12-31') AS until, contact_type = 'inpatient' AS admitted "
+        f"FROM read_parquet('{larger}/hospital_contacts/*.parquet')"
+    )
+    admissions, short = con.execute(
+        "SELECT count(*) FILTER (admitted), count(*) FILTER (NOT admitted) FROM h"
+    ).fetchone()
+    assert admissions > 5_000 and short > 20_000
+    overlapping = con.execute(
+        "SELECT count(*) FROM h a JOIN h b USING (person_id) WHERE a.admitted AND b.admitted "
+        "AND a.id <> b.id AND b.start_date >= a.start_date AND b.start_date <= a.until"
+    ).fetchone()[0]
+    inside = con.execute(
+        "SELECT count(*) FROM h a JOIN h s USING (person_id) WHERE a.admitted AND NOT s.admitted "
+        "AND s.start_date BETWEEN a.start_date AND a.until"
+    ).fetchone()[0]
+    busiest = con.execute(
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM h WHERE NOT admitted "
+        "GROUP BY person_id, start_date)"
+    ).fetchone()[0]
+    assert (overlapping, inside) == (0, 0)
+    assert busiest <= SHORT_CONTACTS_PER_DAY
+
+
+def test_an_admission_drawn_during_a_stay_begins_the_day_after_discharge() -> None:
+    p, weights, clinics, cuts, codes = _context("tiny", 5)
+    rng = np.random.default_rng(1)
+    persons = draw_persons(p, weights, clinics, cuts, 0, 5, rng, id_width=8)
+    sim = Simulation(p, codes, persons, date(2021, 1, 1), date(2022, 1, 1), rng)
+    sim.month_stop = 130  # this month's last day is 129
+    sim.discharge[:] = [105, 90, 129, 90, 105]
+    sim.death[1] = 104
+    exit_day = np.array([10**9, 104, 10**9, 10**9, 105])
+    # person 3's two admissions out of date order: they are taken in date order
+    rows = np.array([0, 1, 2, 3, 3, 4])
+    days = np.array([103, 103, 110, 120, 101, 103])
+    los = np.array([2, 2, 5, 1, 4, 2])
+    start, end, happens = sim._admit(rows, days, los, exit_day)
+    assert happens.tolist() == [True, True, False, True, True, False]
+    assert start[happens].tolist() == [106, 103, 120, 101]
+    # a stay ends by the person's death at the latest
+    assert end[happens].tolist() == [108, 104, 121, 105]
+    assert sim.discharge.tolist() == [108, 104, 129, 121, 105]

@@ -39,8 +39,6 @@ COLUMNS = [
     "secondary_diagnoses",
     "hospital_code",
 ]
-# the first regions reported in the LPR3 format on 2-3 February 2019, the last on 2-3 March
-LPR3_START = pd.Timestamp(2019, 2, 3)
 # from 2014 LPR2 no longer marks ED visits (c_pattype 3): an acute outpatient is one (DST)
 ED_AS_ACUTE_OUTPATIENT_FROM = pd.Timestamp(2014, 1, 1)
 ICD10_FROM = pd.Timestamp(1994, 1, 1)
@@ -606,20 +604,26 @@ def _without_lpr3_overlap(
 # Same-day contacts that are not admissions get one of four one-hour slots, 5 hours apart
 # (and 5 hours from the next day's first slot), so that the stay rule keeps them apart;
 # an admission runs from 08:00 on its start date to 20:00 on its end date (≥ 12 hours).
+# the regions switched to LPR3 on 2-3 February and 2-3 March 2019 (RKKP-LPR3); the inverse
+# writes LPR2 contacts ending before 2019 only
+LPR2_UNTIL = pd.Timestamp(2019, 1, 1)
 SLOTS = ("01:00:00", "07:00:00", "13:00:00", "19:00:00")
 SLOT_ENDS = ("02:00:00", "08:00:00", "14:00:00", "20:00:00")
 
 
 def to_registers(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The contract's `hospital_contacts` (keyed by `pnr`) in the registers' layouts:
-    contacts starting before 3 February 2019 as LPR2 (`lpr_adm`, `lpr_diag`), later ones as
-    LPR3 (`kontakter`, `diagnoser`, DST's LPR_F). Reading them back gives the same rows
-    except the documented stay transformation (docs/registers-events.md)."""
+    contacts ending before 2019 as LPR2 (`lpr_adm`, `lpr_diag`), the others as LPR3
+    (`kontakter`, `diagnoser`, DST's LPR_F). Reading them back gives the same rows: the
+    generator writes no contacts that the stay rule links (docs/registers-events.md)."""
     t = table.reset_index(drop=True).copy()
     t["start_date"] = pd.to_datetime(t["start_date"])
     t["end_date"] = pd.to_datetime(t["end_date"])
     t["key"] = [f"K{i:09d}" for i in range(len(t))]
-    old = t["start_date"] < LPR3_START
+    # an LPR2 contact ending in 2019 or later is the switch rule's (`_without_lpr3_overlap`):
+    # dropped when an LPR3 stay follows within a day, as if reported twice. Written once, in
+    # LPR3 from 2019 (a month before the first region switched), none is taken for a double.
+    old = t["end_date"].notna() & (t["end_date"] < LPR2_UNTIL)
     out: dict[str, pd.DataFrame] = {}
     if old.any():
         out.update(_lpr2_layout(t[old]))

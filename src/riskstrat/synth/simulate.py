@@ -26,11 +26,22 @@ from riskstrat.synth.population import Persons
 GP_KINDS, SERVICES = GP_CONTACT_KINDS, MUNICIPAL_SERVICES
 EPOCH = date(1970, 1, 1)
 BURN_IN_MONTHS = 36
+# at most this many short hospital contacts a person-day: the register layout places them in
+# four slots more than four hours apart (registers.hospital.to_registers)
+SHORT_CONTACTS_PER_DAY = 4
 
 
 def day_number(d: date) -> int:
     """A date as the simulation's day number: whole days since 1970-01-01."""
     return (d - EPOCH).days
+
+
+def fee_week(days: np.ndarray) -> np.ndarray:
+    """Day numbers dated on the Monday of their ISO week. The national registers hold a GP
+    contact's fee week only (SSSY `honuge`), and the import dates it on that Monday
+    (docs/registers-events.md): written so, a GP contact reads back on the same day, and
+    every window boundary (labels, features) counts it as the registers do."""
+    return days - (days + 3) % 7  # 1970-01-01, day 0, was a Thursday (weekday 3)
 
 
 @dataclass
@@ -101,6 +112,9 @@ class Simulation:
         self.cond = np.zeros((n, len(CONDITIONS)), dtype=bool)
         self.onset = np.full((n, len(CONDITIONS)), -(10**6), dtype=np.int64)
         self.admissions = np.zeros(n)
+        # the day the person's latest recorded admission ends: one stay at a time
+        self.discharge = np.full(n, -(10**6), dtype=np.int64)
+        self.month_stop = self.end_day
         self.recent = np.zeros(n)
         self.recent_stays = np.zeros(n)  # acute and planned stays: rehabilitation follows both
         self.death = np.full(n, -1, dtype=np.int64)
@@ -161,6 +175,7 @@ class Simulation:
         decay = 0.5 ** (1 / self.p["recent_admissions"]["half_life_months"])
         for m, start, stop in self.months:
             recording = m >= 0
+            self.month_stop = stop
             active = self.in_country.copy()
             age = self.persons.age0 + (start + 15 - self.day0) / 365.25
             exit_day = np.full(self.n, 10**9, dtype=np.int64)
@@ -181,6 +196,7 @@ class Simulation:
             self._close_services(leaving, exit_day)
             self.in_country &= ~leaving
         self._close_burn_in_periods()
+        self._contacts_within_stays()
         self._prescriptions()
         return Outcome(self.death, self.emigration, self.events, self._opt_outs())
 
@@ -339,16 +355,22 @@ class Simulation:
         acute = np.broadcast_to(np.asarray(acute), keep.shape)[keep]
         if not len(rows):
             return
+        days = days.copy()
         end = days.copy()
         inpatient = ctype == 0
         if inpatient.any():
             s = self.p["sectors"][los_sector]
             mean = np.interp(age_rows[inpatient], s["mean_days_ages"], s["mean_days"])
             los = self.rng.geometric(1 / np.maximum(mean, 1.0)) - 1
-            end[inpatient] = days[inpatient] + los
-            bound = np.minimum(self.death[rows[inpatient]], 10**9)
-            bound = np.where(bound < 0, 10**9, bound)
-            end[inpatient] = np.minimum(end[inpatient], bound)
+            at = np.flatnonzero(inpatient)
+            days[at], end[at], happens = self._admit(rows[at], days[at], los, exit_day)
+            keep = np.ones(rows.size, dtype=bool)
+            keep[at[~happens]] = False
+            rows, days, end, diagnoses = rows[keep], days[keep], end[keep], diagnoses[keep]
+            age_rows, ctype, acute = age_rows[keep], ctype[keep], acute[keep]
+            inpatient = ctype == 0
+            if not len(rows):
+                return
         end = np.where(end >= self.end_day, -1, end)
         share = self.p["diagnoses"]["secondary_share_inpatient"]
         with_secondary = inpatient & (self.rng.random(rows.size) < share)
@@ -366,6 +388,69 @@ class Simulation:
         )
         if inpatient.any():
             self._after_discharge(rows[inpatient], end[inpatient], age_rows[inpatient])
+
+    def _admit(
+        self, rows: np.ndarray, days: np.ndarray, los: np.ndarray, exit_day: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start and end day of drawn admissions (`days`, lengths of stay `los`), and whether
+        each happens. A person is in one hospital stay at a time: an admission drawn for a day
+        on or before the person's latest discharge begins the day after it, so LPR3's stay
+        rule reads every admission back as the row it is; one that cannot then begin this
+        month, before the person's exit, does not happen (its draw still counts in the
+        memory of recent admissions: the deterioration happened, inside a stay)."""
+        start, end = days.copy(), days.copy()
+        happens = np.zeros(rows.size, dtype=bool)
+        # the person's admissions of this call in date order, one rank after another
+        order = np.lexsort((np.arange(rows.size), days, rows))
+        first = np.r_[True, rows[order][1:] != rows[order][:-1]]
+        position = np.arange(rows.size)
+        rank = np.empty(rows.size, dtype=np.int64)
+        rank[order] = position - np.maximum.accumulate(np.where(first, position, 0))
+        last_day = np.minimum(exit_day[rows], self.month_stop - 1)
+        death = np.where(self.death[rows] < 0, 10**9, self.death[rows])
+        for r in range(int(rank.max()) + 1 if rows.size else 0):
+            i = np.flatnonzero(rank == r)
+            who = rows[i]
+            start[i] = np.maximum(days[i], self.discharge[who] + 1)
+            end[i] = np.minimum(start[i] + los[i], death[i])
+            ok = start[i] <= last_day[i]
+            happens[i] = ok
+            self.discharge[who[ok]] = end[i][ok]
+        return start, end, happens
+
+    def _contacts_within_stays(self) -> None:
+        """Drop the short contacts (outpatient, emergency) a person has on a day of one of
+        their admissions, from its start date to its end date: in the registers they are
+        part of that stay, not a contact of their own. Also a fifth and later short contact
+        of a person on one day: five visits in a day, more than four hours apart each, do not
+        fit in it (LPR3 links them into one stay). No random draws: streams stay as they are."""
+        h = self.events.hospital
+        if not h["person"]:
+            return
+        cols = {k: np.concatenate(v) for k, v in h.items()}
+        person, day, end = cols["person"], cols["start"], cols["end"]
+        stay = cols["type"] == 0
+        span = 10**6  # more days than the history holds: person * span + day orders both
+        order = np.lexsort((day[stay], person[stay]))
+        key = (person[stay] * span + day[stay])[order]
+        until = np.where(end[stay] < 0, 10**9, end[stay])[order]
+        owner = person[stay][order]
+        at = np.searchsorted(key, person * span + day, side="right") - 1
+        held = at >= 0
+        at = at.clip(0)
+        inside = ~stay & held & (owner[at] == person) & (day <= until[at])
+        short = np.flatnonzero(~stay & ~inside)
+        by_day = short[np.lexsort((short, day[short], person[short]))]
+        same = np.r_[
+            False,
+            (person[by_day][1:] == person[by_day][:-1]) & (day[by_day][1:] == day[by_day][:-1]),
+        ]
+        position = np.arange(by_day.size)
+        nth = position - np.maximum.accumulate(np.where(~same, position, 0))
+        keep = ~inside
+        keep[by_day[nth >= SHORT_CONTACTS_PER_DAY]] = False
+        for k, v in cols.items():
+            h[k] = [v[keep]]
 
     def _after_discharge(self, rows, end, age_rows) -> None:
         """Municipal services that start at discharge (a rehabilitation plan, home nursing)."""
@@ -443,7 +528,7 @@ class Simulation:
         kind = np.concatenate([kind, np.full(hrows.size, 3)])
         days = self._days(start, stop, rows.size)
         keep = days <= exit_day[rows]
-        Events.add(self.events.gp, person=rows[keep], day=days[keep], kind=kind[keep])
+        Events.add(self.events.gp, person=rows[keep], day=fee_week(days[keep]), kind=kind[keep])
 
     # ---------------------------------------------------------------- municipality
     def _municipal(self, active, age, frailty, start, stop, exit_day) -> None:
