@@ -137,9 +137,12 @@ def test_a_bad_file_stores_nothing_and_the_command_exits_2(tmp_path) -> None:
 def test_a_saved_feedback_file_is_kept_by_a_new_publication_and_imported(tmp_path) -> None:
     layout = publish(tmp_path)
     saved = layout.team_list(MONTH, "t1") / "feedback.xlsx"
-    saved.write_bytes(answered(layout, {2: "takket nej", 3: "indskrevet"}))
+    # the bytes once: openpyxl stamps the save time into the file, so a second
+    # `answered(...)` a second later would differ
+    workbook = answered(layout, {2: "takket nej", 3: "indskrevet"})
+    saved.write_bytes(workbook)
     publish(tmp_path)  # the month published again (e.g. `riskstrat lists` re-run)
-    assert saved.read_bytes() == answered(layout, {2: "takket nej", 3: "indskrevet"})
+    assert saved.read_bytes() == workbook
     t1 = team()
     done = import_dropped(layout, "2026-02", [t1], TODAY)
     assert [(d.team, d.month, d.statuses, d.unchanged) for d in done] == [("t1", MONTH, 2, False)]
