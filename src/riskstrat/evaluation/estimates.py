@@ -8,12 +8,19 @@ times.
 
 - **Intention to treat, pooled.** The risk (or mean) difference is the coefficient of the
   listed arm in a linear model with one fixed effect per stratum (team × risk band), with
-  heteroskedasticity-robust (HC1) errors, cluster-robust when a cluster is given (a
-  stepped wedge: the team). With the same holdout share in every stratum this weights each
-  stratum by its size, so it estimates the average effect over the persons randomised.
-  The risk (or rate) ratio is exp of the arm's coefficient in a Poisson model with the same
-  fixed effects and robust (HC0) errors (the "modified Poisson" of Zou 2004), which is
-  valid for binary outcomes and for days in hospital alike. Both are statsmodels fits. The
+  heteroskedasticity-robust (HC1) errors. With the same holdout share in every stratum this
+  weights each stratum by its size, so it estimates the average effect over the persons
+  randomised. The risk (or rate) ratio is exp of the arm's coefficient in a Poisson model
+  with the same fixed effects and robust (HC0) errors (the "modified Poisson" of Zou 2004),
+  which is valid for binary outcomes and for days in hospital alike. Both are statsmodels
+  fits. With a cluster (a stepped wedge: the team, a handful of them), the errors are the
+  cluster jackknife (CRV3: statsmodels' `cluster-crv3` for the difference; for the ratio,
+  whose GLM statsmodels' CRV3 does not take, the same formula over the statsmodels refits
+  leaving one cluster out) and intervals and p-values use Student's t on G - 1 degrees of
+  freedom: with 10 teams the plain cluster-robust errors (CRV1) with normal quantiles cover
+  88 % and reject a true null 11 % of the time, the jackknife with t 95 % and 5 %
+  (benchmarks/simulations/stepped_wedge.py). When leaving out a cluster removes every
+  comparison (one team started, or one not), CRV1 with t on G - 1 stands in. The
   Mantel–Haenszel pooled risk ratio (statsmodels' `StratifiedTable`) gives the same figure
   within rounding on binary outcomes; it has no interval for the ratio, hence the model.
 - **By stratum.** Risk difference (Newcombe) and risk ratio (log-adjusted) from
@@ -84,24 +91,80 @@ def _design(frame: pd.DataFrame, stratum: str = "stratum") -> np.ndarray:
 def _fit_cov(cluster: np.ndarray | None, default: str) -> dict:
     if cluster is None:
         return {"cov_type": default}
-    return {"cov_type": "cluster", "cov_kwds": {"groups": cluster}}
+    return {"cov_type": "cluster", "cov_kwds": {"groups": cluster}, "use_t": True}
 
 
 def _codes(frame: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
     return None if cluster is None else pd.factorize(frame[cluster])[0]
 
 
+def _quantile(codes: np.ndarray | None, alpha: float) -> float:
+    """The two-sided interval's quantile: normal, or Student's t on G - 1 degrees of freedom
+    for G clusters."""
+    if codes is None:
+        return float(stats.norm.ppf(1 - alpha / 2))
+    return float(stats.t.ppf(1 - alpha / 2, np.unique(codes).size - 1))
+
+
+def _p_value(z: float, codes: np.ndarray | None) -> float:
+    if codes is None:
+        return float(2 * stats.norm.sf(abs(z)))
+    return float(2 * stats.t.sf(abs(z), np.unique(codes).size - 1))
+
+
+def _few_clusters(codes: np.ndarray | None) -> bool:
+    # one cluster has no between-cluster variance to estimate
+    return codes is not None and np.unique(codes).size < 2
+
+
+def _ols(y: np.ndarray, x: np.ndarray, codes: np.ndarray | None):
+    model = sm.OLS(y, x)
+    if codes is not None:
+        try:
+            return model.fit(cov_type="cluster-crv3", cov_kwds={"groups": codes}, use_t=True)
+        except ValueError:  # leaving out one cluster leaves no comparison: no jackknife
+            pass
+    return model.fit(**_fit_cov(codes, "HC1"))
+
+
+def _ratio_rows(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The rows a ratio is estimated on: strata with events and both arms."""
+    rows = frame.dropna(subset=[outcome])
+    return _both_arms(rows[rows.groupby("stratum")[outcome].transform("sum") > 0])
+
+
+def _poisson(rows: pd.DataFrame, outcome: str, codes: np.ndarray | None):
+    y = rows[outcome].to_numpy(dtype=np.float64)
+    return sm.GLM(y, _design(rows), family=sm.families.Poisson()).fit(**_fit_cov(codes, "HC0"))
+
+
+def _jackknife_log_ratio(
+    rows: pd.DataFrame, outcome: str, codes: np.ndarray, beta: float
+) -> float | None:
+    """CRV3 of the Poisson model's log ratio: sqrt((G - 1) / G · sum over clusters g of
+    (b_-g - b)²), b_-g refitted without cluster g; None when a refit has no comparison."""
+    leave_outs = []
+    for code in np.unique(codes):
+        rest = _ratio_rows(rows[codes != code], outcome)
+        if rest.empty:
+            return None
+        leave_outs.append(float(_poisson(rest, outcome, None).params[0]))
+    g = len(leave_outs)
+    return math.sqrt((g - 1) / g * sum((b - beta) ** 2 for b in leave_outs))
+
+
 def itt_difference(
     frame: pd.DataFrame, outcome: str, cluster: str | None = None, alpha: float = 0.05
 ) -> dict | None:
     """The pooled intention-to-treat difference (listed minus holdout) in `outcome`: risk or
-    mean difference with stratum fixed effects and robust errors. Returns {estimate, se,
-    ci_low, ci_high, p_value}, or None when no stratum holds both arms."""
+    mean difference with stratum fixed effects and robust errors (by `cluster`: the cluster
+    jackknife, t on G - 1 degrees of freedom). Returns {estimate, se, ci_low, ci_high,
+    p_value}, or None when no stratum holds both arms (or fewer than two clusters do)."""
     rows = _both_arms(frame.dropna(subset=[outcome]))
-    if rows.empty:
+    codes = _codes(rows, cluster)
+    if rows.empty or _few_clusters(codes):
         return None
-    y = rows[outcome].to_numpy(dtype=np.float64)
-    fit = sm.OLS(y, _design(rows)).fit(**_fit_cov(_codes(rows, cluster), "HC1"))
+    fit = _ols(rows[outcome].to_numpy(dtype=np.float64), _design(rows), codes)
     low, high = fit.conf_int(alpha)[0]
     return {
         "estimate": float(fit.params[0]),
@@ -116,25 +179,25 @@ def itt_ratio(
     frame: pd.DataFrame, outcome: str, cluster: str | None = None, alpha: float = 0.05
 ) -> dict | None:
     """The pooled intention-to-treat ratio (listed over holdout) of `outcome`'s risk or
-    mean: Poisson model with stratum fixed effects and robust errors. Strata without any
-    event carry no information on a ratio and are left out. Returns {estimate, ci_low,
-    ci_high, p_value, log_ratio, se}, or None when no stratum holds both arms and events."""
-    rows = frame.dropna(subset=[outcome])
-    rows = rows[rows.groupby("stratum")[outcome].transform("sum") > 0]
-    rows = _both_arms(rows)
-    if rows.empty:
+    mean: Poisson model with stratum fixed effects and robust errors (by `cluster`: the
+    cluster jackknife, t on G - 1 degrees of freedom). Strata without any event carry no
+    information on a ratio and are left out. Returns {estimate, ci_low, ci_high, p_value,
+    log_ratio, se}, or None when no stratum holds both arms and events (or fewer than two
+    clusters do)."""
+    rows = _ratio_rows(frame, outcome)
+    codes = _codes(rows, cluster)
+    if rows.empty or _few_clusters(codes):
         return None
-    y = rows[outcome].to_numpy(dtype=np.float64)
-    fit = sm.GLM(y, _design(rows), family=sm.families.Poisson()).fit(
-        **_fit_cov(_codes(rows, cluster), "HC0")
-    )
+    fit = _poisson(rows, outcome, codes)
     beta, se = float(fit.params[0]), float(fit.bse[0])
-    z = stats.norm.ppf(1 - alpha / 2)
+    if codes is not None:
+        se = _jackknife_log_ratio(rows, outcome, codes, beta) or se
+    z = _quantile(codes, alpha)
     return {
         "estimate": math.exp(beta),
         "ci_low": math.exp(beta - z * se),
         "ci_high": math.exp(beta + z * se),
-        "p_value": float(fit.pvalues[0]),
+        "p_value": _p_value(beta / se, codes) if se > 0 else float("nan"),
         "log_ratio": beta,
         "se": se,
     }
@@ -146,7 +209,8 @@ def complier_effect(
     """The effect of contact among those contacted (assignment as the instrument for the
     `contacted` column): the Wald estimator with its delta-method interval. Returns
     {estimate, se, ci_low, ci_high, p_value, contact_listed, contact_holdout}, or None
-    without contact status or without a difference in contact between the arms."""
+    without contact status, without a difference in contact between the arms or (by
+    `cluster`) with fewer than two clusters."""
     if "contacted" not in frame.columns:
         return None
     rows = _both_arms(frame.dropna(subset=[outcome, "contacted"]))
@@ -159,9 +223,11 @@ def complier_effect(
     effect = reduced["estimate"] / first["estimate"]
     residual = rows[outcome].astype(float) - effect * rows["contacted"].astype(float)
     linear = itt_difference(rows.assign(_residual=residual), "_residual", cluster, alpha)
-    assert linear is not None  # same rows as `reduced`
+    if linear is None:  # fewer than two clusters
+        return None
     se = linear["se"] / abs(first["estimate"])
-    z = stats.norm.ppf(1 - alpha / 2)
+    codes = _codes(rows, cluster)
+    z = _quantile(codes, alpha)
     arm = treated(rows).astype(bool)
     contacted = rows["contacted"].astype(float).to_numpy()
     return {
@@ -169,7 +235,7 @@ def complier_effect(
         "se": se,
         "ci_low": effect - z * se,
         "ci_high": effect + z * se,
-        "p_value": float(2 * stats.norm.sf(abs(effect / se))) if se > 0 else float("nan"),
+        "p_value": _p_value(effect / se, codes) if se > 0 else float("nan"),
         "contact_listed": float(contacted[arm].mean()),
         "contact_holdout": float(contacted[~arm].mean()),
     }
