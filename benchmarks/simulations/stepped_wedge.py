@@ -114,16 +114,19 @@ def main() -> None:
         print(label + ":")
         for interval in INTERVALS:
             print(line(interval, characteristics(results, interval)))
-    grid = np.array([0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45])
-    print("simulated power by relative reduction (all contacted, difference):")
+    grid = np.array([0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40])
+    # the same draws at every reduction (one seed): a smooth curve
+    at = [run(design(e), r // 2, 5) for e in grid]
+    print(f"simulated power by relative reduction (all contacted, {r // 2} replicates each):")
     for interval in INTERVALS:
-        power = [characteristics(run(design(e), r // 2, 5), interval)["rejection"] for e in grid]
-        mde = next((e for e, p in zip(grid, power, strict=True) if p >= 0.8), None)
-        print(
-            f"  {interval:<13} "
-            + ", ".join(f"{e:.0%}: {p:.0%}" for e, p in zip(grid, power, strict=True))
-            + f"; first grid point with 80 % power: {'none' if mde is None else f'{mde:.0%}'}"
-        )
+        for scale, key in (("difference", "rejection"), ("ratio", "rejection_ratio")):
+            power = [characteristics(results, interval)[key] for results in at]
+            mde = next((e for e, p in zip(grid, power, strict=True) if p >= 0.8), None)
+            print(
+                f"  {interval:<13} {scale:<10} "
+                + ", ".join(f"{e:.0%}: {p:.0%}" for e, p in zip(grid, power, strict=True))
+                + f"; first with 80 % power: {'none' if mde is None else f'{mde:.0%}'}"
+            )
     print("sensitivity to the between-team SD:")
     for sd in (0.0, 0.3):
         null, eff = run(design(0.0, 0.7, sd), r // 2, 6), run(design(0.15, 1.0, sd), r // 2, 7)
