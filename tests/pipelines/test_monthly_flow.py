@@ -71,7 +71,7 @@ def test_month_publishes_isolated_idempotent_lists(
         assert where["municipality_code"].isin(team.catchment.municipalities).all(), team.name
         # alive and resident on the month's first day; a later death does not undo the list
         for gone in ("death_date", "emigration_date"):
-            assert not (where[gone] < pd.Timestamp("2025-01-01")).any(), gone
+            assert not (pd.to_datetime(where[gone]) < pd.Timestamp("2025-01-01")).any(), gone
     opted = set(pd.read_parquet(cluster_data / "opt_outs")["person_id"])
     for csv in month.glob("lists/*/target_list.csv"):
         assert not opted & set(pd.read_csv(csv, dtype={"person_id": str})["person_id"])
