@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from riskstrat.errors import InputError
-from riskstrat.lists import LIST_COLUMNS, build_target_list, load_teams
+from riskstrat.lists import LIST_COLUMNS, build_target_list, list_candidates, load_teams
 from tests.lists.frames import AS_OF, CLINICS, MUNICIPALITIES, NO_OPT_OUTS, people, team
 
 
@@ -180,6 +180,32 @@ def test_opt_outs_deaths_and_emigrations_are_never_listed() -> None:
     assert not listed & set(out + later + dead + gone)  # an opt-out is honoured whatever its date
     assert len(listed) == len(everyone) - 8
     assert len(build_target_list(t, scores, persons, None, AS_OF)) == len(everyone) - 4
+
+
+@pytest.mark.parametrize("column", ["death_date", "emigration_date"])
+def test_a_person_who_leaves_later_is_a_candidate_of_the_months_before(column: str) -> None:
+    # a past month's list built from a later extract: leaving the persons who died after it
+    # out would select the evaluation's randomised persons on their outcome
+    persons, scores = people()
+    t = team(capacity=1000, eligibility={})
+    everyone = build_target_list(t, scores, persons, NO_OPT_OUTS, AS_OF)["person_id"].tolist()
+    later, on_the_day = everyone[:3], everyone[3:5]
+    persons.loc[persons["person_id"].isin(later), column] = pd.Timestamp("2026-06-15")
+    persons.loc[persons["person_id"].isin(on_the_day), column] = pd.Timestamp(AS_OF)
+
+    def candidates(as_of: date) -> set[str]:
+        return set(list_candidates(t, scores, persons, NO_OPT_OUTS, as_of)["person_id"])
+
+    def listed(as_of: date) -> set[str]:
+        return set(build_target_list(t, scores, persons, NO_OPT_OUTS, as_of)["person_id"])
+
+    # a date on or after as_of keeps the person, as in the population at an index date
+    assert set(later + on_the_day) <= candidates(AS_OF) & listed(AS_OF)
+    june = date(2026, 6, 1)
+    assert set(later) <= candidates(june) & listed(june)
+    assert not set(on_the_day) & (candidates(june) | listed(june))
+    july = date(2026, 7, 1)  # the month after: gone
+    assert not set(later + on_the_day) & (candidates(july) | listed(july))
 
 
 def test_persons_without_a_score_or_a_person_record_are_not_listed() -> None:

@@ -69,7 +69,9 @@ def test_month_publishes_isolated_idempotent_lists(
         assert 0 < len(listed) <= team.capacity
         where = persons.set_index("person_id").loc[listed["person_id"]]
         assert where["municipality_code"].isin(team.catchment.municipalities).all(), team.name
-        assert where["death_date"].isna().all()
+        # alive and resident on the month's first day; a later death does not undo the list
+        for gone in ("death_date", "emigration_date"):
+            assert not (pd.to_datetime(where[gone]) < pd.Timestamp("2025-01-01")).any(), gone
     opted = set(pd.read_parquet(cluster_data / "opt_outs")["person_id"])
     for csv in month.glob("lists/*/target_list.csv"):
         assert not opted & set(pd.read_csv(csv, dtype={"person_id": str})["person_id"])

@@ -93,8 +93,8 @@ def compose_target_list(
     opt-out table, `previous` last month's list of this team (a frame with `person_id`, or
     ids), `history` the team's earlier lists and answers (None: none).
     Never lists a person outside the catchment, anyone in the opt-out table (whatever the
-    date: the table holds the persons known to have declined), or anyone with a recorded
-    death or emigration date. Eligibility is checked on age in completed years at `as_of`,
+    date: the table holds the persons known to have declined), or anyone who died or
+    emigrated before `as_of` (`_gone_before`). Eligibility is checked on age in completed years at `as_of`,
     segment and tier. Ranked by the full-resolution risk (highest first; calibration keeps
     the model's score order inside its steps), exact ties by person_id; the feedback rules
     (`riskstrat.lists.exclusions`) then leave persons out and the list fills its capacity
@@ -179,8 +179,8 @@ def _ranked_candidates(
     opt_outs: pd.DataFrame | None,
     as_of: date,
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """(everyone the team may list, best first; who in the catchment died or emigrated;
-    who opted out)."""
+    """(everyone the team may list, best first; who in the catchment died or emigrated
+    before `as_of`; who opted out)."""
     _check_columns(scores, ["person_id", "risk", "tier", "segment", *REASONS], "scores")
     _check_columns(persons, PERSON_COLUMNS, "persons")
     if "model_name" in scores.columns and len(scores):
@@ -193,7 +193,7 @@ def _ranked_candidates(
     if scores["person_id"].duplicated().any():
         raise InputError("the scores hold a person more than once")
     people = persons[in_catchment(team, persons)]
-    gone = people["death_date"].notna() | people["emigration_date"].notna()
+    gone = _gone_before(people, as_of)
     declined = people["person_id"].isin(_ids(opt_outs))
     people = people[~gone & ~declined]
     frame = scores.merge(
@@ -203,6 +203,20 @@ def _ranked_candidates(
     frame = frame[_eligible(team, frame)]
     frame = frame.sort_values(["risk", "person_id"], ascending=[False, True], kind="mergesort")
     return frame, gone, declined
+
+
+def _gone_before(persons: pd.DataFrame, as_of: date) -> pd.Series:
+    """True for persons who died or emigrated before `as_of`.
+
+    The population rule at an index date D (`riskstrat.features.build_features`,
+    interfaces.md "Population at D"): a death or emigration on D or later leaves the person
+    in D's population. A list of a past month built from a later extract must not leave out
+    the persons who died after it: that would select the evaluation's persons on their
+    outcome."""
+    day = pd.Timestamp(as_of)
+    died = pd.to_datetime(persons["death_date"]) < day
+    left = pd.to_datetime(persons["emigration_date"]) < day
+    return (died | left).astype(bool)
 
 
 def _tier_order(scores: pd.DataFrame) -> list[str]:
