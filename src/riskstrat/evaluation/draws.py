@@ -172,7 +172,7 @@ def covariate_matrix(cands: Candidates, covariates: pd.DataFrame | None) -> np.n
     if bad:
         raise InputError(f"the candidates' covariates are not numeric: {', '.join(bad)}")
     merged = cands.frame[keys].merge(table, on=keys, how="left", validate="many_to_one")
-    return merged[names].to_numpy(dtype=np.float64)
+    return merged[names].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def rerandomise(
