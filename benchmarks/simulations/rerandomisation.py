@@ -18,11 +18,13 @@ meet the limit. It prints
 - every person's holdout probability under rerandomisation (by how extreme their
   covariates are: the rerandomisation's known finite-sample cost with unequal arms);
 - the report's estimators (`evaluation.simulation.fe_difference` and `fe_log_ratio`, the
-  closed forms of `itt_difference` and `itt_ratio`) over `--replicates` trials: SD of the
+  closed forms of `itt_difference` and `itt_ratio`) over `--replicates` assignments of each
+  design, each with `--outcomes` draws of the outcomes: SD of the
   estimate, mean robust SE, coverage of the 95 % interval (under no effect and under a 15 %
   reduction) and type I error, plain and rerandomised.
 
     uv run --frozen python benchmarks/simulations/rerandomisation.py [--replicates N]
+        [--outcomes K] [--pool DRAWS]
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import time
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import roc_auc_score
 
 from riskstrat.evaluation.draws import candidate_arrays, walk_month
 from riskstrat.evaluation.estimates import within_strata_smd
@@ -103,10 +107,15 @@ def draws(frame: pd.DataFrame, x: np.ndarray, count: int, rng: np.random.Generat
     return np.vstack(arms)[:count], np.concatenate(largest)[:count], strata
 
 
+def risk_without_outreach(frailty: np.ndarray) -> np.ndarray:
+    """The outcome's risk: driven by the frailty the covariates measure with noise."""
+    return 1 / (1 + np.exp(-(-1.2 + 1.2 * frailty)))
+
+
 def trials(t: np.ndarray, frailty: np.ndarray, strata: np.ndarray, effect: float, rng) -> dict:
     """Coverage, type I error (or power), SD and mean SE of the report's estimators."""
     reps, n = t.shape
-    p0 = 1 / (1 + np.exp(-(-1.2 + 0.9 * frailty)))
+    p0 = risk_without_outreach(frailty)
     y0 = rng.random((reps, n)) < p0[None, :]
     prevented = rng.random((reps, n)) < effect
     y1 = y0 & ~prevented
@@ -128,7 +137,8 @@ def trials(t: np.ndarray, frailty: np.ndarray, strata: np.ndarray, effect: float
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--replicates", type=int, default=1000)
+    parser.add_argument("--replicates", type=int, default=1000, help="assignments per design")
+    parser.add_argument("--outcomes", type=int, default=4, help="outcome draws per assignment")
     parser.add_argument("--pool", type=int, default=400_000, help="plain draws to screen")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -156,31 +166,46 @@ def main() -> None:
     for name, values in smds.items():
         sd = ", ".join(f"{c} {s:.3f}" for c, s in zip(NAMES, values.std(axis=0), strict=True))
         print(f"SD of the within-strata SMD, {name}: {sd}")
-    # every person's holdout probability among all balanced draws, by extremeness
+    # every person's holdout probability: plain (all screened draws: exact to +/-0.001;
+    # 1/5, 1/4 or 1/3 by the size of the person's block) against rerandomised, by extremeness
+    plain_p = 1 - arms.mean(axis=0)
     held = 1 - arms[accepted].mean(axis=0)
+    shift = held - plain_p
+    z = shift / np.sqrt(plain_p * (1 - plain_p) / len(accepted))
     centred = (x - x.mean(axis=0)) / x.std(axis=0)
     distance = np.sqrt((centred @ np.linalg.pinv(np.cov(centred.T)) * centred).sum(axis=1))
     tenths = pd.qcut(distance, 10, labels=False)
-    by_tenth = pd.Series(held).groupby(tenths).mean()
-    band = 2 * np.sqrt(0.2 * 0.8 / len(accepted))
+    by_tenth = pd.Series(shift).groupby(tenths).mean()
     print(
-        f"holdout probability under rerandomisation ({len(accepted)} draws, per person "
-        f"binomial +/- {band:.3f} at 2 SD): range {held.min():.3f} to {held.max():.3f}; by tenth "
-        "of Mahalanobis distance (1 = most typical): "
-        + ", ".join(f"{k + 1}: {v:.3f}" for k, v in by_tenth.items())
+        f"holdout probability, rerandomised ({len(accepted)} balanced draws) minus plain: "
+        f"range {shift.min():+.3f} to {shift.max():+.3f}, |z| > 2 for {np.mean(np.abs(z) > 2):.1%} "
+        f"of persons (chance alone: 4.6 %), SD beyond chance "
+        f"{np.sqrt(max(shift.var() - np.mean(plain_p * (1 - plain_p)) / len(accepted), 0)):.3f}, "
+        f"correlation with the Mahalanobis distance "
+        f"{np.corrcoef(distance, shift)[0, 1]:+.2f}; mean by tenth of distance (1 = most "
+        "typical): " + ", ".join(f"{k + 1}: {v:+.3f}" for k, v in by_tenth.items())
     )
     top = np.argsort(-distance)[:5]
     print(
-        "the 5 most extreme persons: distance "
-        + ", ".join(f"{distance[i]:.1f} -> {held[i]:.3f}" for i in top)
+        "the 5 most extreme persons (distance: plain -> rerandomised): "
+        + ", ".join(f"{distance[i]:.1f}: {plain_p[i]:.3f} -> {held[i]:.3f}" for i in top)
     )
     reps = min(args.replicates, len(accepted))
+    y = np.random.default_rng(1).random((20, len(frailty))) < risk_without_outreach(frailty)
+    fitted = LinearRegression().fit(x, y.mean(axis=0)).predict(x)
+    auc = np.mean([roc_auc_score(row, fitted) for row in y])
+    print(
+        f"outcome: mean risk {risk_without_outreach(frailty).mean():.2f}; the covariates "
+        f"predict it with an AUC of {auc:.2f} (linear fit on the covariates)"
+    )
     for effect in (0.0, 0.15):
         for name, t in (("plain", plain[:reps]), ("rerandomised", rerandomised[:reps])):
+            t = np.repeat(t, args.outcomes, axis=0)
             r = trials(t, frailty, strata, effect, np.random.default_rng(7))
             what = "type I error" if effect == 0 else "power"
             print(
-                f"{'no effect' if effect == 0 else '15 % reduction'}, {name} ({reps} trials): "
+                f"{'no effect' if effect == 0 else '15 % reduction'}, {name} ({reps} assignments "
+                f"x {args.outcomes} outcomes): "
                 f"difference SD {r['sd']:.4f}, mean HC1 SE {r['se']:.4f}, coverage "
                 f"{r['coverage']:.1%} (ratio {r['coverage_ratio']:.1%}), {what} "
                 f"{r['rejection']:.1%} (ratio {r['rejection_ratio']:.1%})"
