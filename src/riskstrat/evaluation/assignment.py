@@ -15,6 +15,13 @@ The team still gets its full capacity; a drawn block can leave a few listed-arm 
 below the cut (`on_list` false this month; they count in the listed arm, as intention to
 treat requires).
 
+**Rerandomisation** (with `balance_limit`; Morgan & Rubin 2012). The month is drawn again
+with other keys (draw k; `draws.draw_keys`, draw 0 being the keys above) until the new
+persons of the month, both arms, have every baseline covariate's |SMD within team × risk
+band| (`estimates.within_strata_smd`) below the limit; if none of `max_draws` draws does,
+the most balanced is kept (and logged: the draw and its largest SMD). Every draw is a
+blocked randomisation walked as above; the accepted draw is recorded per person (`draw`).
+
 **Stepped wedge.** A team (or a municipality) starts on its scheduled month: candidates of a
 started team are listed (`listed`), the top `capacity` candidates of a team not yet started
 are recorded as the comparison (`comparison`) and not listed. A person's arm is the arm of
@@ -43,6 +50,7 @@ from riskstrat.evaluation.draws import (
     COMPARISON_ARM,
     HELD_OUT,
     LISTED_ARM,
+    NOT_ASSIGNED,
     Balance,
     Candidates,
     Walk,
@@ -248,7 +256,7 @@ def _holdout(
     cands = candidate_arrays(frame)
     codes = earlier["arm"].map(_CODE)
     known_arm = dict(zip(earlier["person_id"], codes, strict=True))
-    known = np.array([known_arm.get(p, -1) for p in cands.persons], dtype=np.int64)
+    known = np.array([known_arm.get(p, NOT_ASSIGNED) for p in cands.persons], dtype=np.int64)
     base = np.array([draw_key(settings.seed, month, p) for p in cands.persons], dtype=np.uint64)
     balance = Balance(0, None, None)
     if settings.balance_limit is not None:

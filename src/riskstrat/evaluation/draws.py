@@ -88,7 +88,7 @@ def walk_team(
     exclusive running count of the listed arm, with every block drawn, reaches capacity."""
     holdouts, size = block
     draws, n = arm.shape
-    fresh = arm < 0
+    fresh = arm == NOT_ASSIGNED
     position = np.zeros((draws, n), dtype=np.int64)
     for code in np.unique(band):
         cols = np.flatnonzero(band == code)
@@ -104,7 +104,7 @@ def walk_team(
         same &= number[d, j][1:] == number[d, j][:-1]
         first = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(len(d)), 0))
         held[d, j] = np.arange(len(d)) - first < holdouts
-    listed = np.where(fresh, ~held, arm >= 1)
+    listed = np.where(fresh, ~held, (arm == LISTED_ARM) | (arm == COMPARISON_ARM))
     above = np.cumsum(listed, axis=1) - listed
     full = above >= capacity
     stop = np.where(full.any(axis=1), full.argmax(axis=1), n)

@@ -260,12 +260,9 @@ def within_strata_smd(
         means, variances = [], []
         for side in (arm, ~arm):
             member = side & included & known[None, :]
-            count = np.bincount(flat, (member & grouped).ravel(), draws * groups)
-            total = np.bincount(
-                flat,
-                (member & grouped).ravel() * np.broadcast_to(filled, member.shape).ravel(),
-                draws * groups,
-            )
+            in_group = member & grouped
+            count = np.bincount(flat, in_group.ravel(), draws * groups)
+            total = np.bincount(flat, (in_group * filled).ravel(), draws * groups)
             with np.errstate(invalid="ignore", divide="ignore"):
                 means.append((total / count).reshape(draws, groups))
                 n = member.sum(axis=1)
