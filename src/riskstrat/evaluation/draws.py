@@ -27,7 +27,7 @@ NOT_ASSIGNED, HELD_OUT, LISTED_ARM, COMPARISON_ARM = -1, 0, 1, 2
 # generator seeded with their draw key, so every draw is a fresh hash-like key per person
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-_BATCH = 64  # draws walked at once (vectorised over draws)
+_BATCH = 64  # at most this many draws walked at once (vectorised over draws)
 
 
 def draw_keys(base: np.ndarray, draws: range) -> np.ndarray:
@@ -175,6 +175,16 @@ def covariate_matrix(cands: Candidates, covariates: pd.DataFrame | None) -> np.n
     return merged[names].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _batches(total: int) -> list[range]:
+    """Draws 0 .. total - 1 in batches of 1, 1, 2, 4, ... up to _BATCH: a month whose first
+    draws are balanced walks no more than it needs."""
+    out, lo, size = [], 0, 1
+    while lo < total:
+        out.append(range(lo, min(lo + size, total)))
+        lo, size = lo + size, min(2 * size if lo else 1, _BATCH)
+    return out
+
+
 def rerandomise(
     cands: Candidates,
     known: np.ndarray,
@@ -191,8 +201,8 @@ def rerandomise(
     x = covariate_matrix(cands, covariates)
     strata = pd.factorize(cands.frame["team"] + "|" + cands.frame["risk_band"])[0]
     best = Balance(0, math.inf, False, settings.max_draws)
-    for lo in range(0, settings.max_draws, _BATCH):
-        draws = range(lo, min(lo + _BATCH, settings.max_draws))
+    for draws in _batches(settings.max_draws):
+        lo = draws.start
         walks = walk_month(cands, known, draw_keys(base, draws), settings, capacity)
         drawn = np.hstack([w.drawn for w in walks])
         listed = drawn & ~np.hstack([w.held for w in walks])
