@@ -140,6 +140,7 @@ def evaluate(runs: RunsLayout, ctx: MonthContext, scorings, teams, evaluation, w
     """The evaluation's report files and MLflow aggregates once a randomised month's horizon
     has passed ({} and {} before, and without an evaluation)."""
     from riskstrat.disclosure import min_cell_of
+    from riskstrat.evaluation.report import randomisation_note
     from riskstrat.evaluation_store import evaluation_input
 
     if evaluation is None:
@@ -154,6 +155,7 @@ def evaluate(runs: RunsLayout, ctx: MonthContext, scorings, teams, evaluation, w
         "design": evaluation.design,
         "holdout share": evaluation.holdout_share,
         "seed": evaluation.seed,
+        "randomisation": randomisation_note(evaluation),
         "randomised months followed up": ", ".join(found.months),
         "horizon (months)": found.horizon,
         "contact status": steps.CONTACT_NOTE,

@@ -25,7 +25,12 @@ import pandas as pd
 from riskstrat.dates import add_months, parse_month
 from riskstrat.disclosure import log_count
 from riskstrat.errors import InputError
-from riskstrat.evaluation.assignment import ASSIGNMENT_COLUMNS, MonthAssignment, empty_assignments
+from riskstrat.evaluation.assignment import (
+    ASSIGNMENT_COLUMNS,
+    MonthAssignment,
+    empty_assignments,
+    with_draw,
+)
 from riskstrat.io import write_parquet_atomic
 from riskstrat.monthly.context import MonthContext
 from riskstrat.publishing import month_lock
@@ -34,7 +39,18 @@ from riskstrat.runs import RunsLayout
 log = logging.getLogger(__name__)
 FOLDER, TABLE = "evaluation", "assignments.parquet"
 # a month's assignment is the same when these agree for every person
-SAME = ["person_id", "arm", "month", "team", "risk_band", "stratum", "block", "design", "seed"]
+SAME = [
+    "person_id",
+    "arm",
+    "month",
+    "team",
+    "risk_band",
+    "stratum",
+    "block",
+    "design",
+    "seed",
+    "draw",
+]
 
 
 @dataclass(frozen=True)
@@ -52,12 +68,13 @@ def assignments_path(root: str | Path) -> Path:
 
 
 def read_assignments(root: str | Path) -> pd.DataFrame:
-    """Every stored assignment (an empty table when the evaluation has not started)."""
+    """Every stored assignment (an empty table when the evaluation has not started); a
+    table written before the `draw` column existed reads as draw 0 throughout."""
     path = assignments_path(root)
     if not path.is_file():
         return empty_assignments()
-    frame = pd.read_parquet(path)
-    return frame[ASSIGNMENT_COLUMNS].astype({"seed": "int64"})
+    frame = with_draw(pd.read_parquet(path))
+    return frame[ASSIGNMENT_COLUMNS].astype({"seed": "int64", "draw": "int64"})
 
 
 def store_month(root: str | Path, month: str, assignment: MonthAssignment) -> StoredMonth:
@@ -132,8 +149,10 @@ def _risk_at_assignment(
 
 
 def _month_rows(table: pd.DataFrame, month: str) -> pd.DataFrame:
-    rows = table[table["month"].astype(str) == month]
-    return rows[ASSIGNMENT_COLUMNS].astype({"seed": "int64"}).reset_index(drop=True)
+    rows = with_draw(table[table["month"].astype(str) == month])
+    return (
+        rows[ASSIGNMENT_COLUMNS].astype({"seed": "int64", "draw": "int64"}).reset_index(drop=True)
+    )
 
 
 def _keys(frame: pd.DataFrame) -> set[tuple]:

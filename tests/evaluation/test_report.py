@@ -85,3 +85,24 @@ def test_pooled_rows_with_a_small_count_are_hidden() -> None:
     assert content["sentence"].startswith("No estimate of the effect on avoidable admissions yet")
     assert "%" not in content["sentence"]
     assert all(r["events_listed"] is None or not is_small(r["events_listed"]) for r in deaths)
+
+
+def test_the_context_states_how_persons_were_randomised() -> None:
+    from riskstrat.evaluation.report import randomisation_note
+    from riskstrat.evaluation.settings import evaluation_settings
+
+    plain = evaluation_settings({"design": "holdout", "holdout_share": 0.25, "seed": 1})
+    limited = evaluation_settings({"design": "holdout", "seed": 1, "balance_limit": 0.1})
+    assert plain is not None and limited is not None
+    assert randomisation_note(plain) == (
+        "blocked randomisation within team × risk band (1 of every 4 new candidates to usual care)"
+    )
+    note = randomisation_note(limited)
+    assert "rerandomised until every baseline covariate's within-strata SMD < 0.1" in note
+    assert "Morgan & Rubin 2012" in note and "intervals are conservative" in note
+    files = render_report(
+        Evaluation(_with_a_small_stratum(), covariates=["age"]),
+        {"month": "2026-01", "design": "holdout", "randomisation": note},
+    )
+    assert note in json.loads(files["report.json"])["context"]["randomisation"]
+    assert note.encode() in files["report.md"]

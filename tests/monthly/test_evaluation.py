@@ -133,3 +133,77 @@ def test_a_stepped_wedge_lists_started_teams_and_records_the_others_as_compariso
     arms = table.groupby("team")["arm"].agg(set).to_dict()
     assert arms == {"randers": {"listed"}, "djurs": {"comparison"}}
     assert (table["stratum"].str.startswith("2025-01|")).all()
+
+
+def _balance_features(scores: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Every scored person's baseline covariates (BALANCE_COLUMNS), skewed like registers."""
+    rng = np.random.default_rng(seed)
+    n = len(scores)
+    frailty = rng.normal(size=n)
+    acute = rng.poisson(np.exp(-0.3 + 0.6 * frailty))
+    return pd.DataFrame(
+        {
+            "person_id": scores["person_id"].astype(str),
+            "age": 78 + 2 * frailty + rng.normal(0, 7, n),
+            "sex_male": rng.integers(0, 2, n),
+            "acute_admissions_12m": acute,
+            "bed_days_12m": acute * rng.gamma(2.0, 3.0, n),
+            "gp_contacts_12m": rng.poisson(np.exp(2.0 + 0.3 * frailty)),
+            "n_chronic_conditions": rng.poisson(np.exp(0.7 + 0.3 * frailty)),
+            "charlson_index": rng.poisson(np.exp(0.5 + 0.4 * frailty)),
+            "hfrs_score": rng.gamma(2.0, np.exp(1.0 + 0.4 * frailty)),
+        }
+    )
+
+
+def test_a_balance_limit_rerandomises_the_month_on_the_scorings_covariates(tmp_path) -> None:
+    from riskstrat.monthly.context import MonthContext
+    from riskstrat.monthly.evaluation import BALANCE_COVARIATES
+    from riskstrat.monthly.lists import month_lists
+    from riskstrat.scoring.population import ModelScoring
+
+    persons, scores = people(1500, seed=3)
+    features = _balance_features(scores, 4)
+    scoring = ModelScoring(
+        "avoidable_admission", "3", "models:/avoidable_admission/3", scores,
+        SCORES_MANIFEST, features,
+    )  # fmt: skip
+    limited = evaluation_settings(
+        {"design": "holdout", "seed": 11, "balance_limit": 0.2, "max_draws": 5000}
+    )
+    assert limited is not None and SETTINGS is not None
+    ctx = MonthContext("data", "2025-01", date(2025, 1, 1), date(2025, 1, 1))
+    results = {}
+    for name, settings in (("plain", SETTINGS), ("limited", limited)):
+        files, _, listed, _, assignment = month_lists(
+            ctx, TEAMS, {"avoidable_admission": scoring}, persons, NO_OPT_OUTS, {}, None,
+            settings, None,
+        )  # fmt: skip
+        assert assignment is not None
+        results[name] = (files, listed, assignment)
+    plain, balanced = results["plain"][2], results["limited"][2]
+    assert (plain.table["draw"] == 0).all() and plain.balance.met is None
+    assert balanced.balance.met and balanced.balance.draw > 0
+    assert (balanced.table["draw"] == balanced.balance.draw).all()
+
+    # the balance table of the month's new persons, covariates as the report reads them
+    def smd(table: pd.DataFrame) -> pd.Series:
+        risk = scores[["person_id", "risk"]].astype({"person_id": str})
+        rows = table.merge(risk, on="person_id").merge(features, on="person_id")
+        return balance_table(rows, list(BALANCE_COVARIATES)).set_index("covariate")["smd_within"]
+
+    # about 15 persons held out in 8 strata: the plain draw's SMDs are large by chance
+    assert smd(plain.table).abs().max() > 0.2
+    assert smd(balanced.table).abs().max() < 0.2
+    assert smd(balanced.table).abs().max() == pytest.approx(balanced.balance.largest_smd)
+    for name, ids in results["limited"][1].items():  # still the capacity, from the listed arm
+        held = set(balanced.table.loc[balanced.table["arm"] == "holdout", "person_id"])
+        assert len(ids) == 30 and not held & set(ids), name
+    # stored and re-run: the same draw, nothing changes
+    store_month(tmp_path, "2025-01", balanced)
+    again = month_lists(
+        ctx, TEAMS, {"avoidable_admission": scoring}, persons, NO_OPT_OUTS, {}, None, limited,
+        read_assignments(tmp_path),
+    )  # fmt: skip
+    assert again[0] == results["limited"][0]
+    assert store_month(tmp_path, "2025-01", again[4]).unchanged

@@ -76,6 +76,7 @@ def _runs_with_assignments(root, listed: list[str], held: list[str]):
             "block": None,
             "design": "holdout",
             "seed": 1,
+            "draw": 0,
         }
     )
     write_parquet_atomic(table[ASSIGNMENT_COLUMNS], assignments_path(root))

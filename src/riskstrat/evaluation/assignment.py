@@ -15,6 +15,13 @@ The team still gets its full capacity; a drawn block can leave a few listed-arm 
 below the cut (`on_list` false this month; they count in the listed arm, as intention to
 treat requires).
 
+**Rerandomisation** (with `balance_limit`; Morgan & Rubin 2012). The month is drawn again
+with other keys (draw k; `draws.draw_keys`, draw 0 being the keys above) until the new
+persons of the month, both arms, have every baseline covariate's |SMD within team × risk
+band| (`estimates.within_strata_smd`) below the limit; if none of `max_draws` draws does,
+the most balanced is kept (and logged: the draw and its largest SMD). Every draw is a
+blocked randomisation walked as above; the accepted draw is recorded per person (`draw`).
+
 **Stepped wedge.** A team (or a municipality) starts on its scheduled month: candidates of a
 started team are listed (`listed`), the top `capacity` candidates of a team not yet started
 are recorded as the comparison (`comparison`) and not listed. A person's arm is the arm of
@@ -30,14 +37,31 @@ Person-level: the table lives in the runs folder only, never in MLflow or a log.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from riskstrat.dates import parse_month
 from riskstrat.errors import InputError
+from riskstrat.evaluation.draws import (
+    COMPARISON_ARM,
+    HELD_OUT,
+    LISTED_ARM,
+    NOT_ASSIGNED,
+    Balance,
+    Candidates,
+    Walk,
+    candidate_arrays,
+    draw_keys,
+    rerandomise,
+    walk_month,
+)
 from riskstrat.evaluation.settings import EvaluationSettings
+
+log = logging.getLogger(__name__)
 
 LISTED, HOLDOUT, COMPARISON = "listed", "holdout", "comparison"
 CANDIDATE_COLUMNS = ["person_id", "team", "rank", "risk_band"]
@@ -51,7 +75,9 @@ ASSIGNMENT_COLUMNS = [
     "block",
     "design",
     "seed",
+    "draw",  # the accepted draw of the month (0: the plain blocked randomisation)
 ]
+_CODE = {HOLDOUT: HELD_OUT, LISTED: LISTED_ARM, COMPARISON: COMPARISON_ARM}
 MONTH_COLUMNS = [
     "person_id",
     "team",
@@ -68,10 +94,12 @@ class MonthAssignment:
     """One month's assignment: `table`, every assignment up to and including this month
     (ASSIGNMENT_COLUMNS; the runs folder's person-level table), and `month_arms`, the
     candidates this month considered, per team (MONTH_COLUMNS): their arm, whether the arm
-    was drawn this month, and whether they are on the team's list (`on_list`)."""
+    was drawn this month, and whether they are on the team's list (`on_list`); `balance`,
+    how the month's draw was chosen (aggregates)."""
 
     table: pd.DataFrame
     month_arms: pd.DataFrame
+    balance: Balance = field(default_factory=lambda: Balance())
 
     def listed(self, team: str) -> list[str]:
         """The person ids on `team`'s list this month, in rank order."""
@@ -82,8 +110,16 @@ class MonthAssignment:
 def empty_assignments() -> pd.DataFrame:
     """An assignment table with no one in it (the first month's `previous`)."""
     return pd.DataFrame({c: pd.Series(dtype="object") for c in ASSIGNMENT_COLUMNS}).astype(
-        {"seed": "int64"}
+        {"seed": "int64", "draw": "int64"}
     )
+
+
+def with_draw(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with a `draw` column: tables written before rerandomisation existed have
+    none, and every one of their months was draw 0."""
+    if "draw" in table.columns:
+        return table
+    return table.assign(draw=0)
 
 
 def assign_month(
@@ -93,6 +129,7 @@ def assign_month(
     month: str,
     capacity: Mapping[str, int],
     municipality: Mapping[str, int] | None = None,
+    covariates: pd.DataFrame | None = None,
 ) -> MonthAssignment:
     """Assign the month's candidates to arms and choose each team's list.
 
@@ -100,13 +137,17 @@ def assign_month(
     rank (1 = first), risk_band), more of them than its capacity (the walk may need a share
     more); `previous`: the assignment table of earlier months (None: none); `capacity`: the
     persons a month of each team; `municipality`: person id → municipality code, needed
-    only for a stepped wedge scheduled by municipality. Returns a MonthAssignment;
-    InputError for candidates that cannot be used."""
+    only for a stepped wedge scheduled by municipality; `covariates`: the candidates'
+    baseline covariates (person_id, optional team, numeric columns), needed only with a
+    balance limit (rerandomisation: the draw whose new persons are balanced). Returns a
+    MonthAssignment; InputError for candidates that cannot be used."""
     parse_month(month)
     frame = _checked(candidates, capacity)
     earlier = _earlier(previous, month)
+    balance = Balance()
     if settings.design == "holdout":
-        rows = _holdout(frame, earlier, settings, month, capacity)
+        rows, balance = _holdout(frame, earlier, settings, month, capacity, covariates)
+        _log_balance(balance, settings, month)
     else:
         rows = _stepped_wedge(frame, earlier, settings, month, capacity, municipality or {})
     month_arms = pd.DataFrame(rows, columns=[*MONTH_COLUMNS, "block"])
@@ -122,11 +163,39 @@ def assign_month(
             "block": new["block"],
             "design": settings.design,
             "seed": settings.seed,
+            "draw": balance.draw,
         }
     )
     table = pd.concat([earlier, added], ignore_index=True) if len(earlier) else added
-    table = table[ASSIGNMENT_COLUMNS].astype({"seed": "int64"}).reset_index(drop=True)
-    return MonthAssignment(table, month_arms[MONTH_COLUMNS].reset_index(drop=True))
+    table = table[ASSIGNMENT_COLUMNS].astype({"seed": "int64", "draw": "int64"})
+    return MonthAssignment(
+        table.reset_index(drop=True), month_arms[MONTH_COLUMNS].reset_index(drop=True), balance
+    )
+
+
+def _log_balance(balance: Balance, settings: EvaluationSettings, month: str) -> None:
+    # aggregates only: the draw index and the largest SMD, never a person
+    if balance.met is None:
+        return
+    if balance.met:
+        log.info(
+            "evaluation %s: draw %d of the rerandomisation met the balance limit %.2f "
+            "(largest |SMD| within strata %.3f)",
+            month,
+            balance.draw,
+            settings.balance_limit,
+            balance.largest_smd,
+        )
+    else:
+        log.warning(
+            "evaluation %s: none of %d draws met the balance limit %.2f; kept draw %d, the "
+            "most balanced (largest |SMD| within strata %.3f)",
+            month,
+            balance.tried,
+            settings.balance_limit,
+            balance.draw,
+            balance.largest_smd,
+        )
 
 
 def _stratum(settings: EvaluationSettings, team: pd.Series, band: pd.Series, month: str):
@@ -159,6 +228,7 @@ def _earlier(previous: pd.DataFrame | None, month: str) -> pd.DataFrame:
     sees what it saw then)."""
     if previous is None or not len(previous):
         return empty_assignments()
+    previous = with_draw(previous)
     missing = [c for c in ASSIGNMENT_COLUMNS if c not in previous.columns]
     if missing:
         raise InputError(f"the assignment table lacks the column(s) {', '.join(missing)}")
@@ -175,71 +245,59 @@ def draw_key(seed: int, month: str, person_id: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def _blocks(team_frame: pd.DataFrame, known: Mapping[str, str], size: int) -> dict[str, str]:
-    """person id → block id for the team's new candidates: per risk band, in rank order,
-    consecutive runs of `size`."""
-    fresh = team_frame[~team_frame["person_id"].isin(known)]
-    block_of: dict[str, str] = {}
-    for band, rows in fresh.groupby("risk_band", sort=True):
-        ids = rows["person_id"].tolist()
-        for k in range(0, len(ids), size):
-            for pid in ids[k : k + size]:
-                block_of[pid] = f"{band}/{k // size}"
-    return block_of
-
-
 def _holdout(
     frame: pd.DataFrame,
     earlier: pd.DataFrame,
     settings: EvaluationSettings,
     month: str,
     capacity: Mapping[str, int],
+    covariates: pd.DataFrame | None = None,
+) -> tuple[list[tuple], Balance]:
+    cands = candidate_arrays(frame)
+    codes = earlier["arm"].map(_CODE)
+    known_arm = dict(zip(earlier["person_id"], codes, strict=True))
+    known = np.array([known_arm.get(p, NOT_ASSIGNED) for p in cands.persons], dtype=np.int64)
+    base = np.array([draw_key(settings.seed, month, p) for p in cands.persons], dtype=np.uint64)
+    balance = Balance(0, None, None)
+    if settings.balance_limit is not None:
+        balance = rerandomise(cands, known, base, settings, capacity, covariates)
+    keys = draw_keys(base, range(balance.draw, balance.draw + 1))
+    walks = walk_month(cands, known, keys, settings, capacity)
+    return _rows(cands, walks, capacity, month), balance
+
+
+def _rows(
+    cands: Candidates, walks: list[Walk], capacity: Mapping[str, int], month: str
 ) -> list[tuple]:
-    holdouts, size = settings.block
-    known: dict[str, str] = dict(zip(earlier["person_id"], earlier["arm"], strict=True))
+    """MONTH_COLUMNS + block of a single draw's walks, in the order the walk meets persons."""
     rows: list[tuple] = []
-    for team, team_frame in frame.groupby("team", sort=True):
-        block_of = _blocks(team_frame, known, size)
-        members: dict[str, list[str]] = {}
-        for pid, block in block_of.items():
-            members.setdefault(block, []).append(pid)
-        rank = dict(zip(team_frame["person_id"], team_frame["rank"], strict=True))
-        band = dict(zip(team_frame["person_id"], team_frame["risk_band"], strict=True))
-        drawn: dict[str, str] = {}  # this team's new assignments: person -> arm
-        seen: list[str] = []
-        listed_ranks: list[int] = []
-        for pid in team_frame["person_id"]:
-            if sum(r < rank[pid] for r in listed_ranks) >= capacity[str(team)]:
-                break
-            if pid in known and pid not in drawn:
-                seen.append(pid)
-                if known[pid] in (LISTED, COMPARISON):
-                    listed_ranks.append(rank[pid])
-                continue
-            if pid in drawn:
-                continue
-            mates = members[block_of[pid]]
-            keys = sorted(mates, key=lambda p: draw_key(settings.seed, month, p))
-            for p in mates:
-                arm = HOLDOUT if p in keys[:holdouts] else LISTED
-                drawn[p] = known[p] = arm
-                seen.append(p)
-                if arm == LISTED:
-                    listed_ranks.append(rank[p])
-        cut = sorted(listed_ranks)[: capacity[str(team)]]
-        on_list = set(cut)
-        for pid in seen:
-            arm = known[pid]
+    names = {v: k for k, v in _CODE.items()}
+    for (team, lo, hi), walk in zip(cands.teams, walks, strict=True):
+        part = cands.frame.iloc[lo:hi]
+        # the walk meets a block's members when it reaches the block's first member
+        start = np.arange(hi - lo)
+        band_codes = cands.band[lo:hi]
+        for code in np.unique(band_codes):
+            cols = np.flatnonzero((band_codes == code) & walk.drawn[0])
+            numbers, heads = np.unique(walk.block[0, cols], return_index=True)
+            start[cols] = cols[heads[np.searchsorted(numbers, walk.block[0, cols])]]
+        seen = np.flatnonzero(walk.seen[0])
+        seen = seen[np.lexsort((seen, start[seen]))]
+        arms = walk.arm[0]
+        listed = [j for j in sorted(seen) if arms[j] != HELD_OUT]
+        on_list = set(listed[: capacity[team]])
+        for j in seen:
+            band = part["risk_band"].iat[j]
             rows.append(
                 (
-                    pid,
+                    part["person_id"].iat[j],
                     team,
-                    rank[pid],
-                    band[pid],
-                    arm,
-                    pid in drawn,
-                    arm != HOLDOUT and rank[pid] in on_list,
-                    block_of.get(pid) and f"{month}/{team}/{block_of[pid]}",
+                    part["rank"].iat[j],
+                    band,
+                    names[int(arms[j])],
+                    bool(walk.drawn[0, j]),
+                    bool(j in on_list),
+                    f"{month}/{team}/{band}/{walk.block[0, j]}" if walk.drawn[0, j] else None,
                 )
             )
     return rows

@@ -304,28 +304,79 @@ def _floats(row: dict) -> dict:
     return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()}
 
 
+def within_strata_smd(
+    x: np.ndarray,
+    arm: np.ndarray,
+    stratum: np.ndarray,
+    included: np.ndarray | None = None,
+) -> np.ndarray:
+    """Standardised mean differences within strata (listed minus holdout) of covariates,
+    for one assignment or many at once: the size-weighted mean, over the strata holding
+    both arms, of the within-stratum difference in means, over the pooled SD
+    sqrt((var listed + var holdout) / 2) (ddof 1) of everyone included. Missing values (NaN)
+    are left out of means and variances, not of the strata's sizes.
+
+    `x` (persons × covariates); `arm` (assignments × persons, True: listed); `stratum`
+    (persons, integer codes; -1: none); `included` (assignments × persons; None: all).
+    Returns (assignments × covariates); 0 where a difference or the SD is undefined. This
+    is the one definition: `balance_table`'s `smd_within` and the rerandomisation's
+    criterion (`riskstrat.evaluation.assignment`) both call it."""
+    values = np.asarray(x, dtype=np.float64).reshape(len(stratum), -1)
+    arm = np.atleast_2d(np.asarray(arm, dtype=bool))
+    included = np.ones_like(arm) if included is None else np.atleast_2d(included).astype(bool)
+    draws, persons = arm.shape
+    codes = np.asarray(stratum, dtype=np.int64)
+    groups = int(codes.max()) + 1 if persons and codes.max() >= 0 else 1
+    grouped = included & (codes >= 0)[None, :]
+    flat = (np.arange(draws)[:, None] * groups + np.maximum(codes, 0)[None, :]).ravel()
+    size = np.bincount(flat, grouped.ravel(), draws * groups).reshape(draws, groups)
+    out = np.zeros((draws, values.shape[1]))
+    for j in range(values.shape[1]):
+        known = ~np.isnan(values[:, j])
+        filled = np.where(known, values[:, j], 0.0)[None, :]
+        means, variances = [], []
+        for side in (arm, ~arm):
+            member = side & included & known[None, :]
+            in_group = member & grouped
+            count = np.bincount(flat, in_group.ravel(), draws * groups)
+            total = np.bincount(flat, (in_group * filled).ravel(), draws * groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means.append((total / count).reshape(draws, groups))
+                n = member.sum(axis=1)
+                centre = (member * filled).sum(axis=1) / n
+                squares = (member * (filled - centre[:, None]) ** 2).sum(axis=1)
+                variances.append(squares / (n - 1))
+        both = ~np.isnan(means[0]) & ~np.isnan(means[1])
+        weight = np.where(both, size, 0.0)
+        difference = np.where(both, means[0] - means[1], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            within = (weight * difference).sum(axis=1) / weight.sum(axis=1)
+            sd = np.sqrt((variances[0] + variances[1]) / 2)
+            smd = within / sd
+        out[:, j] = np.where(np.isfinite(smd) & (sd > 0), smd, 0.0)
+    return out
+
+
 def balance_table(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
     """Standardised mean differences (listed minus holdout, over the pooled SD) of baseline
     covariates: `smd` over everyone, `smd_within` the size-weighted mean of within-stratum
-    differences over the same SD (what stratified randomisation balances), `max_abs_stratum`
-    the largest absolute within-stratum SMD (strata with two persons or more per arm), and
-    `balanced` (|smd_within| < 0.1)."""
+    differences over the same SD (what stratified randomisation balances;
+    `within_strata_smd`), `max_abs_stratum` the largest absolute within-stratum SMD (strata
+    with two persons or more per arm), and `balanced` (|smd_within| < 0.1)."""
     rows = []
     arm = treated(frame).astype(bool)
+    codes = pd.factorize(frame["stratum"])[0]
     for name in covariates:
         x = pd.to_numeric(frame[name], errors="coerce").astype(float)
         sd = math.sqrt((np.nanvar(x[arm], ddof=1) + np.nanvar(x[~arm], ddof=1)) / 2)
         diff = float(np.nanmean(x[arm]) - np.nanmean(x[~arm])) if arm.any() and (~arm).any() else 0
-        within, weights, per_stratum = [], [], []
+        per_stratum = []
         for _, group in frame.assign(_x=x, _arm=arm).groupby("stratum"):
             g1, g0 = group.loc[group["_arm"], "_x"], group.loc[~group["_arm"], "_x"]
-            if g1.notna().sum() and g0.notna().sum():
-                within.append(g1.mean() - g0.mean())
-                weights.append(len(group))
             if g1.notna().sum() >= 2 and g0.notna().sum() >= 2:
                 s = math.sqrt((g1.var() + g0.var()) / 2)
                 per_stratum.append(abs(g1.mean() - g0.mean()) / s if s > 0 else 0.0)
-        smd_within = float(np.average(within, weights=weights)) / sd if within and sd > 0 else 0
+        smd_within = float(within_strata_smd(x.to_numpy(), arm, codes)[0, 0])
         rows.append(
             {
                 "covariate": name,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from riskstrat.disclosure import MIN_CELL, hidden_in_table, is_small
 from riskstrat.evaluation.estimates import LABELS, Evaluation, plain_sentence
+from riskstrat.evaluation.settings import EvaluationSettings
 
 HIDDEN = "·"
 TITLE = "Evaluation of the lists: does outreach change admissions?"
@@ -42,6 +43,25 @@ INTERVALS = {
     "difference": ("difference_low", "difference_high"),
     "ratio": ("ratio_low", "ratio_high"),
 }
+
+
+def randomisation_note(settings: EvaluationSettings) -> str:
+    """The report context's line on how persons were randomised (`settings`: the teams
+    file's evaluation block)."""
+    if settings.design == "stepped_wedge":
+        return "stepped wedge: teams (or municipalities) start in scheduled months"
+    holdouts, persons = settings.block
+    note = (
+        f"blocked randomisation within team × risk band ({holdouts} of every {persons} new "
+        "candidates to usual care)"
+    )
+    if settings.balance_limit is None:
+        return note
+    return (
+        f"{note}, rerandomised until every baseline covariate's within-strata SMD < "
+        f"{settings.balance_limit:g} (Morgan & Rubin 2012); intervals are conservative under "
+        "rerandomisation"
+    )
 
 
 def report_content(evaluation: Evaluation, context: dict, min_cell: int = MIN_CELL) -> dict:

@@ -10,6 +10,9 @@ evaluation:
   holdout_share: 0.2       # holdout: the share of new candidates randomised to usual care
   seed: 20260101           # recorded: the assignments are reproducible from it
   start_months: {}         # stepped_wedge: team name or municipality code -> first month
+  balance_limit: 0.1       # holdout, optional: rerandomise until every baseline covariate's
+                           #   |SMD within team x risk band| of the month's new persons is below
+  max_draws: 1000          # with balance_limit: draws tried before the best one is kept
 ```
 """
 
@@ -38,8 +41,12 @@ class EvaluationSettings(BaseModel):
     candidates is randomised to usual care, within team × risk band; `stepped_wedge`: teams
     or municipalities start in scheduled months and those not started are the comparison),
     `holdout_share` (holdout only; 0 < share ≤ 0.5, a fraction with a denominator of at most
-    20), the recorded `seed`, and `start_months` (stepped wedge only: a team name or a
-    municipality code → its first month, `YYYY-MM`)."""
+    20), the recorded `seed`, `start_months` (stepped wedge only: a team name or a
+    municipality code → its first month, `YYYY-MM`), and (holdout only, optional)
+    `balance_limit` (0 < limit ≤ 1; None: plain blocked randomisation) with `max_draws`: the
+    month's blocked randomisation is redrawn until every baseline covariate's standardised
+    mean difference within team × risk band is below the limit (rerandomisation, Morgan &
+    Rubin 2012), at most `max_draws` times."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -47,6 +54,8 @@ class EvaluationSettings(BaseModel):
     holdout_share: float = Field(0.2, gt=0, le=0.5)
     seed: int = Field(ge=0)
     start_months: dict[str, str] = {}
+    balance_limit: float | None = Field(None, gt=0, le=1)
+    max_draws: int = Field(1000, ge=1, le=100_000)
 
     @field_validator("start_months", mode="before")
     @classmethod
@@ -75,6 +84,10 @@ class EvaluationSettings(BaseModel):
             raise ValueError("start_months belong to design stepped_wedge, not holdout")
         if self.design == "stepped_wedge" and not self.start_months:
             raise ValueError("design stepped_wedge needs start_months (team or municipality)")
+        if self.design == "stepped_wedge" and self.balance_limit is not None:
+            raise ValueError("balance_limit belongs to design holdout, not stepped_wedge")
+        if self.balance_limit is None and "max_draws" in self.model_fields_set:
+            raise ValueError("max_draws belongs to balance_limit, which is not given")
         share = Fraction(self.holdout_share).limit_denominator(MAX_BLOCK)
         if abs(float(share) - self.holdout_share) > 1e-9:
             raise ValueError(

@@ -26,6 +26,18 @@ OUTCOME_COLUMNS = [
 AGE_BANDS = ["<65", "65-74", "75-84", "85+"]  # the audited `age_band`
 # The rule baseline's inputs (training) and columns every scoring keeps for it.
 RULE_COLUMNS = ("acute_admissions_12m", "age")
+# Baseline covariates of the randomised evaluation's balance (besides the team's risk):
+# every scoring keeps them for the holdout's rerandomisation and the balance table.
+BALANCE_COLUMNS = (
+    "age",
+    "sex_male",
+    "acute_admissions_12m",
+    "bed_days_12m",
+    "gp_contacts_12m",
+    "n_chronic_conditions",
+    "charlson_index",
+    "hfrs_score",
+)
 # Social attributes that a spec may use as model inputs (`features.social_inputs`).
 SOCIAL_INPUTS = ["living_alone", "education", "income_quintile", "origin", "rurality"]
 HOSPITAL_COUNTS = (

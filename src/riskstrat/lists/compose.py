@@ -57,7 +57,7 @@ def compose_lists(
     person-level). `histories` maps a team to its earlier lists and answers (absent: none).
     `holdout` (None: none) is a randomised evaluation's step beside the feedback rules: it
     gets every team's candidates after opt-outs and feedback rules (`team`, `person_id`,
-    `rank`, `risk_band`) and returns the person ids each team lists (the rest of the top
+    `rank`, `risk_band`, and `risk` on the team's model, for a balance check) and returns the person ids each team lists (the rest of the top
     are held out; the team still gets its capacity).
     TeamsError first if the teams do not fit the scorings and persons (`check_teams_fit`).
     """
@@ -135,8 +135,9 @@ def _held_out(
         history = (histories or {}).get(team.name)
         scores = scorings[team.model_name][0]
         found = list_candidates(team, scores, persons, opt_outs, as_of, history)
-        frames.append(found.assign(team=team.name))
-    columns = ["team", "person_id", "rank", "risk_band"]
+        risk = dict(zip(scores["person_id"].astype(str), scores["risk"], strict=True))
+        frames.append(found.assign(team=team.name, risk=found["person_id"].map(risk)))
+    columns = ["team", "person_id", "rank", "risk_band", "risk"]
     candidates = (
         pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     )

@@ -17,21 +17,13 @@ from riskstrat.evaluation.estimates import Evaluation
 from riskstrat.evaluation.outcomes import follow_up_frame
 from riskstrat.evaluation.report import render_report, report_content
 from riskstrat.evaluation.settings import EvaluationSettings
+from riskstrat.features.columns import BALANCE_COLUMNS
 
 # what counts as contacted in the teams' feedback; no status (or no feedback) does not
 CONTACTED = ("contacted", "enrolled")
 # baseline covariates of the balance table (feature columns at the randomisation month)
-BALANCE_COVARIATES = (
-    "risk",  # the team's model's risk that month: the stratifying score
-    "age",
-    "sex_male",
-    "acute_admissions_12m",
-    "bed_days_12m",
-    "gp_contacts_12m",
-    "n_chronic_conditions",
-    "charlson_index",
-    "hfrs_score",
-)
+# (the team's model's risk that month, the stratifying score, and the scorings' features)
+BALANCE_COVARIATES = ("risk", *BALANCE_COLUMNS)
 CONTACT_NOTE = (
     "contact status from the teams' feedback: contacted or enrolled count as contacted; "
     "any other status, and a listed person without feedback, count as not contacted"
@@ -44,21 +36,44 @@ class HoldoutStep:
     `holdout`): assigns the month's candidates (`assign_month`, with the assignments of
     earlier months in `previous`) and returns each team's list; `assignment` keeps the
     result for the runs folder. `municipality`: person id → code (stepped wedge by
-    municipality)."""
+    municipality); `features`: person_id and the scored population's BALANCE_COLUMNS
+    (the baseline covariates a balance limit rerandomises on, with the candidates' `risk`
+    on their team's model)."""
 
     settings: EvaluationSettings
     previous: pd.DataFrame | None
     month: str
     capacity: Mapping[str, int]
     municipality: Mapping[str, int] = field(default_factory=dict)
+    features: pd.DataFrame | None = None
     assignment: MonthAssignment | None = None
 
     def __call__(self, candidates: pd.DataFrame) -> dict[str, list[str]]:
-        """Each team's listed person ids, in rank order."""
+        """Each team's listed person ids, in rank order (`candidates`: team, person_id,
+        rank, risk_band and, for a balance limit, `risk`)."""
         self.assignment = assign_month(
-            candidates, self.previous, self.settings, self.month, self.capacity, self.municipality
+            candidates,
+            self.previous,
+            self.settings,
+            self.month,
+            self.capacity,
+            self.municipality,
+            self._covariates(candidates),
         )
         return {team: self.assignment.listed(team) for team in self.capacity}
+
+    def _covariates(self, candidates: pd.DataFrame) -> pd.DataFrame | None:
+        """team, person_id and BALANCE_COVARIATES of the candidates (None without a limit)."""
+        if self.settings.balance_limit is None:
+            return None
+        frame = candidates[["team", "person_id"]].astype(str)
+        if "risk" in candidates.columns:
+            frame["risk"] = candidates["risk"].astype(float).to_numpy()
+        if self.features is not None:
+            found = [c for c in BALANCE_COLUMNS if c in self.features.columns]
+            persons = self.features[["person_id", *found]].astype({"person_id": str})
+            frame = frame.merge(persons.drop_duplicates("person_id"), on="person_id", how="left")
+        return frame
 
 
 def contacted_persons(statuses: pd.DataFrame, assignments: pd.DataFrame, horizon: int) -> set[str]:

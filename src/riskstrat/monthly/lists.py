@@ -37,7 +37,8 @@ def month_lists(
     feedback rules; None: none). With `evaluation` (the teams file's block; None: no
     evaluation), the candidates left after opt-outs and feedback rules are assigned
     (`riskstrat.evaluation.assign_month`, given the stored `assignments` of earlier months)
-    and the held-out persons are not listed; each team still gets its capacity. The teams
+    and the held-out persons are not listed; each team still gets its capacity (with a
+    balance limit, the draw is chosen on the scorings' baseline covariates). The teams
     are checked against the scorings and persons as `riskstrat lists` checks them
     (`riskstrat.lists.check_teams_fit`)."""
     by_model = {name: (s.scores, s.manifest) for name, s in scorings.items()}
@@ -54,7 +55,10 @@ def month_lists(
                 )
             )
         capacity = {t.name: t.capacity for t in teams.teams}
-        step = HoldoutStep(evaluation, assignments, ctx.month, capacity, codes)
+        features = None
+        if evaluation.balance_limit is not None:  # the candidates' baseline covariates
+            features = pd.concat([s.features for s in scorings.values()], ignore_index=True)
+        step = HoldoutStep(evaluation, assignments, ctx.month, capacity, codes, features)
     files, summary, listed, left_out = compose_lists(
         teams,
         by_model,

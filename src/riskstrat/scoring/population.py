@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 
 from riskstrat.features import AUDIT_COLUMNS, RULE_COLUMNS, build_features
+from riskstrat.features.columns import BALANCE_COLUMNS
 from riskstrat.model import ModelBundle
 from riskstrat.model.inputs import input_bin_counts
 from riskstrat.scoring.score import SCORE_COLUMNS, score_population
@@ -42,7 +43,8 @@ class ModelScoring:
     model_uri: str
     scores: pd.DataFrame
     manifest: dict
-    features: pd.DataFrame  # the scored population's audit and rule columns (not every input)
+    # the scored population's audit, rule and balance columns (not every input)
+    features: pd.DataFrame
     # rows of the scored population per input and training bin (drift), when asked for
     input_bins: pd.DataFrame | None = None
 
@@ -102,10 +104,11 @@ def score_partition(
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """One partition of an extract scored by every model: `person_id`, `index_date`, the
     columns audits and segments read, and `<model>::<score column>` per model (null where a
-    person is outside that model's population). With `input_bins`, also the rows per model
+    person is outside that model's population), and the evaluation's balance covariates
+    (`features.columns.BALANCE_COLUMNS`). With `input_bins`, also the rows per model
     input and training bin of the same features (`model.inputs.input_bin_counts`, for drift)."""
     built = features_by_setting(extract, models, as_of)
-    keep: set[str] = set(AUDIT_COLUMNS)
+    keep: set[str] = set(AUDIT_COLUMNS) | set(BALANCE_COLUMNS)
     scored = []
     bins = []
     for model in models:
