@@ -13,4 +13,6 @@ fi
 "${UV[@]}" run --frozen ruff check src tests pipelines benchmarks
 "${UV[@]}" run --frozen ruff format --check src tests pipelines benchmarks
 "${UV[@]}" run --frozen mypy
-"${UV[@]}" run --frozen pytest "$@"
+# tests in two or more processes (pytest-xdist), a test file per process at a time: the
+# module-scoped fixtures (a Prefect server, a trained model) are built once per file
+"${UV[@]}" run --frozen pytest -n auto --maxprocesses 4 --dist loadfile "$@"
