@@ -106,3 +106,13 @@ def test_the_context_states_how_persons_were_randomised() -> None:
     )
     assert note in json.loads(files["report.json"])["context"]["randomisation"]
     assert note.encode() in files["report.md"]
+
+
+def test_the_method_paragraph_names_the_designs_errors() -> None:
+    frame = _with_a_small_stratum()
+    ev = Evaluation(frame, covariates=["age"])
+    holdout = render_report(ev, {"month": "2026-01", "design": "holdout"})
+    wedge = render_report(ev, {"month": "2026-01", "design": "stepped_wedge"})
+    for name in ("report.md", "report.html"):
+        assert b"robust (HC1) errors" in holdout[name] and b"jackknife" not in holdout[name]
+        assert b"cluster jackknife over teams" in wedge[name] and b"HC1" not in wedge[name]

@@ -305,7 +305,7 @@ def _markdown(content: dict) -> str:
         lines += [f"## {heading}", "", _md_row(columns), "|" + "---|" * len(columns)]
         lines += [_md_row(row) for row in rows]
         lines.append("")
-    lines += [_METHOD, ""]
+    lines += [_method(content), ""]
     return "\n".join(lines)
 
 
@@ -322,6 +322,22 @@ _METHOD = (
     "variable) estimator, delta-method interval. Never compare before with after: only the "
     "randomised comparison is evidence."
 )
+_METHOD_WEDGE = (
+    "Method: each person counts once, from the month they were first considered, with the "
+    "outcomes of the horizon that followed. Differences: linear model with a fixed effect "
+    "per stratum (calendar month × risk band), errors by the cluster jackknife over teams "
+    "(CRV3) with Student's t on teams - 1 degrees of freedom. Ratios: Poisson model with the "
+    "same fixed effects and the same jackknife. Among those contacted: the Wald "
+    "(instrumental variable) estimator. The smallest detectable reduction comes from the "
+    "jackknife error of the difference. Never compare before with after: only the "
+    "comparison of started and not yet started teams in the same month is evidence."
+)
+
+
+def _method(content: dict) -> str:
+    """The method paragraph of the report's design."""
+    wedge = content["context"].get("design") == "stepped_wedge"
+    return _METHOD_WEDGE if wedge else _METHOD
 
 
 def _html(content: dict) -> str:
@@ -348,5 +364,5 @@ def _html(content: dict) -> str:
         for row in rows:
             parts.append("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>")
         parts.append("</table>")
-    parts.append(f"<p>{e(_METHOD)}</p></body></html>\n")
+    parts.append(f"<p>{e(_method(content))}</p></body></html>\n")
     return "".join(parts)
