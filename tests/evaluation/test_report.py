@@ -116,3 +116,5 @@ def test_the_method_paragraph_names_the_designs_errors() -> None:
     for name in ("report.md", "report.html"):
         assert b"robust (HC1) errors" in holdout[name] and b"jackknife" not in holdout[name]
         assert b"cluster jackknife over teams" in wedge[name] and b"HC1" not in wedge[name]
+        assert b"secondary, with no correction for multiple comparisons" in wedge[name]
+        assert b"secondary, with no correction for multiple comparisons" in holdout[name]

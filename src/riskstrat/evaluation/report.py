@@ -314,13 +314,20 @@ def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+# four outcomes on two scales: by chance alone about one in twenty of the secondary
+# comparisons shows p < 0.05 in a world without any effect
+_MULTIPLICITY = (
+    "Avoidable admission is the primary outcome; acute admissions, deaths and days in "
+    "hospital are secondary, with no correction for multiple comparisons: read them as "
+    "exploratory. "
+)
 _METHOD = (
     "Method: each person counts once, from the month they were randomised, with the "
     "outcomes of the horizon that followed. Differences: linear model with a fixed effect "
     "per stratum (team × risk band), robust (HC1) errors. Ratios: Poisson model with the "
     "same fixed effects, robust (HC0) errors. Among those contacted: the Wald (instrumental "
-    "variable) estimator, delta-method interval. Never compare before with after: only the "
-    "randomised comparison is evidence."
+    "variable) estimator, delta-method interval. " + _MULTIPLICITY + "Never compare before "
+    "with after: only the randomised comparison is evidence."
 )
 _METHOD_WEDGE = (
     "Method: each person counts once, from the month they were first considered, with the "
@@ -329,7 +336,8 @@ _METHOD_WEDGE = (
     "(CRV3) with Student's t on teams - 1 degrees of freedom. Ratios: Poisson model with the "
     "same fixed effects and the same jackknife. Among those contacted: the Wald "
     "(instrumental variable) estimator. The smallest detectable reduction comes from the "
-    "jackknife error of the difference. Never compare before with after: only the "
+    "jackknife error of the difference. " + _MULTIPLICITY + "Never compare before with "
+    "after: only the "
     "comparison of started and not yet started teams in the same month is evidence."
 )
 
