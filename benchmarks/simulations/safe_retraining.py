@@ -13,7 +13,7 @@ the persons would have had without outreach (the year played without an effect):
 the top decile of its own risk, with the exact Poisson interval of O. A reference model
 trained in the world without outreach shows what the learner does on its own.
 
-    uv run --frozen python benchmarks/simulations/safe_retraining.py [--persons N] [--seeds K] [--cache DIR]
+    uv run --frozen python benchmarks/simulations/safe_retraining.py [--persons N] [--seeds K] [--first-seed S] [--cache DIR]
 
 `--cache DIR` keeps each seed's assignments and labelled features (person-level synthetic
 data) so that the models can be re-run without simulating again.
@@ -162,11 +162,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--persons", type=int, default=228_000)
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--effect", type=float, default=0.25)
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
     started = time.perf_counter()
-    results = [one_seed(args.persons, s, args.effect, args.cache) for s in range(1, args.seeds + 1)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    results = [one_seed(args.persons, s, args.effect, args.cache) for s in seeds]
     for name in (*POLICIES, "reference"):
         values = [r[name] for r in results]
         print(f"mean over {len(values)} seeds, {name}: top-decile O/E {np.mean(values):.3f}")
