@@ -43,19 +43,10 @@ from riskstrat.evaluation.draws import candidate_arrays, walk_month
 from riskstrat.evaluation.estimates import within_strata_smd
 from riskstrat.evaluation.settings import evaluation_settings
 from riskstrat.evaluation.simulation import fe_difference, fe_log_ratio
+from riskstrat.features.columns import BALANCE_COLUMNS
 
 TEAMS, PER_TEAM = ("djurs", "randers", "skanderborg"), 70
-NAMES = (
-    "risk",
-    "age",
-    "sex_male",
-    "acute_admissions_12m",
-    "bed_days_12m",
-    "gp_contacts_12m",
-    "n_chronic_conditions",
-    "charlson_index",
-    "hfrs_score",
-)
+NAMES = ("risk", *BALANCE_COLUMNS)
 LIMIT = 0.1
 
 

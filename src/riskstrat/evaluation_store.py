@@ -38,19 +38,8 @@ from riskstrat.runs import RunsLayout
 
 log = logging.getLogger(__name__)
 FOLDER, TABLE = "evaluation", "assignments.parquet"
-# a month's assignment is the same when these agree for every person
-SAME = [
-    "person_id",
-    "arm",
-    "month",
-    "team",
-    "risk_band",
-    "stratum",
-    "block",
-    "design",
-    "seed",
-    "draw",
-]
+# a month's assignment is the same when every column agrees for every person
+SAME = ASSIGNMENT_COLUMNS
 
 
 @dataclass(frozen=True)
