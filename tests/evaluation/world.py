@@ -43,30 +43,9 @@ def build_world(root: Path, persons: int, seed: int, share_listed: float = 1.0) 
     generate("tiny", seed, data, persons=persons, extract_date=AS_OF, years=3, workers=1)
     spec = load_spec(SPEC)
     features = features_for_data_dir(data, AS_OF, spec, [AS_OF], with_labels=False, workers=1)
-    score = (
-        0.6 * features["acute_admissions_12m"].clip(upper=3)
-        + 0.05 * (features["age"] - 65)
-        + 0.2 * features["n_chronic_conditions"]
-        + 0.1 * features["hfrs_score"].fillna(0)
-    )
-    candidates = pd.DataFrame(
-        {
-            "person_id": features["person_id"].astype(str),
-            "team": "team-" + features["municipality_code"].astype(str),
-            "score": score,
-        }
-    ).sort_values(["team", "score", "person_id"], ascending=[True, False, True])
-    candidates["rank"] = candidates.groupby("team").cumcount() + 1
-    pct = candidates.groupby("team")["score"].rank(pct=True, ascending=False)
-    candidates["risk_band"] = np.where(pct <= 0.2, "high", np.where(pct <= 0.5, "middle", "low"))
-    sizes = candidates.groupby("team").size()
-    capacity = {t: max(1, int(share_listed * 0.8 * n)) for t, n in sizes.items()}
-    settings = evaluation_settings({"design": "holdout", "holdout_share": 0.2, "seed": seed})
-    assert settings is not None
-    result = assign_month(candidates, None, settings, MONTH, capacity)
-    on_list = result.month_arms[result.month_arms["on_list"]]
-    feedback = synthetic_feedback(on_list[["person_id", "team"]], MONTH, 1.0, seed)
-    return World(data, features, result.table, feedback)
+    table, on_list = list_year(features, None, seed, MONTH, share_listed)
+    feedback = synthetic_feedback(on_list, MONTH, 1.0, seed)
+    return World(data, features, table, feedback)
 
 
 def follow_up(world: World, root: Path, effect: float, name: str) -> tuple[Evaluation, int]:
@@ -87,16 +66,17 @@ def ratio(ev: Evaluation, outcome: str = "avoidable_admission") -> dict:
 
 
 def list_year(
-    features: pd.DataFrame, previous: pd.DataFrame, seed: int, month: str, share_listed: float
+    features: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    seed: int,
+    month: str,
+    share_listed: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A later year's lists in the same world, made as `build_world` makes the first: every
-    person in `features` (the played world's citizens 65+ at the month's first day) a
-    candidate of their municipality's team, ranked by the same simple score, assigned with
-    the real `assign_month` given `previous` (the earlier years' table, so arms are sticky).
-    Returns (the assignment table so far, the month's on-list persons: person_id, team).
-    Kept beside `build_world` rather than factored out of it so that function stays as the
-    other simulations use it; `benchmarks/simulations/safe_retraining.py` checks that this
-    reproduces its first year."""
+    """A year's lists in the world: every person in `features` (citizens 65+ at the month's
+    first day) a candidate of their municipality's team, ranked by a simple score, teams
+    taking `share_listed` of their candidates, assigned with the real `assign_month` given
+    `previous` (the earlier years' table, so arms are sticky; None in the first year).
+    Returns (the assignment table so far, the month's on-list persons: person_id, team)."""
     score = (
         0.6 * features["acute_admissions_12m"].clip(upper=3)
         + 0.05 * (features["age"] - 65)
