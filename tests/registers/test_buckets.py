@@ -154,3 +154,21 @@ def test_a_person_keeps_the_bucket_of_their_normalised_pnr() -> None:
     assert set(buckets_module.bucket_of(pd.Series([f"{i:010d}" for i in range(700)]), 7)) == set(
         range(7)
     )
+
+
+def test_sas_files_read_in_chunks_give_the_data_of_the_whole_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # a bucketed import streams SAS files with pyreadstat's chunked reader; two rows a chunk
+    # makes every register file several chunks, against the whole-file read of one bucket
+    src = contract_events(minimal_source(tmp_path / "src", ".xpt"), ".xpt")
+    assert sum(p.suffix == ".xpt" for p in src.iterdir()) >= 5  # the registers (a lookup aside)
+    monkeypatch.setattr(buckets_module, "CHUNK_ROWS", 2)
+    chunks = list(
+        buckets_module._file_chunks(src / "bef.xpt", "bef", [])  # noqa: SLF001 (the reader)
+    )
+    assert len(chunks) >= 3 and all(len(c) <= 2 for c in chunks)
+    key = tmp_path / "k.key"
+    whole = import_registers(src, tmp_path / "whole", key_path=key, extract_date=EXTRACT, buckets=1)
+    split = import_registers(src, tmp_path / "split", key_path=key, extract_date=EXTRACT, buckets=2)
+    assert_same_data(whole, tmp_path / "whole", split, tmp_path / "split")

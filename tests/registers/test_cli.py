@@ -125,3 +125,43 @@ def test_synth_layout_dst_writes_registers_that_import(tmp_path: Path) -> None:
                        tmp_path / "k.key"])  # fmt: skip
     assert imported.exit_code == 0, imported.output
     assert invoke(["synth", *args[1:-2], "--out", tmp_path / "x", "--layout", "sas"]).exit_code == 2
+
+
+def test_import_in_buckets_from_the_command_line_gives_the_same_tables(tmp_path: Path) -> None:
+    from datetime import date
+
+    from riskstrat.contract.reader import read_table
+
+    key = tmp_path / "keys" / "k.key"
+    src = source(tmp_path)
+    runs = {}
+    for n in ("1", "2"):
+        out = tmp_path / f"data-{n}"
+        args = ["import", src, "--out", out, "--extract-date", "2026-01-01"]
+        result = invoke([*args, "--pseudonym-key", key, "--buckets", n, "--json"])
+        assert result.exit_code == 0, result.output
+        runs[n] = out
+    # two buckets are written as person-aligned part folders, one as a single file each
+    assert (runs["1"] / "persons.parquet").is_file()
+    assert sorted(p.name for p in (runs["2"] / "persons").iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    for table in ("persons", "hospital_contacts", "gp_contacts"):
+        whole = read_table(runs["1"], table, date(2026, 1, 1))
+        split = read_table(runs["2"], table, date(2026, 1, 1))
+        columns = list(whole.columns)
+        pd.testing.assert_frame_equal(
+            whole.sort_values(columns).reset_index(drop=True),
+            split[columns].sort_values(columns).reset_index(drop=True),
+        )
+
+
+def test_import_refuses_zero_buckets_with_a_message(tmp_path: Path) -> None:
+    result = invoke(
+        ["import", source(tmp_path), "--out", tmp_path / "data", "--buckets", "0"],
+        {"XDG_CONFIG_HOME": str(tmp_path / "cfg")},
+    )
+    assert result.exit_code == 2
+    assert "--buckets must be at least 1" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "data").exists()

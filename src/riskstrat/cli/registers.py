@@ -27,6 +27,11 @@ def import_(
         help="Key file of the pseudonyms (created when missing); keep it outside the data. "
         "Default: ~/.config/riskstrat/pseudonym.key.",
     ),
+    buckets: int | None = typer.Option(
+        None,
+        help="Person buckets converted one at a time (bounds memory; 1: the whole import). "
+        "Default: one per 24 MiB of Parquet-equivalent input.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import register files into a data directory in input contract v1.
@@ -45,6 +50,7 @@ def import_(
             layout=layout,
             extract_date=iso_date(extract_date, "--extract-date") if extract_date else None,
             key_path=pseudonym_key,
+            buckets=buckets,
             progress=update,
         )
     if as_json:

@@ -296,6 +296,8 @@ def _import_in_buckets(found: dict[str, RegisterFiles], count: int, plan: _Plan)
                 (tmp / name).mkdir(exist_ok=True)
                 pq.write_table(table, tmp / name / f"part-{bucket:05d}.parquet", compression="zstd")
                 written[name] += table.num_rows
+        for name in written:
+            _unify_part_types(tmp / name)
         shutil.rmtree(work)
         plan.step(3)
         result = ImportResult(
@@ -604,6 +606,32 @@ def _arrow(frame: pd.DataFrame, person_id: pa.Array) -> pa.Table:
         else:
             columns[name] = pa.Array.from_pandas(values)
     return pa.table(columns)
+
+
+def _unify_part_types(folder: Path) -> None:
+    """Rewrite the parts of a table folder whose column is typed null (a bucket where the
+    column, or the whole table, is empty) with the type the other parts give it, so that
+    every part has one schema and any Parquet reader takes the folder as one table."""
+    paths = sorted(folder.glob("part-*.parquet"))
+    schemas = {path: pq.read_schema(path) for path in paths}
+    typed: dict[str, pa.DataType] = {}
+    for schema in schemas.values():
+        for column in schema:
+            if not pa.types.is_null(column.type):
+                typed.setdefault(column.name, column.type)
+    for path, schema in schemas.items():
+        if any(pa.types.is_null(f.type) and f.name in typed for f in schema):
+            table = pq.read_table(path)
+            target = pa.schema(
+                [
+                    pa.field(f.name, typed[f.name])
+                    if pa.types.is_null(f.type) and f.name in typed
+                    else f
+                    for f in table.schema
+                ],
+                metadata=table.schema.metadata,
+            )
+            pq.write_table(table.cast(target), path, compression="zstd")
 
 
 def _finish(tmp: Path, result: ImportResult) -> None:
