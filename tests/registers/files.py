@@ -3,6 +3,7 @@ UDDA (with its level lookup) and IND, written as CSV, Parquet or SAS XPORT."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -115,4 +116,16 @@ def contract_events(folder: Path, suffix: str = ".csv") -> Path:
             out.to_csv(folder / f"{name}.csv", index=False)
         else:
             out.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def osdc_source(folder: Path) -> Path:
+    """osdc's edge-case registers (tests/registers/fixtures/README.md) copied to `folder`,
+    every person in municipality 730 and the first with a home-care service, so that every
+    contract table gets rows."""
+    shutil.copytree(Path(__file__).parent / "fixtures" / "osdc_edge_cases", folder)
+    people = pd.read_csv(folder / "bef.csv", dtype=str)
+    people.assign(kom="730").to_csv(folder / "bef.csv", index=False)
+    services = {"pnr": people["pnr"][:1], "service": "home_care", "start_date": "2020-01-01"}
+    pd.DataFrame(services).to_csv(folder / "municipal_services.csv", index=False)
     return folder

@@ -4,7 +4,6 @@ together and nothing written; the number of buckets chosen from the input's size
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -19,11 +18,10 @@ from riskstrat.registers.importer import catalogue, import_registers
 from riskstrat.registers.sources import find_registers
 from riskstrat.registers.synthetic import write_register_layout
 from riskstrat.synth import generate
-from tests.registers.files import PNR, contract_events, minimal_source, write
+from tests.registers.files import PNR, contract_events, minimal_source, osdc_source, write
 from tests.registers.test_importer import pnr_traces
 
 EXTRACT = date(2026, 1, 1)
-FIXTURES = Path(__file__).parent / "fixtures" / "osdc_edge_cases"
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +91,7 @@ def test_income_quintiles_are_ranked_over_every_bucket(tmp_path: Path, registers
 
 def test_osdc_edge_cases_in_buckets(tmp_path: Path) -> None:
     """LPR2's and LPR3's diagnoses carry no pnr: they follow their contact into its bucket."""
-    src = tmp_path / "src"
-    shutil.copytree(FIXTURES, src)
-    people = pd.read_csv(src / "bef.csv", dtype=str)
-    people.assign(kom="730").to_csv(src / "bef.csv", index=False)
-    services = {"pnr": people["pnr"][:1], "service": "home_care", "start_date": "2020-01-01"}
-    pd.DataFrame(services).to_csv(src / "municipal_services.csv", index=False)
+    src = osdc_source(tmp_path / "src")
     key = tmp_path / "k.key"
     whole = import_registers(src, tmp_path / "whole", key_path=key, extract_date=EXTRACT)
     split = import_registers(src, tmp_path / "split", key_path=key, extract_date=EXTRACT, buckets=3)

@@ -15,7 +15,7 @@ from riskstrat.contract.validate import validate_data_dir
 from riskstrat.errors import InputError
 from riskstrat.registers.importer import import_registers
 from riskstrat.registers.pseudonym import load_or_create_key, pseudonym
-from tests.registers.files import PNR, bef, contract_events, minimal_source, write
+from tests.registers.files import PNR, bef, contract_events, minimal_source, osdc_source, write
 
 EXTRACT = date(2026, 1, 1)
 
@@ -174,18 +174,11 @@ def test_osdc_edge_cases_import_whole(tmp_path: Path) -> None:
     """osdc's edge-case registers (tests/registers/fixtures/README.md) through the whole
     import: BEF gets a `kom` (osdc's has none) and a one-row municipal_services table is
     added, as the contract requires both; everything else is osdc's as written."""
-    import shutil
-
     from riskstrat.registers.common import Problem
     from riskstrat.registers.hospital import hospital_contacts
 
-    fixtures = Path(__file__).parent / "fixtures" / "osdc_edge_cases"
-    src = tmp_path / "src"
-    shutil.copytree(fixtures, src)
+    src = osdc_source(tmp_path / "src")
     people = pd.read_csv(src / "bef.csv", dtype=str)
-    people.assign(kom="730").to_csv(src / "bef.csv", index=False)
-    services = {"pnr": people["pnr"][:1], "service": "home_care", "start_date": "2020-01-01"}
-    pd.DataFrame(services).to_csv(src / "municipal_services.csv", index=False)
     out = tmp_path / "data"
     result = run(src, out, tmp_path / "k.key")
     assert validate_data_dir(out).ok
