@@ -15,6 +15,7 @@ import statsmodels.api as sm
 from threadpoolctl import threadpool_limits
 
 from riskstrat.evaluation.estimates import (
+    Evaluation,
     clustered_detectable_effect,
     complier_effect,
     itt_difference,
@@ -182,6 +183,9 @@ def test_the_wedges_detectable_effect_is_the_one_simulation_finds_not_the_unclus
     for i in range(12):
         frame = _frame(drawn, i)
         clustered.append(clustered_detectable_effect(frame, "y", "team"))
+        # the report's figure: the same, from the difference its effects table fitted
+        report = Evaluation(frame, cluster="team", outcomes={"y": "binary"})
+        assert report.mde["y"] == pytest.approx(clustered[-1], rel=1e-12)
         listed = int((frame["arm"] == "listed").sum())
         independent.append(
             minimum_detectable_effect(listed, len(frame) - listed, float(frame["y"].mean()))

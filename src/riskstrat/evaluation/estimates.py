@@ -429,7 +429,12 @@ def minimum_detectable_effect(
 
 
 def clustered_detectable_effect(
-    frame: pd.DataFrame, outcome: str, cluster: str, alpha: float = 0.05, power: float = 0.8
+    frame: pd.DataFrame,
+    outcome: str,
+    cluster: str,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    difference: dict | None = None,
 ) -> float | None:
     """The smallest relative reduction of `outcome`'s mean in the comparison arm that a
     clustered design (a stepped wedge) of this size detects with `power` at two-sided
@@ -439,8 +444,10 @@ def clustered_detectable_effect(
 
     statsmodels' power classes assume independent persons; with a handful of teams they
     claimed 14-15 % where simulation shows 25-30 % (benchmarks/simulations/stepped_wedge.py),
-    so the design's own error is used instead."""
-    fit = itt_difference(frame, outcome, cluster, alpha)
+    so the design's own error is used instead. `difference`: `itt_difference`'s result for
+    the same frame, outcome and cluster when already fitted (its jackknife refits every
+    team's leave-out once)."""
+    fit = difference if difference is not None else itt_difference(frame, outcome, cluster, alpha)
     arm = treated(frame).astype(bool)
     baseline = float(frame.loc[~arm, outcome].astype(float).mean())
     if fit is None or not baseline > 0:
@@ -514,13 +521,10 @@ class Evaluation:
             raise InputError(f"the follow-up holds none of the outcomes {', '.join(outcomes)}")
         arm = treated(follow_up).astype(bool)
         self.persons = {"listed": int(arm.sum()), "holdout": int((~arm).sum())}
-        self.effects = pd.DataFrame(
-            [
-                r
-                for o, k in self.outcomes.items()
-                for r in self._pooled(follow_up, o, k, cluster, alpha)
-            ]
-        )
+        pooled = {
+            o: self._pooled(follow_up, o, k, cluster, alpha) for o, k in self.outcomes.items()
+        }
+        self.effects = pd.DataFrame([r for rows in pooled.values() for r in rows])
         self.strata = pd.concat(
             [
                 stratum_effects(follow_up, o, k, alpha).assign(outcome=o)
@@ -536,7 +540,10 @@ class Evaluation:
             ]
         )
         self.balance = balance_table(follow_up, [c for c in covariates if c in follow_up.columns])
-        self.mde = {o: self._mde(follow_up, o, k, cluster, alpha) for o, k in self.outcomes.items()}
+        self.mde = {
+            o: self._mde(follow_up, o, k, cluster, alpha, pooled[o])
+            for o, k in self.outcomes.items()
+        }
         primary = next(iter(self.outcomes))
         ratio = self.effects[
             (self.effects["outcome"] == primary) & (self.effects["scale"] == "ratio")
@@ -568,13 +575,24 @@ class Evaluation:
 
     @staticmethod
     def _mde(
-        frame: pd.DataFrame, outcome: str, kind: str, cluster: str | None, alpha: float
+        frame: pd.DataFrame,
+        outcome: str,
+        kind: str,
+        cluster: str | None,
+        alpha: float,
+        pooled: list[dict],
     ) -> float | None:
+        if cluster is not None:
+            # the pooled difference's jackknife error, fitted once for the effects table
+            difference = next((r for r in pooled if r["scale"] == "difference"), None)
+            if difference is None:
+                return None
+            return clustered_detectable_effect(
+                frame, outcome, cluster, alpha, difference=difference
+            )
         y = frame[outcome].astype(float)
         arm = treated(frame).astype(bool)
         known = y.notna().to_numpy()
-        if cluster is not None:
-            return clustered_detectable_effect(frame, outcome, cluster, alpha)
         sd = float(y.std()) if kind == "count" and known.sum() > 1 else None
         return minimum_detectable_effect(
             int((arm & known).sum()), int((~arm & known).sum()), float(y.mean()), kind, sd
