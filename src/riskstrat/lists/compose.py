@@ -129,13 +129,18 @@ def _held_out(
     if holdout is None:
         return None
     frames = []
+    risks: dict[str, pd.Series] = {}  # model -> risk by person id, built once per model
     for team in teams.teams:
         if team.model_name not in scorings:
             continue  # compose_lists names the missing scoring
         history = (histories or {}).get(team.name)
         scores = scorings[team.model_name][0]
         found = list_candidates(team, scores, persons, opt_outs, as_of, history)
-        risk = dict(zip(scores["person_id"].astype(str), scores["risk"], strict=True))
+        if team.model_name not in risks:
+            risks[team.model_name] = pd.Series(
+                scores["risk"].to_numpy(), index=scores["person_id"].astype(str)
+            )
+        risk = risks[team.model_name]
         frames.append(found.assign(team=team.name, risk=found["person_id"].map(risk)))
     columns = ["team", "person_id", "rank", "risk_band", "risk"]
     candidates = (
