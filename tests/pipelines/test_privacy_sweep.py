@@ -125,6 +125,25 @@ FEEDBACK_TYPED = ["takket nej", "allerede kendt", "kontaktet", "indskrevet", "ik
 PERSON_LEVEL_FILES = ("target_list.xlsx", "target_list.csv", "feedback.xlsx", "scores.parquet")
 
 
+def _aggregate_stores(out: Path, person_level_folder: str) -> dict[str, str]:
+    """Everything that must hold no person id: the MLflow store, Prefect's home and database,
+    and every file of the runs folder `out` except the person-level ones (the lists, the
+    scores and `out/person_level_folder/`)."""
+    stores = _read_everything(
+        Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).parent,
+        Path(os.environ["PREFECT_HOME"]),
+        _prefect_database(),
+    )
+    stores |= {
+        str(p): p.read_bytes().decode("utf-8", errors="replace")
+        for p in out.rglob("*")
+        if p.is_file()
+        and p.name not in PERSON_LEVEL_FILES
+        and p.relative_to(out).parts[0] != person_level_folder
+    }
+    return stores
+
+
 def _answer(folder: Path, typed: list[str]) -> dict[str, str]:
     """The team fills in its list as a person in Excel would (Danish statuses, a date, a note
     with a name) and saves it as feedback.xlsx beside it; returns person id -> status typed."""
@@ -198,18 +217,7 @@ def test_feedback_months_keep_person_ids_in_the_lists_and_the_feedback_store(
     for csv in out.glob("*/lists/*/target_list.csv"):
         ids |= set(pd.read_csv(csv, dtype=str)["person_id"])
     assert len(ids) > 100
-    stores = _read_everything(
-        Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).parent,
-        Path(os.environ["PREFECT_HOME"]),
-        _prefect_database(),
-    )
-    stores |= {
-        str(p): p.read_bytes().decode("utf-8", errors="replace")
-        for p in out.rglob("*")
-        if p.is_file()
-        and p.name not in PERSON_LEVEL_FILES
-        and "feedback" not in p.relative_to(out).parts[:1]  # RUNS/feedback/: person-level
-    }
+    stores = _aggregate_stores(out, "feedback")  # RUNS/feedback/: person-level
     assert any(p.endswith("report.md") for p in stores) and any("mlflow.db" in p for p in stores)
     terminal = "".join(r.stdout + r.stderr for r in (january, refused, february))
     for where, text in {"terminal": terminal, **stores}.items():
@@ -314,18 +322,7 @@ def test_evaluation_months_hold_out_reproducibly_and_keep_assignments_in_the_run
     assert 0 < metrics["evaluation.mde"] < 1
 
     ids = set(pd.read_parquet(table)["person_id"])
-    stores = _read_everything(
-        Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).parent,
-        Path(os.environ["PREFECT_HOME"]),
-        _prefect_database(),
-    )
-    stores |= {
-        str(p): p.read_bytes().decode("utf-8", errors="replace")
-        for p in out.rglob("*")
-        if p.is_file()
-        and p.name not in PERSON_LEVEL_FILES
-        and p.relative_to(out).parts[0] != "evaluation"  # RUNS/evaluation/: person-level
-    }
+    stores = _aggregate_stores(out, "evaluation")  # RUNS/evaluation/: person-level
     assert any(p.endswith("evaluation/report.md") for p in stores)
     terminal = "".join(r.stdout + r.stderr for r in runs)
     for where, text in {"terminal": terminal, **stores}.items():
