@@ -22,7 +22,7 @@ from riskstrat.contract.reader import read_table
 from riskstrat.evaluation.settings import teams_evaluation
 from riskstrat.evaluation_store import evaluation_input, read_assignments
 from riskstrat.lists import compose_lists, load_teams
-from riskstrat.monthly import CONTACT_NOTE, HoldoutStep, MonthContext, month_evaluation
+from riskstrat.monthly import HoldoutStep, MonthContext, month_evaluation
 from riskstrat.runs import RunsLayout
 from riskstrat.scores_io import read_scores
 from riskstrat.spec import load_spec
@@ -62,8 +62,9 @@ def main() -> None:
     figures = {}
     if found is not None:
         clock = time.perf_counter()
-        context = {"month": args.month, "contact status": CONTACT_NOTE}
-        _, figures = month_evaluation(found.follow_up, context, None, 5)
+        _, figures = month_evaluation(
+            settings, args.month, found.months, found.horizon, found.follow_up, 5
+        )
         timings["estimates_and_report_s"] = time.perf_counter() - clock
     print(
         json.dumps(

@@ -140,7 +140,6 @@ def evaluate(runs: RunsLayout, ctx: MonthContext, scorings, teams, evaluation, w
     """The evaluation's report files and MLflow aggregates once a randomised month's horizon
     has passed ({} and {} before, and without an evaluation)."""
     from riskstrat.disclosure import min_cell_of
-    from riskstrat.evaluation.report import randomisation_note
     from riskstrat.evaluation_store import evaluation_input
 
     if evaluation is None:
@@ -150,19 +149,10 @@ def evaluate(runs: RunsLayout, ctx: MonthContext, scorings, teams, evaluation, w
     )
     if found is None:
         return {}, {}
-    context = {
-        "month": ctx.month,
-        "design": evaluation.design,
-        "holdout share": evaluation.holdout_share,
-        "seed": evaluation.seed,
-        "randomisation": randomisation_note(evaluation),
-        "randomised months followed up": ", ".join(found.months),
-        "horizon (months)": found.horizon,
-        "contact status": steps.CONTACT_NOTE,
-    }
     min_cell = max(min_cell_of(s.spec) for s in scorings.values())
-    cluster = "team" if evaluation.design == "stepped_wedge" else None
-    return steps.month_evaluation(found.follow_up, context, cluster, min_cell)
+    return steps.month_evaluation(
+        evaluation, ctx.month, found.months, found.horizon, found.follow_up, min_cell
+    )
 
 
 @task(**PERSON_LEVEL)

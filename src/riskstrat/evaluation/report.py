@@ -95,7 +95,11 @@ def render_report(
     evaluation: Evaluation, context: dict, min_cell: int = MIN_CELL
 ) -> dict[str, bytes]:
     """{'report.json', 'report.md', 'report.html': bytes} of one follow-up."""
-    content = report_content(evaluation, context, min_cell)
+    return render_content(report_content(evaluation, context, min_cell))
+
+
+def render_content(content: dict) -> dict[str, bytes]:
+    """{'report.json', 'report.md', 'report.html': bytes} of `report_content`'s result."""
     return {
         "report.json": (json.dumps(_clean(content), indent=2, sort_keys=True) + "\n").encode(),
         "report.md": _markdown(content).encode(),

@@ -17,7 +17,7 @@ from riskstrat.monthly.delivery import (
     hold_if_incomplete,
 )
 from riskstrat.monthly.drift import drift_metrics
-from riskstrat.monthly.evaluation import CONTACT_NOTE, HoldoutStep, month_evaluation
+from riskstrat.monthly.evaluation import HoldoutStep, month_evaluation
 from riskstrat.monthly.fairness import month_fairness, recent_need, recent_window
 from riskstrat.monthly.feedback import month_feedback
 from riskstrat.monthly.follow_up import FollowUpInput, month_follow_up
@@ -34,7 +34,6 @@ from riskstrat.monthly.publication import (
 )
 
 __all__ = [
-    "CONTACT_NOTE",
     "HoldoutStep",
     "month_evaluation",
     "MONTHLY_EXPERIMENT",

@@ -15,7 +15,7 @@ import pandas as pd
 from riskstrat.evaluation.assignment import MonthAssignment, assign_month
 from riskstrat.evaluation.estimates import Evaluation
 from riskstrat.evaluation.outcomes import follow_up_frame
-from riskstrat.evaluation.report import render_report, report_content
+from riskstrat.evaluation.report import randomisation_note, render_content, report_content
 from riskstrat.evaluation.settings import EvaluationSettings
 from riskstrat.features.columns import BALANCE_COLUMNS
 
@@ -93,18 +93,32 @@ def contacted_persons(statuses: pd.DataFrame, assignments: pd.DataFrame, horizon
 
 
 def month_evaluation(
+    settings: EvaluationSettings,
+    month: str,
+    months: list[str],
+    horizon: int,
     follow_up: pd.DataFrame,
-    context: dict,
-    cluster: str | None,
     min_cell: int,
 ) -> tuple[dict[str, bytes], dict[str, float]]:
-    """(files under `evaluation/`, MLflow aggregates `evaluation.*`) of one follow-up
-    (`follow_up_frame`'s rows). Every count is suppressed under `min_cell`; a figure that
-    would reveal a hidden count is left out of the aggregates too."""
+    """(files under `evaluation/`, MLflow aggregates `evaluation.*`) of the follow-up in
+    `month` of the randomised `months` (`follow_up_frame`'s rows; `horizon` in months).
+    Every count is suppressed under `min_cell`; a figure that would reveal a hidden count is
+    left out of the aggregates too. A stepped wedge's errors are clustered by team."""
+    context = {
+        "month": month,
+        "design": settings.design,
+        "holdout share": settings.holdout_share,
+        "seed": settings.seed,
+        "randomisation": randomisation_note(settings),
+        "randomised months followed up": ", ".join(months),
+        "horizon (months)": horizon,
+        "contact status": CONTACT_NOTE,
+    }
+    cluster = "team" if settings.design == "stepped_wedge" else None
     covariates = [c for c in BALANCE_COVARIATES if c in follow_up.columns]
     evaluation = Evaluation(follow_up, covariates, cluster)
     content = report_content(evaluation, context, min_cell)
-    files = {f"evaluation/{k}": v for k, v in render_report(evaluation, context, min_cell).items()}
+    files = {f"evaluation/{k}": v for k, v in render_content(content).items()}
     return files, evaluation_metrics(content)
 
 
